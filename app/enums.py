@@ -1,0 +1,101 @@
+"""The domain's shared vocabulary (see ../shared/DOMAIN.md §2).
+
+String enums so that values read the same in the database, in JSON and in logs.
+"""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Roles of an API key (DESIGN.md, Auth)."""
+
+    admin = "admin"
+    planner = "planner"  # Sở Tài chính / Kế hoạch và Đầu tư: drafts plans and proposals
+    approver = "approver"  # UBND tỉnh: approves proposals
+    treasury = "treasury"  # Kho bạc Nhà nước
+    owner = "owner"  # chủ đầu tư / Ban QLDA: writes for its own projects only
+    viewer = "viewer"
+
+
+class OrganisationKind(StrEnum):
+    people_committee = "people_committee"  # UBND
+    department = "department"  # Sở
+    treasury = "treasury"  # Kho bạc
+    investor = "investor"  # chủ đầu tư / Ban QLDA
+    district = "district"  # huyện / thành phố (abolished 2025-07-01)
+    commune = "commune"  # xã
+    other = "other"
+
+
+class CapitalSource(StrEnum):
+    """Nguồn vốn."""
+
+    central = "central"  # NSTW
+    local_balanced = "local_balanced"  # cân đối NSĐP
+    land_use = "land_use"  # tiền sử dụng đất
+    lottery = "lottery"  # xổ số kiến thiết
+    local_borrowing = "local_borrowing"  # bội chi NSĐP
+    oda = "oda"  # vốn nước ngoài
+
+
+class BudgetLevel(StrEnum):
+    """Cấp ngân sách."""
+
+    central = "central"
+    province = "province"
+    district = "district"
+    commune = "commune"
+
+
+class ProjectGroup(StrEnum):
+    national = "national"
+    a = "A"
+    b = "B"
+    c = "C"
+
+
+class ProjectStage(StrEnum):
+    new = "new"  # khởi công mới
+    ongoing = "ongoing"  # chuyển tiếp
+    completed = "completed"  # hoàn thành
+    settled = "settled"  # quyết toán
+
+
+class ProjectStatus(StrEnum):
+    active = "active"
+    suspended = "suspended"
+    closed = "closed"
+
+
+class WatchList(StrEnum):
+    app1 = "app1"  # Phụ lục 1: non-budget projects to unblock
+    app2 = "app2"  # Phụ lục 2: large key public projects
+    app3 = "app3"  # Phụ lục 3: to finish in 2025
+
+
+class AllocationKind(StrEnum):
+    """Kind of capital-plan ledger entry (kế hoạch vốn)."""
+
+    initial = "initial"  # giao kế hoạch đầu năm
+    supplement = "supplement"  # bổ sung (đợt 2, đợt 3…)
+    adjustment_in = "adjustment_in"  # điều chỉnh tăng
+    adjustment_out = "adjustment_out"  # điều chỉnh giảm
+    extension = "extension"  # kéo dài: may be spent after the normal window
+    lapse = "lapse"  # hủy dự toán: unspent plan that lapsed
+
+
+# Kinds whose amount increases the plan; the others decrease it, except extension which changes the window.
+PLAN_INCREASING = frozenset({AllocationKind.initial, AllocationKind.supplement, AllocationKind.adjustment_in})
+PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse})
+
+
+class DisbursementKind(StrEnum):
+    advance = "advance"  # tạm ứng
+    payment = "payment"  # thanh toán khối lượng hoàn thành (may recover advance)
+    clearance = "clearance"  # hoàn ứng GPMB: settles a site-clearance advance, no new cash
+
+
+class AdvanceKind(StrEnum):
+    contract = "contract"  # R9
+    site_clearance = "site_clearance"  # GPMB, R10
+    other = "other"  # other non-contract work, R11
