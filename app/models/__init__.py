@@ -1,0 +1,24 @@
+"""All ORM models; importing this package registers every table on `Base.metadata`."""
+
+from app.models.audit import AuditEntry, Event, IdempotencyRecord
+from app.models.auth import ApiKey
+from app.models.base import Base
+from app.models.ledger import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
+from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
+from app.models.project import Project
+
+__all__ = [
+    "AllocationEntry",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Disbursement",
+    "Event",
+    "IdempotencyRecord",
+    "Organisation",
+    "OrganisationSuccession",
+    "PoolBalance",
+    "Project",
+    "ProjectBalance",
+    "WorkingGroup",
+]

@@ -1,0 +1,121 @@
+"""The capital ledger: allocation entries and disbursements (append-only), and their balance rows.
+
+A pool is (project, plan year, capital source, budget level). Balance rows are updated in the same
+transaction as the ledger row; `python -m app verify` recomputes them from the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.models.base import Base, BigId, pk
+
+_source = Enum(CapitalSource, native_enum=False, length=30)
+_level = Enum(BudgetLevel, native_enum=False, length=20)
+
+
+class AllocationEntry(Base):
+    """One decision's change to a pool's capital plan (kế hoạch vốn). Signed: decreases are negative."""
+
+    __tablename__ = "allocation_entries"
+    __table_args__ = (
+        UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level", "kind", "decision_number"),
+        Index("ix_allocation_entries_pool", "project_id", "plan_year", "capital_source", "budget_level"),
+        Index("ix_allocation_entries_year_known", "plan_year", "known_on"),
+    )
+
+    id: Mapped[int] = pk()
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
+    plan_year: Mapped[int] = mapped_column(Integer)
+    capital_source: Mapped[CapitalSource] = mapped_column(_source)
+    budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    kind: Mapped[AllocationKind] = mapped_column(Enum(AllocationKind, native_enum=False, length=20))
+    amount_vnd: Mapped[int]
+    tranche: Mapped[int | None] = mapped_column(Integer)
+    decision_number: Mapped[str] = mapped_column(String(100))
+    decision_date: Mapped[date] = mapped_column(Date)
+    authority: Mapped[str] = mapped_column(String(200))
+    extended_until: Mapped[date | None] = mapped_column(Date)
+    reallocation_proposal_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    note: Mapped[str | None] = mapped_column(String(1000))
+    known_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    created_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))
+
+
+class Disbursement(Base):
+    """Money the Treasury paid out (giải ngân). Corrections are reversing rows (`reverses_id`)."""
+
+    __tablename__ = "disbursements"
+    __table_args__ = (
+        UniqueConstraint("project_id", "document_number"),
+        UniqueConstraint("reverses_id"),
+        CheckConstraint("reverses_id IS NOT NULL OR amount_vnd > 0", name="amount_positive"),
+        CheckConstraint("reverses_id IS NOT NULL OR advance_recovered_vnd >= 0", name="recovery_non_negative"),
+        Index("ix_disbursements_pool", "project_id", "plan_year", "capital_source", "budget_level"),
+        Index("ix_disbursements_year_value_date", "plan_year", "value_date"),
+        Index("ix_disbursements_contract", "contract_id"),
+    )
+
+    id: Mapped[int] = pk()
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
+    plan_year: Mapped[int] = mapped_column(Integer)
+    capital_source: Mapped[CapitalSource] = mapped_column(_source)
+    budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    kind: Mapped[DisbursementKind] = mapped_column(Enum(DisbursementKind, native_enum=False, length=20))
+    advance_kind: Mapped[AdvanceKind | None] = mapped_column(Enum(AdvanceKind, native_enum=False, length=20))
+    contract_id: Mapped[int | None] = mapped_column(BigId)
+    # advance: the amount advanced; payment: value of completed work paid (gross); clearance: value settled.
+    amount_vnd: Mapped[int]
+    advance_recovered_vnd: Mapped[int]
+    # Cash out of the Treasury: counts against the plan (R1) and TMĐT (R2). amount − recovered.
+    net_vnd: Mapped[int]
+    value_date: Mapped[date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100))
+    reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("disbursements.id"))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    known_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    created_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))
+
+
+class PoolBalance(Base):
+    """Running totals of one pool; the row locked by every write that checks R1/R14."""
+
+    __tablename__ = "pool_balances"
+    __table_args__ = (
+        UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level"),
+        Index("ix_pool_balances_year", "plan_year"),
+    )
+
+    id: Mapped[int] = pk()
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
+    plan_year: Mapped[int] = mapped_column(Integer)
+    capital_source: Mapped[CapitalSource] = mapped_column(_source)
+    budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    plan_vnd: Mapped[int] = mapped_column(default=0)
+    extended_vnd: Mapped[int] = mapped_column(default=0)
+    extended_until: Mapped[date | None] = mapped_column(Date)
+    late_capital_vnd: Mapped[int] = mapped_column(default=0)
+    disbursed_vnd: Mapped[int] = mapped_column(default=0)
+    advanced_vnd: Mapped[int] = mapped_column(default=0)
+    advance_recovered_vnd: Mapped[int] = mapped_column(default=0)
+    paid_vnd: Mapped[int] = mapped_column(default=0)
+    late_disbursed_vnd: Mapped[int] = mapped_column(default=0)
+    last_value_date: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+
+
+class ProjectBalance(Base):
+    """Lifetime totals of a project; locked first (before any pool) by writes that check R2."""
+
+    __tablename__ = "project_balances"
+
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"), primary_key=True)
+    planned_total_vnd: Mapped[int] = mapped_column(default=0)
+    disbursed_total_vnd: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,40 @@
+"""Projects (dự án đầu tư công)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.enums import ProjectGroup, ProjectStage, ProjectStatus
+from app.models.base import Base, BigId, pk
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (CheckConstraint("total_investment_vnd > 0", name="tmdt_positive"),)
+
+    id: Mapped[int] = pk()
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    investor_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"), index=True)
+    sector: Mapped[str] = mapped_column(String(60), index=True)
+    location: Mapped[str] = mapped_column(String(120), index=True)
+    group: Mapped[ProjectGroup] = mapped_column(Enum(ProjectGroup, native_enum=False, length=20))
+    stage: Mapped[ProjectStage] = mapped_column(Enum(ProjectStage, native_enum=False, length=20))
+    total_investment_vnd: Mapped[int]
+    decision_ref: Mapped[str | None] = mapped_column(String(100))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    start_year: Mapped[int] = mapped_column(Integer)
+    end_year: Mapped[int] = mapped_column(Integer)
+    on_app1: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_app2: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_app3: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_key_project: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_official: Mapped[str | None] = mapped_column(String(200))
+    working_group_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("working_groups.id"), index=True)
+    status: Mapped[ProjectStatus] = mapped_column(Enum(ProjectStatus, native_enum=False, length=20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
