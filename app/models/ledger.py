@@ -118,4 +118,6 @@ class ProjectBalance(Base):
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"), primary_key=True)
     planned_total_vnd: Mapped[int] = mapped_column(default=0)
     disbursed_total_vnd: Mapped[int] = mapped_column(default=0)
+    # Advances not yet recovered, all years (R13 carry-over); per-contract detail lives with contracts.
+    advance_outstanding_vnd: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]

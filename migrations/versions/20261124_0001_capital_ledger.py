@@ -2,18 +2,17 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 20:35:19.141203
+Create Date: 2026-11-24 20:41:31.499586
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
+from sqlalchemy import Text  # noqa: F401 - used by rendered JSONB types
 
 import app.models.base  # noqa: F401 - custom column types
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 revision: str = '0001'
 down_revision: str | Sequence[str] | None = None
@@ -252,6 +251,7 @@ def upgrade() -> None:
     sa.Column('project_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('planned_total_vnd', sa.BigInteger(), nullable=False),
     sa.Column('disbursed_total_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('advance_outstanding_vnd', sa.BigInteger(), nullable=False),
     sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_balances_project_id_projects')),
     sa.PrimaryKeyConstraint('project_id', name=op.f('pk_project_balances'))

@@ -1,0 +1,90 @@
+"""Organisations, working groups and API keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from app.api.deps import PrincipalDep, SessionDep, json_created, note_write, require
+from app.api.problems import problem_responses
+from app.clock import utcnow
+from app.models import ApiKey, Organisation, WorkingGroup
+from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.projects import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    OrganisationCreate,
+    OrganisationOut,
+    WorkingGroupOut,
+)
+from app.services import organisations
+from app.services.errors import NotFound
+
+router = APIRouter(prefix="/api/v1", tags=["organisations"])
+READ_ERRORS = problem_responses(400, 401, 403, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+
+@router.get("/organisations", operation_id="listOrganisations", summary="List organisations",
+            response_model=Page[OrganisationOut], responses=READ_ERRORS, dependencies=[require("read")])
+async def list_organisations(session: SessionDep, page_size: PageSize = 50,
+                             page_token: str | None = None) -> Page[OrganisationOut]:
+    after = int(decode_page_token(page_token, {}) or 0)
+    rows = list((await session.scalars(
+        select(Organisation).where(Organisation.id > after).order_by(Organisation.id).limit(page_size + 1))).all())
+    token = encode_page_token(rows[page_size - 1].id, {}) if len(rows) > page_size else None
+    return Page[OrganisationOut](items=[OrganisationOut.model_validate(r) for r in rows[:page_size]],
+                                 next_page_token=token)
+
+
+@router.post("/organisations", operation_id="createOrganisation", summary="Register an organisation",
+             status_code=201, response_model=OrganisationOut, responses=WRITE_ERRORS,
+             dependencies=[require("organisation.write")])
+async def create_organisation(body: OrganisationCreate, request: Request, session: SessionDep) -> Response:
+    organisation = await organisations.create_organisation(session, **body.model_dump())
+    note_write(request, "organisation.create", "organisation", organisation.id)
+    return json_created(request, OrganisationOut.model_validate(organisation))
+
+
+@router.get("/working-groups", operation_id="listWorkingGroups", summary="List the provincial working groups",
+            response_model=Page[WorkingGroupOut], responses=READ_ERRORS, dependencies=[require("read")])
+async def list_working_groups(session: SessionDep, page_size: PageSize = 50,
+                              page_token: str | None = None) -> Page[WorkingGroupOut]:
+    after = int(decode_page_token(page_token, {}) or 0)
+    rows = list((await session.scalars(
+        select(WorkingGroup).where(WorkingGroup.id > after).order_by(WorkingGroup.id).limit(page_size + 1))).all())
+    token = encode_page_token(rows[page_size - 1].id, {}) if len(rows) > page_size else None
+    return Page[WorkingGroupOut](items=[WorkingGroupOut.model_validate(r) for r in rows[:page_size]],
+                                 next_page_token=token)
+
+
+@router.post("/api-keys", operation_id="createApiKey", summary="Issue an API key (shown once)", status_code=201,
+             response_model=ApiKeyCreated, responses=WRITE_ERRORS, dependencies=[require("apikey.manage")])
+async def create_api_key(body: ApiKeyCreate, request: Request, session: SessionDep) -> Response:
+    key, secret = await organisations.create_api_key(session, **body.model_dump())
+    note_write(request, "apikey.create", "api_key", key.id, {"role": key.role.value})
+    return json_created(request, ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret))
+
+
+@router.get("/api-keys", operation_id="listApiKeys", summary="List API keys (never their secrets)",
+            response_model=Page[ApiKeyOut], responses=READ_ERRORS, dependencies=[require("apikey.manage")])
+async def list_api_keys(session: SessionDep, page_size: PageSize = 50,
+                        page_token: str | None = None) -> Page[ApiKeyOut]:
+    after = int(decode_page_token(page_token, {}) or 0)
+    rows = list((await session.scalars(
+        select(ApiKey).where(ApiKey.id > after).order_by(ApiKey.id).limit(page_size + 1))).all())
+    token = encode_page_token(rows[page_size - 1].id, {}) if len(rows) > page_size else None
+    return Page[ApiKeyOut](items=[ApiKeyOut.model_validate(r) for r in rows[:page_size]], next_page_token=token)
+
+
+@router.post("/api-keys/{key_id}/revoke", operation_id="revokeApiKey", summary="Revoke an API key",
+             response_model=ApiKeyOut, responses=WRITE_ERRORS, dependencies=[require("apikey.manage")])
+async def revoke_api_key(key_id: int, request: Request, session: SessionDep, principal: PrincipalDep) -> ApiKeyOut:
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("api_key_not_found", f"API key {key_id} does not exist.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    note_write(request, "apikey.revoke", "api_key", key.id)
+    return ApiKeyOut.model_validate(key)

@@ -1,0 +1,75 @@
+"""The application factory: routers, middleware, error handlers and background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+
+from app import logging as app_logging
+from app.api import disbursements, events, health, organisations, projects
+from app.api.problems import install as install_problem_handlers
+from app.config import get_settings
+from app.middleware import RequestContextMiddleware
+from app.services.events import publish_committed
+
+log = structlog.get_logger()
+
+DESCRIPTION = """
+Monitors how public-investment capital (vốn đầu tư công) of a province is disbursed: capital plans,
+disbursements, advances and their recovery with the State Treasury (Kho bạc Nhà nước), and proposals to
+move capital from projects that cannot spend it to projects that can.
+
+* **Auth**: `Authorization: Bearer <api key>`; roles admin, planner, approver, treasury, owner, viewer.
+* **Money** is integer đồng (`…_vnd`). Dates are `YYYY-MM-DD` (Asia/Ho_Chi_Minh), timestamps RFC 3339 UTC.
+* **Errors** are RFC 9457 `application/problem+json` with a stable `code`.
+* **Lists** use `page_size` and an opaque `page_token`; the answer carries `next_page_token`.
+* **Money POSTs** take `Idempotency-Key`.
+"""
+
+
+async def _publisher_loop(interval: float) -> None:
+    """Publish committed events continuously so pollers see them within about a second."""
+    while True:
+        try:
+            await publish_committed()
+        except Exception:  # keep publishing after a transient database error
+            log.exception("event_publisher_failed")
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(_publisher_loop(1.0))] if app.state.background_jobs else []
+    yield
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def create_app(background_jobs: bool = True) -> FastAPI:
+    settings = get_settings()
+    app_logging.configure(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="Disbursement Monitor",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "projects", "description": "Projects (dự án), capital plans (kế hoạch vốn) and balances"},
+            {"name": "disbursements", "description": "Disbursements (giải ngân): advances, payments, clearance"},
+            {"name": "organisations", "description": "Organisations, working groups, API keys"},
+            {"name": "events", "description": "Change feed for pollers"},
+            {"name": "health", "description": "Liveness, readiness, metrics"},
+        ],
+    )
+    app.state.background_jobs = background_jobs
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_problem_handlers(app)
+    for module in (health, organisations, projects, disbursements, events):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,186 @@
+"""Balance rows: locking, creation, point-in-time reads and verification against the ledger.
+
+Lock order is always project balance first, then pool balances sorted by key, so concurrent writers
+never deadlock. PostgreSQL takes row locks (`FOR UPDATE`); SQLite serialises writers (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import utcnow
+from app.enums import AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.models import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PoolKey:
+    """A pool of capital: one project's plan for one year, capital source and budget level."""
+
+    project_id: int
+    plan_year: int
+    capital_source: CapitalSource
+    budget_level: BudgetLevel
+
+
+def pool_key_of(row: PoolBalance | AllocationEntry | Disbursement) -> PoolKey:
+    return PoolKey(row.project_id, row.plan_year, CapitalSource(row.capital_source), BudgetLevel(row.budget_level))
+
+
+def _insert(session: AsyncSession):
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def ensure_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> None:
+    """Create missing pool rows (safe under concurrency: ON CONFLICT DO NOTHING)."""
+    rows = [
+        {"project_id": k.project_id, "plan_year": k.plan_year, "capital_source": k.capital_source.value,
+         "budget_level": k.budget_level.value, "updated_at": utcnow()}
+        for k in sorted(set(keys))
+    ]
+    if rows:
+        stmt = _insert(session)(PoolBalance).on_conflict_do_nothing(
+            index_elements=["project_id", "plan_year", "capital_source", "budget_level"]
+        )
+        await session.execute(stmt, rows)
+
+
+async def lock_projects(session: AsyncSession, project_ids: Iterable[int]) -> dict[int, ProjectBalance]:
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(ProjectBalance).where(ProjectBalance.project_id.in_(ids)).order_by(ProjectBalance.project_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    return {row.project_id: row for row in rows}
+
+
+async def lock_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[PoolKey, PoolBalance]:
+    """Lock the pool rows that exist among `keys`, in key order."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    project_ids = sorted({k.project_id for k in wanted})
+    years = sorted({k.plan_year for k in wanted})
+    rows = await session.scalars(
+        select(PoolBalance)
+        .where(PoolBalance.project_id.in_(project_ids), PoolBalance.plan_year.in_(years))
+        .order_by(PoolBalance.project_id, PoolBalance.plan_year, PoolBalance.capital_source, PoolBalance.budget_level)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    wanted_set = set(wanted)
+    return {key: row for row in rows if (key := pool_key_of(row)) in wanted_set}
+
+
+@dataclass(slots=True)
+class PoolFigures:
+    """Pool totals recomputed from the ledger (current or as of a date)."""
+
+    plan_vnd: int = 0
+    extended_vnd: int = 0
+    disbursed_vnd: int = 0
+    advanced_vnd: int = 0
+    advance_recovered_vnd: int = 0
+    paid_vnd: int = 0
+
+
+def _allocation_sums():
+    plan = func.sum(case((AllocationEntry.kind != AllocationKind.extension, AllocationEntry.amount_vnd), else_=0))
+    extended = func.sum(case((AllocationEntry.kind == AllocationKind.extension, AllocationEntry.amount_vnd), else_=0))
+    return plan, extended
+
+
+def _disbursement_sums():
+    return (
+        func.sum(Disbursement.net_vnd),
+        func.sum(case((Disbursement.kind == DisbursementKind.advance, Disbursement.amount_vnd), else_=0)),
+        func.sum(Disbursement.advance_recovered_vnd),
+        func.sum(case((Disbursement.kind == DisbursementKind.payment, Disbursement.amount_vnd), else_=0)),
+    )
+
+
+_POOL_COLUMNS = (AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
+                 AllocationEntry.budget_level)
+_DPOOL_COLUMNS = (Disbursement.project_id, Disbursement.plan_year, Disbursement.capital_source,
+                  Disbursement.budget_level)
+
+
+async def pool_figures(
+    session: AsyncSession,
+    *,
+    plan_year: int | None = None,
+    project_ids: Sequence[int] | None = None,
+    as_of: date | None = None,
+) -> dict[PoolKey, PoolFigures]:
+    """Recompute pool figures from the ledger: what was known on `as_of` (value date and known-on date)."""
+    plan, extended = _allocation_sums()
+    a_query = select(*_POOL_COLUMNS, plan, extended).group_by(*_POOL_COLUMNS)
+    d_query = select(*_DPOOL_COLUMNS, *_disbursement_sums()).group_by(*_DPOOL_COLUMNS)
+    if plan_year is not None:
+        a_query = a_query.where(AllocationEntry.plan_year == plan_year)
+        d_query = d_query.where(Disbursement.plan_year == plan_year)
+    if project_ids is not None:
+        a_query = a_query.where(AllocationEntry.project_id.in_(project_ids))
+        d_query = d_query.where(Disbursement.project_id.in_(project_ids))
+    if as_of is not None:
+        a_query = a_query.where(AllocationEntry.decision_date <= as_of, AllocationEntry.known_on <= as_of)
+        d_query = d_query.where(Disbursement.value_date <= as_of, Disbursement.known_on <= as_of)
+    figures: dict[PoolKey, PoolFigures] = {}
+    for pid, year, source, level, plan_sum, ext_sum in (await session.execute(a_query)).all():
+        key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
+        figures[key] = PoolFigures(plan_vnd=int(plan_sum or 0), extended_vnd=int(ext_sum or 0))
+    for pid, year, source, level, net, adv, rec, paid in (await session.execute(d_query)).all():
+        key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
+        fig = figures.setdefault(key, PoolFigures())
+        fig.disbursed_vnd, fig.advanced_vnd = int(net or 0), int(adv or 0)
+        fig.advance_recovered_vnd, fig.paid_vnd = int(rec or 0), int(paid or 0)
+    return figures
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    where: str
+    field: str
+    stored: int
+    ledger: int
+
+
+async def verify(session: AsyncSession) -> list[Mismatch]:
+    """Recompute every balance row from the ledger and list the differences (`python -m app verify`)."""
+    mismatches: list[Mismatch] = []
+    ledger = await pool_figures(session)
+    stored = {pool_key_of(row): row for row in await session.scalars(select(PoolBalance))}
+    for key in sorted(set(ledger) | set(stored)):
+        fig = ledger.get(key, PoolFigures())
+        row = stored.get(key)
+        for field in ("plan_vnd", "extended_vnd", "disbursed_vnd", "advanced_vnd", "advance_recovered_vnd",
+                      "paid_vnd"):
+            have = getattr(row, field) if row is not None else 0
+            want = getattr(fig, field)
+            if have != want:
+                mismatches.append(Mismatch(f"pool {key}", field, have, want))
+    planned: dict[int, int] = {}
+    disbursed: dict[int, int] = {}
+    outstanding: dict[int, int] = {}
+    for key, fig in ledger.items():
+        planned[key.project_id] = planned.get(key.project_id, 0) + fig.plan_vnd
+        disbursed[key.project_id] = disbursed.get(key.project_id, 0) + fig.disbursed_vnd
+        outstanding[key.project_id] = (
+            outstanding.get(key.project_id, 0) + fig.advanced_vnd - fig.advance_recovered_vnd
+        )
+    for row in await session.scalars(select(ProjectBalance)):
+        pid = row.project_id
+        for field, want in (("planned_total_vnd", planned.get(pid, 0)),
+                            ("disbursed_total_vnd", disbursed.get(pid, 0)),
+                            ("advance_outstanding_vnd", outstanding.get(pid, 0))):
+            if getattr(row, field) != want:
+                mismatches.append(Mismatch(f"project {pid}", field, getattr(row, field), want))
+    return mismatches

@@ -1,0 +1,283 @@
+"""Disbursements (giải ngân): single and batch recording with caps R1, R2, R7 (project level), R14.
+
+All rows of a call are validated against locked balances before anything is written; any failing
+row rejects the whole call (all-or-nothing) with per-row errors. Rows are inserted set-based.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import utcnow
+from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, ProjectStatus
+from app.models import Disbursement, Event, PoolBalance, Project, ProjectBalance
+from app.rules.rulesets import RuleSet, ruleset_for
+from app.services.balances import PoolKey, lock_pools, lock_projects
+from app.services.errors import Conflict, DomainError, NotFound, RuleViolation
+
+
+@dataclass(frozen=True, slots=True)
+class DisbursementInput:
+    project_id: int
+    plan_year: int
+    capital_source: CapitalSource
+    budget_level: BudgetLevel
+    kind: DisbursementKind
+    amount_vnd: int
+    value_date: date
+    document_number: str
+    advance_kind: AdvanceKind | None = None
+    advance_recovered_vnd: int = 0
+    contract_id: int | None = None
+    note: str | None = None
+    reverses_id: int | None = None
+
+    @property
+    def pool(self) -> PoolKey:
+        return PoolKey(self.project_id, self.plan_year, self.capital_source, self.budget_level)
+
+    @property
+    def net_vnd(self) -> int:
+        """Cash paid out: counts against the plan and TMĐT. Recovery is not new cash (R13)."""
+        return self.amount_vnd - self.advance_recovered_vnd
+
+
+@dataclass(slots=True)
+class RowError:
+    index: int
+    code: str
+    detail: str
+    pointer: str | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "code": self.code, "detail": self.detail, "pointer": self.pointer,
+                **self.numbers}
+
+
+class BatchRejected(DomainError):
+    status = 422
+    title = "Batch rejected"
+
+
+class ScopeDenied(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+def _fmt(amount: int) -> str:
+    return f"{amount:,} đồng"
+
+
+def check_window(row: DisbursementInput, pool: PoolBalance, rule_set: RuleSet) -> RowError | None:
+    """R14: the value date must fall in the plan year's window, or within an extension / nd254 late capital."""
+    year = row.plan_year
+    if row.value_date < date(year, 1, 1):
+        return RowError(0, "value_date_before_plan_year",
+                        f"Value date {row.value_date} is before plan year {year} began.", "/value_date")
+    site_clearance = row.advance_kind is AdvanceKind.site_clearance or row.kind is DisbursementKind.clearance
+    if row.kind is DisbursementKind.advance:
+        deadline = rule_set.advance_deadline_for(year, site_clearance=site_clearance)
+    else:
+        deadline = rule_set.payment_deadline_for(year)
+    if row.value_date <= deadline:
+        return None
+    late_allowance = pool.extended_vnd if (pool.extended_until and row.value_date <= pool.extended_until) else 0
+    if rule_set.late_capital_after is not None and row.value_date <= rule_set.extension_limit_for(year):
+        late_allowance += pool.late_capital_vnd
+    remaining_late = max(0, late_allowance - pool.late_disbursed_vnd)
+    if row.net_vnd > remaining_late:
+        return RowError(0, "outside_disbursement_window",
+                        f"R14: plan year {year} capital may be disbursed until {deadline} "
+                        f"({rule_set.code}); after it only extended capital, {_fmt(remaining_late)} left.",
+                        "/value_date", {"deadline": deadline.isoformat(), "remaining_vnd": remaining_late})
+    return None
+
+
+def check_row(
+    row: DisbursementInput,
+    project: Project | None,
+    pool: PoolBalance | None,
+    balance: ProjectBalance | None,
+    today: date,
+) -> RowError | None:
+    """Every ledger-level rule for one row against the (in-memory, locked) balances."""
+    if project is None or balance is None:
+        return RowError(0, "project_not_found", f"Project {row.project_id} does not exist.", "/project_id")
+    if project.status is not ProjectStatus.active:
+        return RowError(0, "project_not_active", f"Project {project.code} is {project.status.value}.", "/project_id")
+    if row.value_date > today:
+        return RowError(0, "value_date_in_future", f"Value date {row.value_date} is after today ({today}).",
+                        "/value_date", {"latest_allowed": today.isoformat()})
+    if row.kind is DisbursementKind.advance and row.advance_kind is None:
+        return RowError(0, "advance_kind_required", "An advance must say its kind: contract, site_clearance or "
+                        "other.", "/advance_kind")
+    if row.kind is not DisbursementKind.advance and row.advance_kind is not None and row.reverses_id is None:
+        return RowError(0, "advance_kind_not_allowed", "Only advances carry an advance kind.", "/advance_kind")
+    if row.kind is DisbursementKind.advance and row.advance_recovered_vnd:
+        return RowError(0, "recovery_not_allowed", "An advance cannot recover an advance.", "/advance_recovered_vnd")
+    if row.advance_recovered_vnd > row.amount_vnd and row.reverses_id is None:
+        return RowError(0, "recovery_exceeds_amount", "R7: the recovery cannot exceed the payment it is deducted from.",
+                        "/advance_recovered_vnd", {"allowed_max_vnd": row.amount_vnd})
+    if pool is None or pool.plan_vnd <= 0:
+        return RowError(0, "plan_cap_exceeded", f"R1: project {project.code} has no {row.plan_year} plan for "
+                        f"{row.capital_source.value}/{row.budget_level.value}.", "/amount_vnd", {"remaining_vnd": 0})
+    window = check_window(row, pool, ruleset_for(row.value_date))
+    if window is not None:
+        return window
+    remaining_plan = pool.plan_vnd - pool.disbursed_vnd
+    if row.net_vnd > remaining_plan:
+        return RowError(0, "plan_cap_exceeded", f"R1: exceeds the {row.plan_year} plan of this pool; "
+                        f"{_fmt(remaining_plan)} left.", "/amount_vnd", {"remaining_vnd": remaining_plan})
+    remaining_tmdt = project.total_investment_vnd - balance.disbursed_total_vnd
+    if row.net_vnd > remaining_tmdt:
+        return RowError(0, "tmdt_cap_exceeded", f"R2: exceeds the project's total investment (TMĐT); "
+                        f"{_fmt(remaining_tmdt)} left.", "/amount_vnd", {"remaining_vnd": remaining_tmdt})
+    outstanding_after = balance.advance_outstanding_vnd + _advanced(row) - row.advance_recovered_vnd
+    if outstanding_after < 0:
+        return RowError(0, "recovery_exceeds_outstanding", f"R7: the project's outstanding advance is "
+                        f"{_fmt(balance.advance_outstanding_vnd)}.", "/advance_recovered_vnd",
+                        {"outstanding_vnd": balance.advance_outstanding_vnd})
+    return None
+
+
+def _advanced(row: DisbursementInput) -> int:
+    return row.amount_vnd if row.kind is DisbursementKind.advance else 0
+
+
+def apply_row(row: DisbursementInput, pool: PoolBalance, balance: ProjectBalance, rule_set: RuleSet) -> None:
+    """Move one accepted row into the in-memory balances (flushed by the caller)."""
+    pool.disbursed_vnd += row.net_vnd
+    pool.advanced_vnd += _advanced(row)
+    pool.advance_recovered_vnd += row.advance_recovered_vnd
+    pool.paid_vnd += row.amount_vnd if row.kind is DisbursementKind.payment else 0
+    site_clearance = row.advance_kind is AdvanceKind.site_clearance or row.kind is DisbursementKind.clearance
+    deadline = (rule_set.advance_deadline_for(row.plan_year, site_clearance) if row.kind is DisbursementKind.advance
+                else rule_set.payment_deadline_for(row.plan_year))
+    if row.value_date > deadline:
+        pool.late_disbursed_vnd += row.net_vnd
+    if pool.last_value_date is None or row.value_date > pool.last_value_date:
+        pool.last_value_date = row.value_date
+    balance.disbursed_total_vnd += row.net_vnd
+    balance.advance_outstanding_vnd += _advanced(row) - row.advance_recovered_vnd
+
+
+async def get(session: AsyncSession, disbursement_id: int) -> Disbursement:
+    row = await session.get(Disbursement, disbursement_id)
+    if row is None:
+        raise NotFound("disbursement_not_found", f"Disbursement {disbursement_id} does not exist.")
+    return row
+
+
+async def reversal_of(session: AsyncSession, original: Disbursement, *, document_number: str, value_date: date,
+                      note: str) -> DisbursementInput:
+    """A correction (bút toán đảo): the original's amounts negated, in its pool, kind and contract."""
+    if original.reverses_id is not None:
+        raise Conflict("cannot_reverse_reversal", "A reversing entry cannot itself be reversed; record anew.")
+    if await session.scalar(select(Disbursement.id).where(Disbursement.reverses_id == original.id)) is not None:
+        raise Conflict("already_reversed", f"Disbursement {original.id} is already reversed.")
+    return DisbursementInput(
+        project_id=original.project_id, plan_year=original.plan_year,
+        capital_source=CapitalSource(original.capital_source), budget_level=BudgetLevel(original.budget_level),
+        kind=DisbursementKind(original.kind), advance_kind=original.advance_kind, contract_id=original.contract_id,
+        amount_vnd=-original.amount_vnd, advance_recovered_vnd=-original.advance_recovered_vnd,
+        value_date=value_date, document_number=document_number, note=note, reverses_id=original.id)
+
+
+async def record(
+    session: AsyncSession,
+    rows: Sequence[DisbursementInput],
+    *,
+    today: date,
+    key_id: int | None,
+    batch: bool = False,
+) -> list[Disbursement]:
+    """Validate and write disbursements; all or nothing. Emits `disbursement.recorded` events."""
+    errors: list[RowError] = []
+    project_ids = sorted({r.project_id for r in rows})
+    projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
+
+    # Natural key (project + voucher/document number): duplicates against the ledger and within the call.
+    keys = [(r.project_id, r.document_number) for r in rows]
+    existing = set()
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start:start + 5000]
+        existing |= set((await session.execute(
+            select(Disbursement.project_id, Disbursement.document_number)
+            .where(tuple_(Disbursement.project_id, Disbursement.document_number).in_(chunk))
+        )).all())
+    seen: set[tuple[int, str]] = set()
+    duplicates: list[RowError] = []
+    for index, key in enumerate(keys):
+        if key in existing or key in seen:
+            duplicates.append(RowError(index, "duplicate_document", f"Document {key[1]!r} is already recorded for "
+                                       f"project {key[0]}.", "/document_number"))
+        seen.add(key)
+    if duplicates and not batch:
+        raise Conflict(duplicates[0].code, duplicates[0].detail, pointer=duplicates[0].pointer)
+
+    balances = await lock_projects(session, project_ids)
+    pools = await lock_pools(session, (r.pool for r in rows))
+    for index, row in enumerate(rows):
+        error = check_row(row, projects.get(row.project_id), pools.get(row.pool), balances.get(row.project_id), today)
+        if error is not None:
+            error.index = index
+            errors.append(error)
+            continue
+        apply_row(row, pools[row.pool], balances[row.project_id], ruleset_for(row.value_date))
+    errors = sorted(errors + duplicates, key=lambda e: e.index)
+    if errors:
+        if not batch:
+            first = errors[0]
+            raise RuleViolation(first.code, first.detail, pointer=first.pointer, **first.numbers)
+        if any(e.code == "duplicate_document" for e in errors) and all(
+            e.code == "duplicate_document" for e in errors
+        ):
+            raise Conflict("duplicate_document", f"{len(errors)} row(s) repeat recorded documents.",
+                           errors=[_row_pointer(e) for e in errors])
+        raise BatchRejected("batch_rejected", f"{len(errors)} of {len(rows)} row(s) were rejected; nothing was "
+                            "recorded.", errors=[_row_pointer(e) for e in errors])
+    return await _write(session, rows, pools, balances, today, key_id)
+
+
+def _row_pointer(error: RowError) -> dict[str, Any]:
+    data = error.as_dict()
+    data["pointer"] = f"/rows/{error.index}{error.pointer or ''}"
+    return data
+
+
+async def _write(session, rows, pools, balances, today, key_id) -> list[Disbursement]:
+    now = utcnow()
+    values = [
+        {"project_id": r.project_id, "plan_year": r.plan_year, "capital_source": r.capital_source.value,
+         "budget_level": r.budget_level.value, "kind": r.kind.value,
+         "advance_kind": r.advance_kind.value if r.advance_kind else None, "contract_id": r.contract_id,
+         "amount_vnd": r.amount_vnd, "advance_recovered_vnd": r.advance_recovered_vnd, "net_vnd": r.net_vnd,
+         "value_date": r.value_date, "document_number": r.document_number, "reverses_id": r.reverses_id,
+         "note": r.note, "known_on": today, "created_at": now, "created_by_key_id": key_id}
+        for r in rows
+    ]
+    created = list((await session.scalars(insert(Disbursement).returning(Disbursement), values)).all())
+    created.sort(key=lambda d: d.id)
+    # Balance rows are ORM objects already changed in memory; the unit of work flushes them at commit.
+    for pool in pools.values():
+        pool.updated_at = now
+    for balance in balances.values():
+        balance.updated_at = now
+    await session.execute(insert(Event), [
+        {"type": "disbursement.reversed" if d.reverses_id else "disbursement.recorded",
+         "entity_type": "disbursement", "entity_id": str(d.id), "project_id": d.project_id,
+         "payload": {"id": d.id, "project_id": d.project_id, "plan_year": d.plan_year, "kind": d.kind,
+                     "amount_vnd": d.amount_vnd, "advance_recovered_vnd": d.advance_recovered_vnd,
+                     "net_vnd": d.net_vnd, "value_date": d.value_date.isoformat(),
+                     "document_number": d.document_number, "reverses_id": d.reverses_id},
+         "known_on": today, "occurred_at": now}
+        for d in created
+    ])
+    return created

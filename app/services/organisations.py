@@ -1,0 +1,73 @@
+"""Organisations: lookups, sub-unit scope, and the API-key store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import utcnow
+from app.enums import OrganisationKind, Role
+from app.models import ApiKey, Organisation
+from app.security import new_api_key
+from app.services.errors import Conflict, NotFound
+
+
+async def subunit_ids(session: AsyncSession, organisation_id: int) -> frozenset[int]:
+    """The organisation and every organisation below it (its Ban QLDA, districts' boards...)."""
+    rows = (await session.execute(select(Organisation.id, Organisation.parent_id))).all()
+    children: dict[int, list[int]] = {}
+    for org_id, parent_id in rows:
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(org_id)
+    found, stack = {organisation_id}, [organisation_id]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return frozenset(found)
+
+
+async def get_by_code(session: AsyncSession, code: str) -> Organisation:
+    organisation = await session.scalar(select(Organisation).where(Organisation.code == code))
+    if organisation is None:
+        raise NotFound("organisation_not_found", f"No organisation with code {code!r}.")
+    return organisation
+
+
+async def create_organisation(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    kind: OrganisationKind,
+    parent_id: int | None,
+    valid_from: date,
+    valid_to: date | None = None,
+) -> Organisation:
+    if await session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None:
+        raise Conflict("organisation_code_taken", f"An organisation with code {code!r} exists.", pointer="/code")
+    if parent_id is not None and await session.get(Organisation, parent_id) is None:
+        raise NotFound("organisation_not_found", f"Parent organisation {parent_id} does not exist.",
+                       pointer="/parent_id")
+    organisation = Organisation(
+        code=code, name=name, kind=kind, parent_id=parent_id, valid_from=valid_from, valid_to=valid_to,
+        created_at=utcnow(),
+    )
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+async def create_api_key(session: AsyncSession, *, organisation_id: int, role: Role, name: str) -> tuple[ApiKey, str]:
+    """A new key; the full secret is returned once and never stored."""
+    if await session.get(Organisation, organisation_id) is None:
+        raise NotFound("organisation_not_found", f"Organisation {organisation_id} does not exist.")
+    full, prefix, key_hash = new_api_key()
+    key = ApiKey(prefix=prefix, key_hash=key_hash, name=name, role=role, organisation_id=organisation_id,
+                 created_at=utcnow())
+    session.add(key)
+    await session.flush()
+    return key, full
