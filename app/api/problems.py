@@ -105,8 +105,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         await _audit_rejection(request, exc.status, exc.code)
-        errors = [{"pointer": exc.pointer, "detail": exc.detail, "code": exc.code}] if exc.pointer else None
-        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, errors, **exc.extensions)
+        extensions = dict(exc.extensions)
+        errors = extensions.pop("errors", None)
+        if errors is None and exc.pointer:
+            errors = [{"pointer": exc.pointer, "detail": exc.detail, "code": exc.code}]
+        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, errors, **extensions)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

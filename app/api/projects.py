@@ -121,17 +121,20 @@ async def list_allocations(project_id: int, session: SessionDep, plan_year: int 
             responses=READ_ERRORS, dependencies=[require("read")])
 async def get_balances(
     project_id: int, session: SessionDep, plan_year: int | None = None,
-    as_of: Annotated[date | None, Query(description="Business date to read as known then (default: today)")] = None,
+    as_of: Annotated[date | None, Query(description="Count entries dated on or before this day (default: today)")] = None,
+    known_on: Annotated[date | None, Query(description="Also ignore entries recorded after this day, to reproduce "
+                                                       "a past report exactly")] = None,
 ) -> ProjectBalancesOut:
     await projects.get(session, project_id)
     day = as_of or today()
-    if as_of is None or as_of >= today():
+    if (as_of is None or as_of >= today()) and known_on is None:
         query = select(PoolBalance).where(PoolBalance.project_id == project_id)
         if plan_year is not None:
             query = query.where(PoolBalance.plan_year == plan_year)
         figures = {pool_key_of(row): row for row in await session.scalars(query)}
     else:
-        figures = await pool_figures(session, plan_year=plan_year, project_ids=[project_id], as_of=as_of)
+        figures = await pool_figures(session, plan_year=plan_year, project_ids=[project_id], as_of=day,
+                                     known_on=known_on)
     pools = [_pool_out(key, fig) for key, fig in sorted(figures.items())]
     return ProjectBalancesOut(project_id=project_id, as_of=day, pools=pools)
 

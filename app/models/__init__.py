@@ -5,7 +5,15 @@ from app.models.auth import ApiKey
 from app.models.base import Base
 from app.models.ledger import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
 from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
+from app.models.monitoring import (  # noqa: F401
+    DisbursementSchedule, ExtraNeed, MilestonePoint, Obstacle, ObstacleChange, ReallocationProposal,
+    ReallocationTransfer, ScheduleMonth,
+)
 from app.models.project import Project
+from app.models.treasury import (  # noqa: F401
+    Advance, CalendarDay, Contract, ContractBalance, Dossier, RecoveryCase, RecoveryStep, RuleSetOverride,
+    SweepTransition,
+)
 
 __all__ = [
     "AllocationEntry",

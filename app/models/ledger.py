@@ -68,7 +68,7 @@ class Disbursement(Base):
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
     kind: Mapped[DisbursementKind] = mapped_column(Enum(DisbursementKind, native_enum=False, length=20))
     advance_kind: Mapped[AdvanceKind | None] = mapped_column(Enum(AdvanceKind, native_enum=False, length=20))
-    contract_id: Mapped[int | None] = mapped_column(BigId)
+    contract_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contracts.id"))
     # advance: the amount advanced; payment: value of completed work paid (gross); clearance: value settled.
     amount_vnd: Mapped[int]
     advance_recovered_vnd: Mapped[int]

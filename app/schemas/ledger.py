@@ -92,6 +92,16 @@ class ReversalCreate(Schema):
     note: str = Field(min_length=1, max_length=1000, description="Why the entry is reversed")
 
 
+class RuleWarning(Schema):
+    """A rule that warns without rejecting (R5 advance floor)."""
+
+    model_config = {"extra": "allow"}
+
+    code: str = Field(examples=["advance_below_floor"])
+    rule: str = Field(examples=["R5"])
+    detail: str
+
+
 class DisbursementOut(PoolFields):
     id: int
     project_id: int
@@ -107,6 +117,8 @@ class DisbursementOut(PoolFields):
     note: str | None
     known_on: date
     created_at: datetime
+    warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "
+                                        "write, e.g. R5: first advance below the usual minimum rate")
 
 
 class BatchResult(Schema):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,8 +119,13 @@ async def pool_figures(
     plan_year: int | None = None,
     project_ids: Sequence[int] | None = None,
     as_of: date | None = None,
+    known_on: date | None = None,
 ) -> dict[PoolKey, PoolFigures]:
-    """Recompute pool figures from the ledger: what was known on `as_of` (value date and known-on date)."""
+    """Recompute pool figures from the ledger.
+
+    `as_of` keeps entries whose value date (decision date for plans) is on or before it; `known_on` also
+    drops entries recorded after that date, so a report reproduces exactly what was known then.
+    """
     plan, extended = _allocation_sums()
     a_query = select(*_POOL_COLUMNS, plan, extended).group_by(*_POOL_COLUMNS)
     d_query = select(*_DPOOL_COLUMNS, *_disbursement_sums()).group_by(*_DPOOL_COLUMNS)
@@ -131,8 +136,11 @@ async def pool_figures(
         a_query = a_query.where(AllocationEntry.project_id.in_(project_ids))
         d_query = d_query.where(Disbursement.project_id.in_(project_ids))
     if as_of is not None:
-        a_query = a_query.where(AllocationEntry.decision_date <= as_of, AllocationEntry.known_on <= as_of)
-        d_query = d_query.where(Disbursement.value_date <= as_of, Disbursement.known_on <= as_of)
+        a_query = a_query.where(AllocationEntry.decision_date <= as_of)
+        d_query = d_query.where(Disbursement.value_date <= as_of)
+    if known_on is not None:
+        a_query = a_query.where(AllocationEntry.known_on <= known_on)
+        d_query = d_query.where(Disbursement.known_on <= known_on)
     figures: dict[PoolKey, PoolFigures] = {}
     for pid, year, source, level, plan_sum, ext_sum in (await session.execute(a_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
@@ -184,3 +192,55 @@ async def verify(session: AsyncSession) -> list[Mismatch]:
             if getattr(row, field) != want:
                 mismatches.append(Mismatch(f"project {pid}", field, getattr(row, field), want))
     return mismatches
+
+
+async def rebuild(session: AsyncSession) -> int:
+    """Rebuild every balance row from the ledger (after a bulk import by COPY or the demo loader)."""
+    from sqlalchemy import delete
+
+    from app.models import Project
+    from app.rules.rulesets import ruleset_for
+
+    await session.execute(delete(PoolBalance))
+    await session.execute(delete(ProjectBalance))
+    now = utcnow()
+    figures = await pool_figures(session)
+    late_capital: dict[PoolKey, int] = {}
+    extended_until: dict[PoolKey, date] = {}
+    for entry in await session.scalars(select(AllocationEntry)):
+        key = pool_key_of(entry)
+        if entry.kind == AllocationKind.extension and entry.extended_until:
+            extended_until[key] = max(extended_until.get(key, entry.extended_until), entry.extended_until)
+        elif entry.amount_vnd > 0 and ruleset_for(entry.decision_date).is_late_capital(entry.plan_year,
+                                                                                         entry.decision_date):
+            late_capital[key] = late_capital.get(key, 0) + entry.amount_vnd
+    last_dates = {
+        PoolKey(pid, year, CapitalSource(src), BudgetLevel(lvl)): last
+        for pid, year, src, lvl, last in (await session.execute(
+            select(*_DPOOL_COLUMNS, func.max(Disbursement.value_date)).group_by(*_DPOOL_COLUMNS))).all()
+    }
+    pool_rows = []
+    totals: dict[int, list[int]] = {}
+    for key, fig in figures.items():
+        pool_rows.append({
+            "project_id": key.project_id, "plan_year": key.plan_year, "capital_source": key.capital_source.value,
+            "budget_level": key.budget_level.value, "plan_vnd": fig.plan_vnd, "extended_vnd": fig.extended_vnd,
+            "extended_until": extended_until.get(key), "late_capital_vnd": late_capital.get(key, 0),
+            "disbursed_vnd": fig.disbursed_vnd, "advanced_vnd": fig.advanced_vnd,
+            "advance_recovered_vnd": fig.advance_recovered_vnd, "paid_vnd": fig.paid_vnd, "late_disbursed_vnd": 0,
+            "last_value_date": last_dates.get(key), "updated_at": now,
+        })
+        t = totals.setdefault(key.project_id, [0, 0, 0])
+        t[0] += fig.plan_vnd
+        t[1] += fig.disbursed_vnd
+        t[2] += fig.advanced_vnd - fig.advance_recovered_vnd
+    if pool_rows:
+        await session.execute(insert(PoolBalance), pool_rows)
+    project_ids = (await session.scalars(select(Project.id))).all()
+    await session.execute(insert(ProjectBalance), [
+        {"project_id": pid, "planned_total_vnd": totals.get(pid, [0, 0, 0])[0],
+         "disbursed_total_vnd": totals.get(pid, [0, 0, 0])[1],
+         "advance_outstanding_vnd": totals.get(pid, [0, 0, 0])[2], "updated_at": now}
+        for pid in project_ids
+    ])
+    return len(pool_rows)

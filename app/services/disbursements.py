@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import utcnow
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, ProjectStatus
 from app.models import Disbursement, Event, PoolBalance, Project, ProjectBalance
-from app.rules.rulesets import RuleSet, ruleset_for
+from app.rules.rulesets import DEFAULT_RULE_SETS, RuleSet, ruleset_for
+from app.services import contract_ledger
 from app.services.balances import PoolKey, lock_pools, lock_projects
 from app.services.errors import Conflict, DomainError, NotFound, RuleViolation
+from app.services.rule_sets import effective_rule_sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ def check_row(
     pool: PoolBalance | None,
     balance: ProjectBalance | None,
     today: date,
+    rule_sets: tuple[RuleSet, ...] = DEFAULT_RULE_SETS,
 ) -> RowError | None:
     """Every ledger-level rule for one row against the (in-memory, locked) balances."""
     if project is None or balance is None:
@@ -128,7 +131,7 @@ def check_row(
     if pool is None or pool.plan_vnd <= 0:
         return RowError(0, "plan_cap_exceeded", f"R1: project {project.code} has no {row.plan_year} plan for "
                         f"{row.capital_source.value}/{row.budget_level.value}.", "/amount_vnd", {"remaining_vnd": 0})
-    window = check_window(row, pool, ruleset_for(row.value_date))
+    window = check_window(row, pool, ruleset_for(row.value_date, rule_sets))
     if window is not None:
         return window
     remaining_plan = pool.plan_vnd - pool.disbursed_vnd
@@ -222,15 +225,27 @@ async def record(
     if duplicates and not batch:
         raise Conflict(duplicates[0].code, duplicates[0].detail, pointer=duplicates[0].pointer)
 
+    rule_sets = await effective_rule_sets(session)
+    # Lock order: project balances → pool balances → contract balances (each sorted): no deadlock.
     balances = await lock_projects(session, project_ids)
     pools = await lock_pools(session, (r.pool for r in rows))
+    contracts = await contract_ledger.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
+    warnings: dict[int, list[dict[str, Any]]] = {}
     for index, row in enumerate(rows):
-        error = check_row(row, projects.get(row.project_id), pools.get(row.pool), balances.get(row.project_id), today)
+        rule_set = ruleset_for(row.value_date, rule_sets)
+        error = check_row(row, projects.get(row.project_id), pools.get(row.pool), balances.get(row.project_id), today,
+                          rule_sets)
+        if error is None and row.contract_id is not None:
+            problem, warnings[index] = contract_ledger.check_contract_row(row, contracts, rule_set)
+            if problem is not None:
+                error = RowError(index, problem[0], problem[1], problem[2], problem[3])
         if error is not None:
             error.index = index
             errors.append(error)
             continue
-        apply_row(row, pools[row.pool], balances[row.project_id], ruleset_for(row.value_date))
+        apply_row(row, pools[row.pool], balances[row.project_id], rule_set)
+        if row.contract_id is not None:
+            contract_ledger.apply_contract_row(row, contracts)
     errors = sorted(errors + duplicates, key=lambda e: e.index)
     if errors:
         if not batch:
@@ -243,7 +258,11 @@ async def record(
                            errors=[_row_pointer(e) for e in errors])
         raise BatchRejected("batch_rejected", f"{len(errors)} of {len(rows)} row(s) were rejected; nothing was "
                             "recorded.", errors=[_row_pointer(e) for e in errors])
-    return await _write(session, rows, pools, balances, today, key_id)
+    created = await _write(session, rows, pools, balances, today, key_id)
+    await contract_ledger.track_advances(session, created, today)
+    for index, disbursement in enumerate(created):
+        disbursement.warnings = warnings.get(index, [])  # R5: returned in the response, not stored
+    return created
 
 
 def _row_pointer(error: RowError) -> dict[str, Any]:
@@ -263,7 +282,8 @@ async def _write(session, rows, pools, balances, today, key_id) -> list[Disburse
          "note": r.note, "known_on": today, "created_at": now, "created_by_key_id": key_id}
         for r in rows
     ]
-    created = list((await session.scalars(insert(Disbursement).returning(Disbursement), values)).all())
+    created = list((await session.scalars(
+        insert(Disbursement).returning(Disbursement, sort_by_parameter_order=True), values)).all())
     created.sort(key=lambda d: d.id)
     # Balance rows are ORM objects already changed in memory; the unit of work flushes them at commit.
     for pool in pools.values():

@@ -16,11 +16,12 @@ Method, as a planner would explain it (deadline = 31/01/Y+1, when plan year Y's 
 3. *Schedule* — "if it does what it registered, as faithfully as it has so far": disbursed so far + the
    schedule still to come × its adherence (disbursed ÷ scheduled to date, at most 1).
 4. The forecast is the weighted mean of the components available (weights renormalised), clamped to
-   [disbursed so far, plan]. With no evidence yet (early January, no schedule) the *typical* outcome
-   plan × curve(deadline) stands in. A *stalled* project (nothing for `stalled_days`) keeps only
-   `stalled_factor` of each component's remaining amount. The band is the range of the components,
-   widened by `band_pct` of the remaining amount. `unconstrained_capacity_vnd` is the seasonal/pace blend
-   without the plan cap: what the project could spend by the deadline if it had more capital (R18, R19).
+   [disbursed so far, plan]. Seasonal and pace need `min_curve_fraction` of the year behind them; with
+   no evidence yet (early January, no schedule) the *typical* outcome plan × curve(deadline) stands in.
+   A *stalled* project (nothing for `stalled_days`) keeps only `stalled_factor` of each component's
+   remaining amount. The band is the range of the components, widened by `band_pct` of the remaining
+   amount. `unconstrained_capacity_vnd` is the seasonal/pace blend without the plan cap: what the
+   project could spend by the deadline if it had more capital (R18 able to absorb, R19 pace capacity).
 """
 
 from __future__ import annotations
@@ -339,7 +340,7 @@ def forecast(
 
     window_start = max(as_of - timedelta(days=params.pace_window_days), date(year, 1, 1) - timedelta(days=1))
     window_days = (as_of - window_start).days
-    if window_days > 0:  # (b) recent pace with the seasonal acceleration
+    if window_days > 0 and f_now >= params.min_curve_fraction:  # (b) recent pace, seasonally accelerated
         recent = max(0, disbursed - cumulative_on(inp.cumulative, window_start))
         window_mass = f_now - curve.fraction_at(window_start, year)
         if window_mass >= params.min_window_mass:

@@ -173,9 +173,10 @@ def id_key(project_id: ProjectId) -> tuple[int, int, str]:
 
 
 def donor_floor_vnd(donor: Donor, options: ReallocationOptions = DEFAULT_OPTIONS) -> int:
-    margin = options.safety_margin_vnd + math.ceil(
-        Fraction(str(options.safety_margin_pct)) * donor.plan_vnd / 100
-    )
+    """R19: the plan never goes below max(forecast + safety margin, disbursed + dossiers in flight)."""
+    margin = options.safety_margin_vnd
+    if options.safety_margin_pct:  # exact decimal percentage of plan, rounded up (the safe side)
+        margin += math.ceil(Fraction(str(options.safety_margin_pct)) * donor.plan_vnd / 100)
     return max(donor.forecast_vnd + margin, donor.disbursed_vnd + donor.in_flight_vnd)
 
 

@@ -1,0 +1,43 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/disbursement.db
+
+.PHONY: run test test-sqlite test-postgres lint bench openapi clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: set up, migrate the SQLite database, load the demo province, serve on http://127.0.0.1:$(PORT)
+run: $(STAMP)
+	mkdir -p var
+	$(PY) -m app migrate
+	$(PY) -m app demo --if-empty
+	@echo "Serving the demo province as of 2024-10-11 on http://127.0.0.1:$(PORT)/docs (keys: var/demo-keys.json)"
+	CLOCK_TODAY=2024-10-11 $(PY) -m app serve --port $(PORT)
+
+## test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not postgres" -p no:cacheprovider
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== PostgreSQL: $$TEST_DATABASE_URL"; \
+		$(PY) -m pytest -q -p no:cacheprovider; \
+	else echo "TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench
+
+openapi: $(STAMP)
+	$(PY) -m app openapi > openapi.json
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var/*.db var/*.db-* var/demo-keys.json

@@ -1,0 +1,137 @@
+"""`python -m app …`: serve, migrate, demo, create-key, verify, openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from app.config import ROOT
+
+cli = typer.Typer(help="Disbursement Monitor command line", no_args_is_help=True, add_completion=False)
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the latest migration (alembic upgrade heads)."""
+    from alembic import command
+    from alembic.config import Config
+
+    Path(ROOT / "var").mkdir(exist_ok=True)
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
+    typer.echo("database migrated")
+
+
+@cli.command("create-key")
+def create_key(org: str = typer.Option(..., help="Organisation code"),
+               role: str = typer.Option(..., help="admin|planner|approver|treasury|owner|viewer"),
+               name: str = typer.Option("cli", help="A label for the key")) -> None:
+    """Issue an API key; it is printed once and stored only as a hash."""
+    from app.db import session_scope
+    from app.enums import Role
+    from app.services import organisations
+
+    async def go() -> str:
+        async with session_scope() as session:
+            organisation = await organisations.get_by_code(session, org)
+            _, secret = await organisations.create_api_key(session, organisation_id=organisation.id,
+                                                           role=Role(role), name=name)
+            return secret
+
+    typer.echo(_run(go()))
+
+
+DEMO_KEY_ORGS = {"admin": "STC", "planner": "SKHDT", "approver": "UBND-VP", "treasury": "KBNN-VP",
+                 "owner": "BQL-GT", "viewer": "STC"}
+
+
+@cli.command()
+def demo(if_empty: bool = typer.Option(False, help="Do nothing if projects exist already"),
+         keys_file: Path = typer.Option(ROOT / "var" / "demo-keys.json", help="Where to write demo API keys")) -> None:
+    """Load the demo province (Vĩnh Phúc 2023–2024, as known on 2024-10-11) and write one key per role."""
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.demo import province
+    from app.enums import Role
+    from app.models import Project
+    from app.services import organisations
+
+    async def go() -> dict[str, str] | None:
+        async with session_scope() as session:
+            loaded = await session.scalar(select(Project.id).limit(1)) is not None
+            if loaded and if_empty:
+                if keys_file.exists():
+                    return None
+            elif loaded:
+                raise typer.BadParameter("the database already holds projects")
+            else:
+                context = await province.load(session)
+                typer.echo(f"demo province loaded: {len(context.projects)} projects")
+            keys = {}
+            for role, org in DEMO_KEY_ORGS.items():
+                organisation = await organisations.get_by_code(session, org)
+                _, keys[role] = await organisations.create_api_key(
+                    session, organisation_id=organisation.id, role=Role(role), name=f"demo {role}")
+            return keys
+
+    keys = _run(go())
+    if keys is None:
+        typer.echo(f"demo already loaded; keys in {keys_file}")
+        keys = json.loads(keys_file.read_text())
+    else:
+        keys_file.parent.mkdir(parents=True, exist_ok=True)
+        keys_file.write_text(json.dumps(keys, indent=2) + "\n")
+        os.chmod(keys_file, 0o600)
+    for role, key in keys.items():
+        typer.echo(f"  {role:9} {key}")
+
+
+@cli.command()
+def verify() -> None:
+    """Recompute every balance from the ledger and report mismatches (exit 1 if any)."""
+    from app.db import session_scope
+    from app.services.balances import verify as verify_balances
+
+    async def go():
+        async with session_scope() as session:
+            return await verify_balances(session)
+
+    mismatches = _run(go())
+    for m in mismatches:
+        typer.echo(f"MISMATCH {m.where} {m.field}: stored {m.stored} ledger {m.ledger}")
+    typer.echo(f"{len(mismatches)} mismatch(es)")
+    raise typer.Exit(1 if mismatches else 0)
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI document."""
+    from app.main import create_app
+
+    typer.echo(json.dumps(create_app(background_jobs=False).openapi(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+def serve(host: str = "127.0.0.1", port: int = typer.Option(int(os.environ.get("PORT", "8000"))),
+          workers: int = 1) -> None:
+    """Serve the API with uvicorn (uvloop + httptools)."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop",
+                http="httptools", access_log=False)
+
+
+def main() -> None:
+    cli()
+
+
+__all__ = ["cli", "date", "main"]

@@ -1,0 +1,123 @@
+"""Rule sets as data (issue #3 §1): defaults from app.rules.rulesets, administrator overrides from the
+`rule_set_overrides` table, and the working calendar with the administrator's extra days.
+
+`effective_rule_sets(session)` is what every write and sweep passes to `ruleset_for`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import utcnow
+from app.models import CalendarDay, RuleSetOverride
+from app.rules.calendar import DayKind, WorkingCalendar
+from app.rules.rulesets import DEFAULT_RULE_SETS, RuleSet
+from app.services import events
+from app.services.errors import NotFound, PreconditionFailed, RuleViolation
+
+DEFAULTS = {rule_set.code: rule_set for rule_set in DEFAULT_RULE_SETS}
+
+
+def etag(code: str, version: int) -> str:
+    return f'"ruleset-{code}-v{version}"'
+
+
+async def _overrides(session: AsyncSession) -> dict[str, RuleSetOverride]:
+    return {row.code: row for row in await session.scalars(select(RuleSetOverride))}
+
+
+async def effective_rule_sets(session: AsyncSession) -> tuple[RuleSet, ...]:
+    """The default rule sets with the administrator's overrides applied, in effective-date order."""
+    stored = await _overrides(session)
+    result = []
+    for rule_set in DEFAULT_RULE_SETS:
+        row = stored.get(rule_set.code)
+        result.append(rule_set.with_overrides(row.overrides) if row and row.overrides else rule_set)
+    return tuple(result)
+
+
+async def overrides_version(session: AsyncSession) -> str:
+    """A short fingerprint of every override's version (snapshot ETags depend on the rule sets)."""
+    stored = await _overrides(session)
+    return ",".join(f"{code}:{row.version}" for code, row in sorted(stored.items()))
+
+
+async def read(session: AsyncSession, code: str) -> tuple[RuleSet, dict[str, Any], int]:
+    """(effective rule set, the overrides, version) of one rule set."""
+    if code not in DEFAULTS:
+        raise NotFound("rule_set_not_found", f"Rule set {code!r} does not exist.")
+    row = await session.get(RuleSetOverride, code)
+    overrides = dict(row.overrides) if row else {}
+    version = row.version if row else 1
+    return DEFAULTS[code].with_overrides(overrides), overrides, version
+
+
+async def update(session: AsyncSession, code: str, if_match: str, changes: dict[str, Any],
+                 key_id: int | None) -> tuple[RuleSet, dict[str, Any], int]:
+    """Merge `changes` into the stored overrides (a null value removes an override). Audited by the caller."""
+    if code not in DEFAULTS:
+        raise NotFound("rule_set_not_found", f"Rule set {code!r} does not exist.")
+    row = await session.scalar(select(RuleSetOverride).where(RuleSetOverride.code == code).with_for_update())
+    version = row.version if row else 1
+    if if_match.strip() != etag(code, version):
+        raise PreconditionFailed("etag_mismatch", "The rule set changed since you read it; fetch it again.",
+                                 current_etag=etag(code, version))
+    merged = dict(row.overrides) if row else {}
+    for name, value in changes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    try:
+        effective = DEFAULTS[code].with_overrides(merged)
+    except (TypeError, ValueError) as exc:
+        raise RuleViolation("invalid_rule_set_override", f"The override is not valid: {exc}",
+                            pointer="/overrides") from exc
+    now = utcnow()
+    if row is None:
+        row = RuleSetOverride(code=code, overrides=merged, version=2, updated_at=now, updated_by_key_id=key_id)
+        session.add(row)
+    else:
+        row.overrides, row.version, row.updated_at, row.updated_by_key_id = merged, row.version + 1, now, key_id
+    events.emit(session, "rule_set.updated", "rule_set", code, {"code": code, "changed": sorted(changes)})
+    return effective, merged, row.version
+
+
+async def working_calendar(session: AsyncSession) -> WorkingCalendar:
+    """The Vietnamese working calendar with the administrator's extra days off / working days."""
+    rows = list(await session.scalars(select(CalendarDay)))
+    return WorkingCalendar(
+        extra_days_off=[r.day for r in rows if r.kind == DayKind.day_off],
+        extra_working_days=[r.day for r in rows if r.kind == DayKind.working_day],
+    )
+
+
+async def list_days(session: AsyncSession, year: int | None = None) -> list[CalendarDay]:
+    query = select(CalendarDay).order_by(CalendarDay.day)
+    if year is not None:
+        query = query.where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+    return list(await session.scalars(query))
+
+
+async def put_day(session: AsyncSession, day: date, kind: DayKind, description: str) -> CalendarDay:
+    row = await session.get(CalendarDay, day)
+    if row is None:
+        row = CalendarDay(day=day, kind=kind.value, description=description, created_at=utcnow())
+        session.add(row)
+    else:
+        row.kind, row.description = kind.value, description
+    events.emit(session, "calendar_day.set", "calendar_day", day.isoformat(),
+                {"day": day.isoformat(), "kind": kind.value, "description": description})
+    return row
+
+
+async def delete_day(session: AsyncSession, day: date) -> None:
+    row = await session.get(CalendarDay, day)
+    if row is None:
+        raise NotFound("calendar_day_not_found", f"No administrator calendar day on {day.isoformat()}.")
+    await session.delete(row)
+    events.emit(session, "calendar_day.deleted", "calendar_day", day.isoformat(), {"day": day.isoformat()})
