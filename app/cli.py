@@ -130,6 +130,15 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(int(os.environ.get("
                 http="httptools", access_log=False)
 
 
+
+@cli.command()
+def sweep(as_of: str = typer.Option(None, "--as-of", help="Business date YYYY-MM-DD (default: today)")) -> None:
+    """Run the overdue sweep once (R6, R9–R12, R16): records transitions once, opens recovery cases."""
+    from app.services.sweep import sweep_command
+
+    sweep_command(as_of)
+
+
 def main() -> None:
     cli()
 

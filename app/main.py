@@ -10,7 +10,8 @@ import structlog
 from fastapi import FastAPI
 
 from app import logging as app_logging
-from app.api import disbursements, events, health, organisations, projects
+from app.api import disbursements, events, health, monitoring, organisations, projects, reallocation, schedules
+from app.api import audit, contracts, recovery, rulesets, treasury
 from app.api.problems import install as install_problem_handlers
 from app.config import get_settings
 from app.middleware import RequestContextMiddleware
@@ -41,9 +42,24 @@ async def _publisher_loop(interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+async def _sweep_loop(interval: float) -> None:
+    """The overdue sweep (R9–R12, R6, R16) every `sweep_interval_seconds`; one worker at a time."""
+    from app.clock import today
+    from app.services.sweep import run_sweep
+
+    while True:
+        try:
+            await run_sweep(today())
+        except Exception:  # keep sweeping after a transient database error
+            log.exception("sweep_failed")
+        await asyncio.sleep(interval)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(_publisher_loop(1.0))] if app.state.background_jobs else []
+    if app.state.background_jobs and get_settings().sweep_enabled:
+        tasks.append(asyncio.create_task(_sweep_loop(float(get_settings().sweep_interval_seconds))))
     yield
     for task in tasks:
         task.cancel()
@@ -64,12 +80,20 @@ def create_app(background_jobs: bool = True) -> FastAPI:
             {"name": "disbursements", "description": "Disbursements (giải ngân): advances, payments, clearance"},
             {"name": "organisations", "description": "Organisations, working groups, API keys"},
             {"name": "events", "description": "Change feed for pollers"},
+            {"name": "monitoring", "description": "Schedules, extra needs, indicators, flags, summaries (R17, R18)"},
+            {"name": "reallocation", "description": "Capital reallocation proposals (điều chuyển vốn, R19)"},
+            {"name": "contracts", "description": "Contracts (hợp đồng) and their advance balances (R3–R8)"},
+            {"name": "treasury", "description": "Overdue advances (tạm ứng quá hạn) and the overdue sweep (R9–R12)"},
+            {"name": "recovery", "description": "Recovery cases for overdue advances (R16)"},
+            {"name": "rule-sets", "description": "Rule sets (nd99, nd254) and calendar days, administrators only"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
+            {"name": "audit", "description": "The audit log of every write"},
         ],
     )
     app.state.background_jobs = background_jobs
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
-    for module in (health, organisations, projects, disbursements, events):
+    for module in (health, organisations, projects, disbursements, events, schedules, monitoring,
+                   contracts, treasury, recovery, rulesets, audit):
         app.include_router(module.router)
     return app

@@ -22,6 +22,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "read": ALL_ROLES,
     "organisation.write": frozenset({Role.admin}),
     "apikey.manage": frozenset({Role.admin}),
+    "audit.read": frozenset({Role.admin}),
     "ruleset.write": frozenset({Role.admin}),
     "project.write": frozenset({Role.admin, Role.planner}),
     "allocation.write": frozenset({Role.admin, Role.planner}),

@@ -77,10 +77,7 @@ def migrated_database() -> None:
     command.upgrade(alembic_config(), "heads")
 
 
-@pytest.fixture(autouse=True)
-async def clean_tables(migrated_database) -> AsyncIterator[None]:
-    settings = get_settings()
-    settings.clock_today = date(2024, 10, 11)
+async def truncate_all() -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with get_engine().begin() as connection:
         if IS_POSTGRES:
@@ -88,6 +85,12 @@ async def clean_tables(migrated_database) -> AsyncIterator[None]:
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(migrated_database) -> AsyncIterator[None]:
+    get_settings().clock_today = date(2024, 10, 11)
+    await truncate_all()
     yield
 
 
@@ -177,4 +180,5 @@ def disbursement_body(amount: int, doc: str, *, kind: str = "payment", value_dat
     return body
 
 
-__all__ = ["IS_POSTGRES", "World", "allocate", "disbursement_body", "get_sessionmaker", "make_project"]
+__all__ = ["IS_POSTGRES", "World", "allocate", "disbursement_body", "get_sessionmaker", "make_project",
+           "truncate_all"]

@@ -20,7 +20,8 @@ decision and writes paired zero-sum plan changes elsewhere).
   plan tables): surplus and capacity are floored to whole units, so every transfer is an exact multiple
   of the unit and conservation holds in integer đồng; 10^13 đồng is 10^7 units, exact in a double.
 * Determinism: pools, donors and recipients are sorted by stable keys (ties by project id); HiGHS is
-  deterministic for the same model. Only `solve_seconds` varies between runs.
+  deterministic for the same model. Only `solve_seconds` varies between runs, unless a HiGHS time limit
+  is reached (then the answer is still valid, and `transfers_minimal` / `objective_optimal` say so).
 """
 
 from __future__ import annotations
@@ -147,8 +148,10 @@ class PoolOutcome:
     weighted_moved_vnd: int  # Σ weight × amount
     bound_weighted_vnd: int  # upper bound on weighted_moved_vnd
     transfer_count: int
-    expected_rate_before: float
-    expected_rate_after: float
+    plan_vnd: int  # Σ plan of the pool's projects (unchanged: reallocation is zero-sum)
+    expected_vnd: int  # Σ forecast before (a recipient without a forecast spends its plan)
+    expected_rate_before: float  # expected_vnd ÷ plan_vnd
+    expected_rate_after: float  # (expected_vnd + moved_vnd) ÷ plan_vnd: moved capital is spent
     solve_seconds: float
     note: str
 
@@ -237,122 +240,140 @@ def _solve(problem: PoolProblem, options: ReallocationOptions) -> PoolSolution:
     return solve_pool(problem, exact_pair_limit=options.exact_pair_limit, time_limit_s=options.time_limit_s)
 
 
+def _donor_exclusion(
+    d: Donor, surplus_vnd: int, units: int, min_units: int, options: ReallocationOptions
+) -> str | None:
+    if options.protect_watch_lists and d.is_protected:
+        return "protected"
+    if surplus_vnd == 0:
+        return "no_surplus"
+    return "below_minimum_transfer" if units < min_units else None
+
+
+def _solve_pool(
+    pool: CapitalPool,
+    donors: list[Donor],
+    recipients: list[Recipient],
+    options: ReallocationOptions,
+    solver: Solver,
+) -> tuple[list[Transfer], list[DonorOutcome], list[RecipientOutcome], PoolOutcome]:
+    unit = options.unit_vnd
+    min_units = max(1, -(-options.minimum_transfer_vnd // unit))  # ceil: never below the minimum
+    floors = [donor_floor_vnd(d, options) for d in donors]
+    surplus = [donor_surplus_vnd(d, options) for d in donors]
+    capacity = [recipient_capacity_vnd(r) for r in recipients]
+    weights = [options.priority_weights[r.priority] for r in recipients]
+    problem = PoolProblem(
+        supplies=tuple(s // unit for s in surplus),  # floor: a donor never gives more than its surplus
+        capacities=tuple(c // unit for c, _ in capacity),
+        weights=tuple(weights),
+        min_units=min_units,
+    )
+    started = time.perf_counter()
+    solution = solver(problem, options)
+    seconds = time.perf_counter() - started
+
+    transfers = []
+    given, received = [0] * len(donors), [0] * len(recipients)
+    for i, j, units in solution.flows:
+        amount = units * unit
+        given[i] += amount
+        received[j] += amount
+        reason = _reason(donors[i], recipients[j], surplus[i], capacity[j][0], weights[j])
+        transfers.append(Transfer(donors[i].project_id, recipients[j].project_id, pool, amount, reason))
+    donor_out = [
+        DonorOutcome(
+            d.project_id,
+            pool,
+            d.plan_vnd,
+            floors[i],
+            surplus[i],
+            given[i],
+            _donor_exclusion(d, surplus[i], problem.supplies[i], min_units, options),
+        )
+        for i, d in enumerate(donors)
+    ]
+    recipient_out = [
+        RecipientOutcome(
+            r.project_id,
+            pool,
+            r.priority,
+            weights[j],
+            capacity[j][0],
+            capacity[j][1],
+            received[j],
+            "no_capacity"
+            if capacity[j][0] == 0
+            else "below_minimum_transfer"
+            if problem.capacities[j] < min_units
+            else None,
+        )
+        for j, r in enumerate(recipients)
+    ]
+    plan = sum(d.plan_vnd for d in donors) + sum(r.plan_vnd for r in recipients)
+    expected = sum(d.forecast_vnd for d in donors) + sum(
+        r.plan_vnd if r.forecast_vnd is None else r.forecast_vnd for r in recipients
+    )
+    moved = sum(received)
+    outcome = PoolOutcome(
+        pool=pool,
+        method=solution.method,
+        objective_optimal=solution.objective_optimal,
+        transfers_minimal=solution.transfers_minimal,
+        moved_vnd=moved,
+        weighted_moved_vnd=sum(w * x for w, x in zip(weights, received, strict=True)),
+        bound_weighted_vnd=solution.bound * unit,
+        transfer_count=len(transfers),
+        plan_vnd=plan,
+        expected_vnd=expected,
+        expected_rate_before=_rate(expected, plan),
+        expected_rate_after=_rate(expected + moved, plan),
+        solve_seconds=seconds,
+        note=solution.note,
+    )
+    return transfers, donor_out, recipient_out, outcome
+
+
 def _run(
     donors: Sequence[Donor], recipients: Sequence[Recipient], options: ReallocationOptions, solver: Solver
 ) -> ReallocationResult:
     _validate(donors, recipients, options)
-    unit = options.unit_vnd
-    min_units = max(
-        1, -(-options.minimum_transfer_vnd // unit)
-    )  # ceil: a transfer is never below the minimum
     by_pool: dict[CapitalPool, tuple[list[Donor], list[Recipient]]] = defaultdict(lambda: ([], []))
     for d in donors:
         by_pool[d.pool][0].append(d)
     for r in recipients:
         by_pool[r.pool][1].append(r)
-
     transfers: list[Transfer] = []
     donor_out: list[DonorOutcome] = []
     recipient_out: list[RecipientOutcome] = []
-    pool_out: list[PoolOutcome] = []
+    pools: list[PoolOutcome] = []
     for pool in sorted(by_pool, key=lambda p: tuple(map(str, p))):
-        pool_donors = sorted(by_pool[pool][0], key=lambda d: id_key(d.project_id))
-        pool_recipients = sorted(by_pool[pool][1], key=lambda r: id_key(r.project_id))
-        surplus = [donor_surplus_vnd(d, options) for d in pool_donors]
-        capacity = [recipient_capacity_vnd(r) for r in pool_recipients]
-        weights = [options.priority_weights[r.priority] for r in pool_recipients]
-        problem = PoolProblem(
-            supplies=tuple(s // unit for s in surplus),
-            capacities=tuple(c // unit for c, _ in capacity),
-            weights=tuple(weights),
-            min_units=min_units,
+        pool_donors, pool_recipients = by_pool[pool]
+        t, d, r, outcome = _solve_pool(
+            pool,
+            sorted(pool_donors, key=lambda x: id_key(x.project_id)),  # why: ties broken by project id
+            sorted(pool_recipients, key=lambda x: id_key(x.project_id)),
+            options,
+            solver,
         )
-        started = time.perf_counter()
-        solution = solver(problem, options)
-        seconds = time.perf_counter() - started
-
-        given = [0] * len(pool_donors)
-        received = [0] * len(pool_recipients)
-        for i, j, units in solution.flows:
-            amount = units * unit
-            given[i] += amount
-            received[j] += amount
-            d, r = pool_donors[i], pool_recipients[j]
-            reason = _reason(d, r, surplus[i], capacity[j][0], weights[j])
-            transfers.append(Transfer(d.project_id, r.project_id, pool, amount, reason))
-        for i, d in enumerate(pool_donors):
-            excluded = (
-                "protected"
-                if options.protect_watch_lists and d.is_protected
-                else "no_surplus"
-                if surplus[i] == 0
-                else "below_minimum_transfer"
-                if problem.supplies[i] < min_units
-                else None
-            )
-            donor_out.append(
-                DonorOutcome(
-                    d.project_id,
-                    pool,
-                    d.plan_vnd,
-                    donor_floor_vnd(d, options),
-                    surplus[i],
-                    given[i],
-                    excluded,
-                )
-            )
-        for j, r in enumerate(pool_recipients):
-            amount, limit = capacity[j]
-            excluded = (
-                "no_capacity"
-                if amount == 0
-                else "below_minimum_transfer"
-                if problem.capacities[j] < min_units
-                else None
-            )
-            recipient_out.append(
-                RecipientOutcome(
-                    r.project_id, pool, r.priority, weights[j], amount, limit, received[j], excluded
-                )
-            )
-        plan = sum(d.plan_vnd for d in pool_donors) + sum(r.plan_vnd for r in pool_recipients)
-        expected = sum(d.forecast_vnd for d in pool_donors) + sum(
-            r.plan_vnd if r.forecast_vnd is None else r.forecast_vnd for r in pool_recipients
-        )
-        moved = sum(received)
-        pool_out.append(
-            PoolOutcome(
-                pool=pool,
-                method=solution.method,
-                objective_optimal=solution.objective_optimal,
-                transfers_minimal=solution.transfers_minimal,
-                moved_vnd=moved,
-                weighted_moved_vnd=sum(w * x for w, x in zip(weights, received, strict=True)),
-                bound_weighted_vnd=solution.bound * unit,
-                transfer_count=len(solution.flows),
-                expected_rate_before=_rate(expected, plan),
-                expected_rate_after=_rate(expected + moved, plan),
-                solve_seconds=seconds,
-                note=solution.note,
-            )
-        )
-
-    total_plan = sum(d.plan_vnd for d in donors) + sum(r.plan_vnd for r in recipients)
-    total_expected = sum(d.forecast_vnd for d in donors) + sum(
-        r.plan_vnd if r.forecast_vnd is None else r.forecast_vnd for r in recipients
-    )
-    moved = sum(p.moved_vnd for p in pool_out)
+        transfers += t
+        donor_out += d
+        recipient_out += r
+        pools.append(outcome)
+    plan = sum(p.plan_vnd for p in pools)
+    expected = sum(p.expected_vnd for p in pools)
+    moved = sum(p.moved_vnd for p in pools)
     return ReallocationResult(
         transfers=tuple(transfers),
         donors=tuple(donor_out),
         recipients=tuple(recipient_out),
-        pools=tuple(pool_out),
+        pools=tuple(pools),
         moved_vnd=moved,
-        weighted_moved_vnd=sum(p.weighted_moved_vnd for p in pool_out),
+        weighted_moved_vnd=sum(p.weighted_moved_vnd for p in pools),
         transfer_count=len(transfers),
-        expected_rate_before=_rate(total_expected, total_plan),
-        expected_rate_after=_rate(total_expected + moved, total_plan),
-        solve_seconds=sum(p.solve_seconds for p in pool_out),
+        expected_rate_before=_rate(expected, plan),
+        expected_rate_after=_rate(expected + moved, plan),
+        solve_seconds=sum(p.solve_seconds for p in pools),
     )
 
 

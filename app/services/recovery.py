@@ -11,7 +11,14 @@ from app.clock import utcnow
 from app.models import Advance, RecoveryCase, RecoveryStep
 from app.services import events
 from app.services.errors import Conflict, NotFound, PreconditionFailed
-from app.services.recovery_rules import CaseState, IllegalTransition, Step, StepKind, next_deadline, next_state
+from app.services.recovery_rules import (
+    CaseState,
+    IllegalTransition,
+    Step,
+    StepKind,
+    next_deadline,
+    next_state,
+)
 
 
 def etag(case: RecoveryCase) -> str:

@@ -234,3 +234,16 @@ async def test_oversized_body_is_413(client, world):
     response = await client.post("/api/v1/disbursements/batch", content=b"x" * (9 * 1024 * 1024),
                                  headers=world.h("treasury", **{"content-type": "application/json"}))
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+
+
+async def test_audit_log_lists_accepted_and_rejected_writes_for_admins_only(client, world):
+    project = await _setup(client, world)
+    url = f"/api/v1/projects/{project['id']}/disbursements"
+    await client.post(url, json=disbursement_body(1_000_000, "AU-1"), headers=world.h("treasury"))
+    await client.post(url, json=disbursement_body(99_000_000_000, "AU-2"), headers=world.h("treasury"))
+    log = await client.get("/api/v1/audit-log", params={"page_size": 500}, headers=world.h("admin"))
+    assert log.status_code == 200
+    entries = log.json()["items"]
+    assert any(e["action"] == "disbursement.create" and e["status_code"] == 201 for e in entries)
+    assert any(e["code"] == "plan_cap_exceeded" and e["status_code"] == 422 for e in entries)
+    assert (await client.get("/api/v1/audit-log", headers=world.h("planner"))).status_code == 403

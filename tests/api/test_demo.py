@@ -1,0 +1,52 @@
+"""The demo province matches DOMAIN.md §6 figures and obeys the ledger's caps."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.db import session_scope
+from app.demo import province
+from app.models import Disbursement, Project
+from app.services.balances import pool_figures, verify
+from tests.conftest import truncate_all
+
+TY = 1_000_000_000
+
+
+async def test_demo_province_figures_and_invariants():
+    async with session_scope() as session:
+        context = await province.load(session)
+    assert 600 <= len(context.projects) <= 900
+    async with session_scope() as session:
+        sep30 = await pool_figures(session, plan_year=2024, as_of=date(2024, 9, 30))
+        plan = sum(f.plan_vnd for f in sep30.values())
+        disbursed = sum(f.disbursed_vnd for f in sep30.values())
+        assert abs(plan - 7_895 * TY) <= 0.02 * 7_895 * TY
+        assert abs(disbursed - 3_998 * TY) <= 0.02 * 3_998 * TY
+        central = sum(f.plan_vnd for k, f in sep30.items() if k.capital_source == "central")
+        assert abs(central - 443 * TY) <= 0.02 * 443 * TY
+        now = await pool_figures(session, plan_year=2024)
+        tranche_3 = sum(f.plan_vnd for f in now.values()) - plan
+        assert abs(tranche_3 - 1_000 * TY) <= 0.02 * 1_000 * TY
+        final_2023 = await pool_figures(session, plan_year=2023, as_of=date(2024, 1, 31))
+        rate_2023 = sum(f.disbursed_vnd for f in final_2023.values()) / sum(f.plan_vnd for f in final_2023.values())
+        assert 0.95 <= rate_2023 <= 0.99
+        # R1 in every pool, R2 for every project, and balances equal to the ledger.
+        assert all(f.disbursed_vnd <= f.plan_vnd for f in now.values())
+        assert await verify(session) == []
+        assert await session.scalar(select(func.count()).select_from(Disbursement)) > 10_000
+        assert await session.scalar(select(func.max(Disbursement.value_date))) < date(2024, 10, 11)
+        locations = set((await session.scalars(select(Project.location).distinct())).all())
+        assert len(locations) == 9
+
+
+async def test_demo_is_deterministic():
+    async with session_scope() as session:
+        first = await province.load(session, with_extensions=False)
+    await truncate_all()
+    async with session_scope() as session:
+        second = await province.load(session, with_extensions=False)
+    assert [(p.code, p.plan_2024, p.tmdt) for p in second.projects] == [
+        (p.code, p.plan_2024, p.tmdt) for p in first.projects]
