@@ -65,11 +65,13 @@ def demo(if_empty: bool = typer.Option(False, help="Do nothing if projects exist
     from app.models import Project
     from app.services import organisations
 
+    keys_written = keys_file.exists()
+
     async def go() -> dict[str, str] | None:
         async with session_scope() as session:
             loaded = await session.scalar(select(Project.id).limit(1)) is not None
             if loaded and if_empty:
-                if keys_file.exists():
+                if keys_written:
                     return None
             elif loaded:
                 raise typer.BadParameter("the database already holds projects")
@@ -144,3 +146,22 @@ def main() -> None:
 
 
 __all__ = ["cli", "date", "main"]
+
+
+@cli.command()
+def backtest(plan_year: int = typer.Option(2023, help="A finished plan year (its 31/01 deadline has passed)")) -> None:
+    """Replay the forecast at 30/06 and 30/09 against the actual 31/01 outcome (MAE in pp per cohort)."""
+    from app.db import session_scope
+    from app.services.backtest import backtest as run
+
+    async def go() -> dict:
+        async with session_scope() as session:
+            return await run(session, plan_year)
+
+    data = _run(go())
+    typer.echo(f"plan year {data['plan_year']}, outcome at {data['deadline']}")
+    for cut in data["cutoffs"]:
+        typer.echo(f"forecast made {cut['as_of']}: province {cut['province_forecast_rate_pct']}% forecast vs "
+                   f"{cut['province_actual_rate_pct']}% actual")
+        for cohort, figures in cut["cohorts"].items():
+            typer.echo(f"  {cohort:28} n={figures['projects']:4}  MAE {figures['mae_pp']:6.2f} pp")

@@ -10,8 +10,25 @@ import structlog
 from fastapi import FastAPI
 
 from app import logging as app_logging
-from app.api import disbursements, events, health, monitoring, organisations, projects, reallocation, schedules
-from app.api import audit, contracts, recovery, rulesets, treasury
+from app.api import (
+    audit,
+    contracts,
+    disbursements,
+    dossiers,
+    events,
+    health,
+    monitoring,
+    obstacles,
+    organisations,
+    projects,
+    reallocation,
+    recovery,
+    reports,
+    reports_advances,
+    rulesets,
+    schedules,
+    treasury,
+)
 from app.api.problems import install as install_problem_handlers
 from app.config import get_settings
 from app.middleware import RequestContextMiddleware
@@ -82,9 +99,12 @@ def create_app(background_jobs: bool = True) -> FastAPI:
             {"name": "events", "description": "Change feed for pollers"},
             {"name": "monitoring", "description": "Schedules, extra needs, indicators, flags, summaries (R17, R18)"},
             {"name": "reallocation", "description": "Capital reallocation proposals (điều chuyển vốn, R19)"},
+            {"name": "obstacles", "description": "Obstacles (khó khăn, vướng mắc) and working-group follow-up"},
             {"name": "contracts", "description": "Contracts (hợp đồng) and their advance balances (R3–R8)"},
             {"name": "treasury", "description": "Overdue advances (tạm ứng quá hạn) and the overdue sweep (R9–R12)"},
             {"name": "recovery", "description": "Recovery cases for overdue advances (R16)"},
+            {"name": "dossiers", "description": "Payment and advance dossiers (hồ sơ) and the Treasury SLA (R15)"},
+            {"name": "reports", "description": "Reports (R20): quarterly advance report, form 08.a, JSON or .xlsx"},
             {"name": "rule-sets", "description": "Rule sets (nd99, nd254) and calendar days, administrators only"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
             {"name": "audit", "description": "The audit log of every write"},
@@ -93,7 +113,8 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     app.state.background_jobs = background_jobs
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
-    for module in (health, organisations, projects, disbursements, events, schedules, monitoring,
-                   contracts, treasury, recovery, rulesets, audit):
+    for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
+                   obstacles, reports,
+                   contracts, treasury, recovery, rulesets, audit, dossiers, reports_advances):
         app.include_router(module.router)
     return app

@@ -73,7 +73,8 @@ async def reverse_disbursement(disbursement_id: int, body: ReversalCreate, reque
     original = await disbursements.get(session, disbursement_id)
     project = await projects.get(session, original.project_id)
     authorize_project(principal, "disbursement.write", project.investor_id)
-    [row] = await disbursements.record(session, [await disbursements.reversal_of(session, original, **body.model_dump())],
+    reversal = await disbursements.reversal_of(session, original, **body.model_dump())
+    [row] = await disbursements.record(session, [reversal],
                                        today=today(), key_id=principal.key_id)
     note_write(request, "disbursement.reverse", "disbursement", row.id, {"reverses_id": original.id})
     return idem.respond(201, DisbursementOut.model_validate(row))

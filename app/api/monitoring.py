@@ -47,30 +47,59 @@ def indicators_out(st: ProjectState, code: str, name: str, plan_year: int, as_of
         if p.forecast is None:
             continue
         pool = f"{p.key.capital_source.value}/{p.key.budget_level.value}"
-        components += [ForecastComponentOut(pool=pool, name=c.name, estimate_vnd=c.estimate_vnd,
-                                            weight=round(c.weight, 4), inputs=c.inputs)
-                       for c in p.forecast.components]
-    vs_schedule = (None if st.scheduled_to_date_vnd is None
-                   else _pp(st.disbursed_vnd - st.scheduled_to_date_vnd, st.plan_vnd))
+        components += [
+            ForecastComponentOut(
+                pool=pool, name=c.name, estimate_vnd=c.estimate_vnd, weight=round(c.weight, 4), inputs=c.inputs
+            )
+            for c in p.forecast.components
+        ]
+    vs_schedule = (
+        None if st.scheduled_to_date_vnd is None else _pp(st.disbursed_vnd - st.scheduled_to_date_vnd, st.plan_vnd)
+    )
     return IndicatorsOut(
-        project_id=st.project_id, code=code, name=name, plan_year=plan_year, as_of=as_of, plan_vnd=st.plan_vnd,
-        disbursed_vnd=st.disbursed_vnd, rate_pct=st.rate_pct, scheduled_to_date_vnd=st.scheduled_to_date_vnd,
-        vs_schedule_pp=vs_schedule, milestone_target_pct=st.milestone_target_pct,
+        project_id=st.project_id,
+        code=code,
+        name=name,
+        plan_year=plan_year,
+        as_of=as_of,
+        plan_vnd=st.plan_vnd,
+        disbursed_vnd=st.disbursed_vnd,
+        rate_pct=st.rate_pct,
+        scheduled_to_date_vnd=st.scheduled_to_date_vnd,
+        vs_schedule_pp=vs_schedule,
+        milestone_target_pct=st.milestone_target_pct,
         vs_milestone_pp=round(st.rate_pct - st.milestone_target_pct, 2),
-        last_disbursement_on=st.last_disbursement_on, days_since_last_disbursement=st.days_since_last_disbursement,
-        advance_outstanding_vnd=st.advance_outstanding_vnd, overdue_advance_vnd=st.overdue_advance_vnd,
-        forecast=ForecastOut(deadline=deadline, forecast_vnd=st.forecast_vnd, low_vnd=st.low_vnd,
-                             high_vnd=st.high_vnd, forecast_rate_pct=_pp(st.forecast_vnd, st.plan_vnd),
-                             unconstrained_capacity_vnd=st.capacity_vnd, components=components),
-        at_risk_vnd=st.at_risk_vnd, registered_extra_need_vnd=st.extra_need_vnd,
-        absorbable_extra_vnd=st.absorbable_vnd, flags=flags_out(st))
+        last_disbursement_on=st.last_disbursement_on,
+        days_since_last_disbursement=st.days_since_last_disbursement,
+        advance_outstanding_vnd=st.advance_outstanding_vnd,
+        overdue_advance_vnd=st.overdue_advance_vnd,
+        forecast=ForecastOut(
+            deadline=deadline,
+            forecast_vnd=st.forecast_vnd,
+            low_vnd=st.low_vnd,
+            high_vnd=st.high_vnd,
+            forecast_rate_pct=_pp(st.forecast_vnd, st.plan_vnd),
+            unconstrained_capacity_vnd=st.capacity_vnd,
+            components=components,
+        ),
+        at_risk_vnd=st.at_risk_vnd,
+        registered_extra_need_vnd=st.extra_need_vnd,
+        absorbable_extra_vnd=st.absorbable_vnd,
+        flags=flags_out(st),
+    )
 
 
-@router.get("/projects/{project_id}/indicators", operation_id="getProjectIndicators",
-            summary="A project's progress indicators, forecast and flags (R17, R18)", response_model=IndicatorsOut,
-            responses=READ_ERRORS, dependencies=[require("read")])
-async def get_indicators(project_id: int, session: SessionDep, plan_year: PlanYear | None = None,
-                         as_of: AsOf = None) -> IndicatorsOut:
+@router.get(
+    "/projects/{project_id}/indicators",
+    operation_id="getProjectIndicators",
+    summary="A project's progress indicators, forecast and flags (R17, R18)",
+    response_model=IndicatorsOut,
+    responses=READ_ERRORS,
+    dependencies=[require("read")],
+)
+async def get_indicators(
+    project_id: int, session: SessionDep, plan_year: PlanYear | None = None, as_of: AsOf = None
+) -> IndicatorsOut:
     project = await projects.get(session, project_id)
     day = as_of or today()
     year = plan_year or day.year
@@ -78,47 +107,94 @@ async def get_indicators(project_id: int, session: SessionDep, plan_year: PlanYe
     st = snap.projects.get(project_id)
     if st is None:
         st = monitoring.evaluate(year, day, {}, {}, None, snap.milestones).get(project_id) or ProjectState(
-            project_id, milestone_target_pct=round(snap.milestones.fraction_at(day, year) * 100, 2))
+            project_id, milestone_target_pct=round(snap.milestones.fraction_at(day, year) * 100, 2)
+        )
     return indicators_out(st, project.code, project.name, year, day)
 
 
-@router.get("/indicators", operation_id="listProjectIndicators",
-            summary="Projects with their indicators and flags (R18), filterable", response_model=Page[IndicatorRow],
-            responses=READ_ERRORS, dependencies=[require("read")])
+@router.get(
+    "/indicators",
+    operation_id="listProjectIndicators",
+    summary="Projects with their indicators and flags (R18), filterable",
+    response_model=Page[IndicatorRow],
+    responses=READ_ERRORS,
+    dependencies=[require("read")],
+)
 async def list_indicators(
-    session: SessionDep, plan_year: PlanYear | None = None, as_of: AsOf = None,
+    session: SessionDep,
+    plan_year: PlanYear | None = None,
+    as_of: AsOf = None,
     flag: Annotated[FlagCode | None, Query(description="Only projects raising this flag")] = None,
-    investor_id: int | None = None, sector: str | None = None, location: str | None = None,
-    working_group_id: int | None = None, watch_list: WatchList | None = None,
-    page_size: PageSize = 50, page_token: str | None = None,
+    investor_id: int | None = None,
+    sector: str | None = None,
+    location: str | None = None,
+    working_group_id: int | None = None,
+    watch_list: WatchList | None = None,
+    page_size: PageSize = 50,
+    page_token: str | None = None,
 ) -> Page[IndicatorRow]:
     day = as_of or today()
     year = plan_year or day.year
-    f = summaries.IndicatorFilter(flag.value if flag else None, investor_id, sector, location, working_group_id,
-                                  watch_list.value if watch_list else None)
+    f = summaries.IndicatorFilter(
+        flag.value if flag else None,
+        investor_id,
+        sector,
+        location,
+        working_group_id,
+        watch_list.value if watch_list else None,
+    )
     filters = {"plan_year": year, "as_of": day.isoformat(), **asdict(f)}
     after = int(decode_page_token(page_token, filters) or 0)
     snap = await monitoring.year_snapshot(session, year, day)
     attrs = await summaries.project_attrs(session)
     rows = summaries.list_rows(snap, attrs, f, after, page_size + 1)
-    items = [IndicatorRow(
-        project_id=st.project_id, code=a.code, name=a.name, investor_id=a.investor_id, sector=a.sector,
-        location=a.location, working_group_id=a.working_group_id, watch_lists=[WatchList(w) for w in a.watch_lists],
-        plan_vnd=st.plan_vnd, disbursed_vnd=st.disbursed_vnd, rate_pct=st.rate_pct, forecast_vnd=st.forecast_vnd,
-        low_vnd=st.low_vnd, high_vnd=st.high_vnd, at_risk_vnd=st.at_risk_vnd, absorbable_extra_vnd=st.absorbable_vnd,
-        days_since_last_disbursement=st.days_since_last_disbursement, flags=flags_out(st))
-        for st, a in rows[:page_size]]
+    items = [
+        IndicatorRow(
+            project_id=st.project_id,
+            code=a.code,
+            name=a.name,
+            investor_id=a.investor_id,
+            sector=a.sector,
+            location=a.location,
+            working_group_id=a.working_group_id,
+            watch_lists=[WatchList(w) for w in a.watch_lists],
+            plan_vnd=st.plan_vnd,
+            disbursed_vnd=st.disbursed_vnd,
+            rate_pct=st.rate_pct,
+            forecast_vnd=st.forecast_vnd,
+            low_vnd=st.low_vnd,
+            high_vnd=st.high_vnd,
+            at_risk_vnd=st.at_risk_vnd,
+            absorbable_extra_vnd=st.absorbable_vnd,
+            days_since_last_disbursement=st.days_since_last_disbursement,
+            flags=flags_out(st),
+        )
+        for st, a in rows[:page_size]
+    ]
     token = encode_page_token(rows[page_size - 1][0].project_id, filters) if len(rows) > page_size else None
     return Page[IndicatorRow](items=items, next_page_token=token)
 
 
-@router.get("/summaries", operation_id="getSummaries",
-            summary="Province totals and groupings with plan, disbursed, rate, forecast, at-risk and flag counts",
-            response_model=SummaryOut, responses=READ_ERRORS, dependencies=[require("read")])
+@router.get(
+    "/summaries",
+    operation_id="getSummaries",
+    summary="Province totals and groupings with plan, disbursed, rate, forecast, at-risk and flag counts",
+    response_model=SummaryOut,
+    responses=READ_ERRORS,
+    dependencies=[require("read")],
+)
 async def get_summaries(
-    session: SessionDep, plan_year: PlanYear | None = None, as_of: AsOf = None, group_by: GroupBy | None = None,
-    sort: Annotated[str | None, Query(description="rate | plan_vnd | disbursed_vnd | forecast_vnd | at_risk_vnd | "
-                                      "absorbable_extra_vnd | projects | key; prefix '-' to descend")] = None,
+    session: SessionDep,
+    plan_year: PlanYear | None = None,
+    as_of: AsOf = None,
+    group_by: GroupBy | None = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            description="rate | plan_vnd | disbursed_vnd | forecast_vnd | at_risk_vnd | "
+            "absorbable_extra_vnd | projects | key; prefix '-' to descend"
+        ),
+    ] = None,
 ) -> SummaryOut:
     day = as_of or today()
     year = plan_year or day.year

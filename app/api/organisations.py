@@ -15,7 +15,9 @@ from app.schemas.projects import (
     ApiKeyCreated,
     ApiKeyOut,
     OrganisationCreate,
+    OrganisationDetail,
     OrganisationOut,
+    SuccessionCreate,
     WorkingGroupOut,
 )
 from app.services import organisations
@@ -45,6 +47,28 @@ async def create_organisation(body: OrganisationCreate, request: Request, sessio
     organisation = await organisations.create_organisation(session, **body.model_dump())
     note_write(request, "organisation.create", "organisation", organisation.id)
     return json_created(request, OrganisationOut.model_validate(organisation))
+
+
+@router.get("/organisations/{organisation_id}", operation_id="getOrganisation",
+            summary="Read an organisation with its predecessors and successors", response_model=OrganisationDetail,
+            responses=problem_responses(401, 403, 404, 422), dependencies=[require("read")])
+async def get_organisation(organisation_id: int, session: SessionDep) -> OrganisationDetail:
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("organisation_not_found", f"Organisation {organisation_id} does not exist.")
+    predecessors, successors = await organisations.links(session, organisation_id)
+    return OrganisationDetail(**OrganisationOut.model_validate(organisation).model_dump(),
+                              predecessor_ids=predecessors, successor_ids=successors)
+
+
+@router.post("/organisations/{organisation_id}/succession", operation_id="recordSuccession",
+             summary="Record that another organisation took this one over", status_code=201,
+             response_model=OrganisationDetail, responses=WRITE_ERRORS, dependencies=[require("organisation.write")])
+async def record_succession(organisation_id: int, body: SuccessionCreate, request: Request,
+                            session: SessionDep) -> Response:
+    await organisations.record_succession(session, organisation_id, **body.model_dump())
+    note_write(request, "organisation.succession", "organisation", organisation_id, body.model_dump(mode="json"))
+    return json_created(request, await get_organisation(organisation_id, session))
 
 
 @router.get("/working-groups", operation_id="listWorkingGroups", summary="List the provincial working groups",

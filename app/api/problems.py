@@ -102,6 +102,10 @@ def _pointer(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    from app.api import openapi_doc
+
+    openapi_doc.install(app)
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         await _audit_rejection(request, exc.status, exc.code)

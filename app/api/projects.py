@@ -121,7 +121,8 @@ async def list_allocations(project_id: int, session: SessionDep, plan_year: int 
             responses=READ_ERRORS, dependencies=[require("read")])
 async def get_balances(
     project_id: int, session: SessionDep, plan_year: int | None = None,
-    as_of: Annotated[date | None, Query(description="Count entries dated on or before this day (default: today)")] = None,
+    as_of: Annotated[date | None, Query(description="Count entries dated on or before this day (default: today)")
+                     ] = None,
     known_on: Annotated[date | None, Query(description="Also ignore entries recorded after this day, to reproduce "
                                                        "a past report exactly")] = None,
 ) -> ProjectBalancesOut:

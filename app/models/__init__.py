@@ -4,14 +4,27 @@ from app.models.audit import AuditEntry, Event, IdempotencyRecord
 from app.models.auth import ApiKey
 from app.models.base import Base
 from app.models.ledger import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
-from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
 from app.models.monitoring import (  # noqa: F401
-    DisbursementSchedule, ExtraNeed, MilestonePoint, Obstacle, ObstacleChange, ReallocationProposal,
-    ReallocationTransfer, ScheduleMonth,
+    DisbursementSchedule,
+    ExtraNeed,
+    MilestonePoint,
+    Obstacle,
+    ObstacleChange,
+    ReallocationProposal,
+    ReallocationTransfer,
+    ScheduleMonth,
 )
+from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
 from app.models.project import Project
 from app.models.treasury import (  # noqa: F401
-    Advance, CalendarDay, Contract, ContractBalance, Dossier, RecoveryCase, RecoveryStep, RuleSetOverride,
+    Advance,
+    CalendarDay,
+    Contract,
+    ContractBalance,
+    Dossier,
+    RecoveryCase,
+    RecoveryStep,
+    RuleSetOverride,
     SweepTransition,
 )
 

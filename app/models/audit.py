@@ -50,7 +50,8 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_unpublished", "id", postgresql_where=text("position IS NULL"), sqlite_where=text("position IS NULL")),
+        Index("ix_events_unpublished", "id", postgresql_where=text("position IS NULL"),
+              sqlite_where=text("position IS NULL")),
     )
 
     id: Mapped[int] = pk()

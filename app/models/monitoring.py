@@ -54,8 +54,10 @@ class ScheduleMonth(Base):
     """Amount expected in one month: 1–12 of the plan year, 13 = January of the next year (R14 window)."""
 
     __tablename__ = "schedule_months"
-    __table_args__ = (CheckConstraint("month BETWEEN 1 AND 13", name="month_range"),
-                      CheckConstraint("amount_vnd >= 0", name="amount_non_negative"))
+    __table_args__ = (
+        CheckConstraint("month BETWEEN 1 AND 13", name="month_range"),
+        CheckConstraint("amount_vnd >= 0", name="amount_non_negative"),
+    )
 
     schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("disbursement_schedules.id"), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)

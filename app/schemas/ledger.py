@@ -57,7 +57,8 @@ class DisbursementFields(PoolFields):
     advance_kind: AdvanceKind | None = Field(None, description="For an advance: contract, site_clearance (GPMB), other")
     contract_id: int | None = Field(None, description="Contract the money is paid under (hợp đồng)")
     amount_vnd: PositiveVnd = Field(description="Advance amount, or value of completed work paid, or value settled")
-    advance_recovered_vnd: NonNegativeVnd = Field(0, description="Advance recovered from this payment (thu hồi tạm ứng)")
+    advance_recovered_vnd: NonNegativeVnd = Field(
+        0, description="Advance recovered from this payment (thu hồi tạm ứng)")
     value_date: date = Field(description="Date the Treasury paid (ngày giá trị)")
     document_number: Text200 = Field(description="Treasury voucher or owner document number; unique per project")
     note: str | None = Field(None, max_length=1000)

@@ -19,9 +19,17 @@ class ScheduleMonthIn(Schema):
 class ScheduleCreate(Schema):
     """A monthly disbursement schedule (kế hoạch giải ngân theo tháng, R17); a new one is a new revision."""
 
-    model_config = {"json_schema_extra": {"examples": [{"plan_year": 2024, "months": [
-        {"month": 3, "amount_vnd": 5_000_000_000}, {"month": 9, "amount_vnd": 10_000_000_000}],
-        "note": "Theo tiến độ hợp đồng"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "plan_year": 2024,
+                    "months": [{"month": 3, "amount_vnd": 5_000_000_000}, {"month": 9, "amount_vnd": 10_000_000_000}],
+                    "note": "Theo tiến độ hợp đồng",
+                }
+            ]
+        }
+    }
 
     plan_year: PlanYear
     months: list[ScheduleMonthIn] = Field(min_length=1, max_length=13)
@@ -59,10 +67,20 @@ class MilestoneCurveOut(Schema):
 class ExtraNeedCreate(Schema):
     """Extra-need request (đăng ký nhu cầu bổ sung vốn) for a project, pool and plan year."""
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province",
-        "amount_vnd": 20_000_000_000, "justification": "Khối lượng hoàn thành chờ thanh toán",
-        "spend_by": "2024-12-31"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "plan_year": 2024,
+                    "capital_source": "local_balanced",
+                    "budget_level": "province",
+                    "amount_vnd": 20_000_000_000,
+                    "justification": "Khối lượng hoàn thành chờ thanh toán",
+                    "spend_by": "2024-12-31",
+                }
+            ]
+        }
+    }
 
     plan_year: PlanYear
     capital_source: CapitalSource = Field(description="Capital source (nguồn vốn)")
@@ -101,8 +119,9 @@ class ForecastOut(Schema):
     low_vnd: int
     high_vnd: int
     forecast_rate_pct: float
-    unconstrained_capacity_vnd: int = Field(description="What its pace could spend by the deadline, without the "
-                                            "plan cap")
+    unconstrained_capacity_vnd: int = Field(
+        description="What its pace could spend by the deadline, without the plan cap"
+    )
     components: list[ForecastComponentOut]
 
 

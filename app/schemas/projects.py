@@ -17,7 +17,8 @@ Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
 class ProjectBase(Schema):
     name: str = Field(min_length=1, max_length=500, description="Project name (tên dự án)")
     investor_id: int = Field(description="Investor organisation (chủ đầu tư / Ban QLDA)")
-    sector: str = Field(min_length=1, max_length=60, description="Sector (lĩnh vực), e.g. transport", examples=["transport"])
+    sector: str = Field(min_length=1, max_length=60, description="Sector (lĩnh vực), e.g. transport",
+                        examples=["transport"])
     location: str = Field(min_length=1, max_length=120, description="Location (địa điểm), e.g. a district",
                           examples=["Vĩnh Yên"])
     group: ProjectGroup = Field(description="Project group (nhóm dự án): national, A, B, C")
@@ -29,7 +30,8 @@ class ProjectBase(Schema):
     end_year: Year
     watch_lists: list[WatchList] = Field(default_factory=list, description="Appendices 1/2/3 of the action programme")
     is_key_project: bool = Field(False, description="Key project (dự án trọng điểm)")
-    lead_official: str | None = Field(None, max_length=200, description="Leader following the project (lãnh đạo theo dõi)")
+    lead_official: str | None = Field(None, max_length=200,
+                                      description="Leader following the project (lãnh đạo theo dõi)")
     working_group_id: int | None = Field(None, description="Provincial working group (Tổ công tác)")
 
 
@@ -83,6 +85,19 @@ class OrganisationOut(Schema):
     parent_id: int | None
     valid_from: date
     valid_to: date | None
+
+
+class OrganisationDetail(OrganisationOut):
+    predecessor_ids: list[int] = Field(description="Organisations this one took over")
+    successor_ids: list[int] = Field(description="Organisations that took this one over")
+
+
+class SuccessionCreate(Schema):
+    """This organisation is taken over by `successor_id` (e.g. the 2025-07-01 provincial merger)."""
+
+    successor_id: int
+    effective_on: date
+    decision_ref: str | None = Field(None, max_length=100)
 
 
 class WorkingGroupOut(Schema):

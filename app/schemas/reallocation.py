@@ -24,10 +24,18 @@ class ProposalOptions(Schema):
 
 
 class ProposalCreate(Schema):
-    model_config = {"json_schema_extra": {"examples": [{
-        "plan_year": 2024, "as_of": "2024-10-11", "pools": [{"capital_source": "local_balanced",
-                                                             "budget_level": "province"}],
-        "options": {"minimum_transfer_vnd": 500_000_000, "safety_margin_pct": 2}}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "plan_year": 2024,
+                    "as_of": "2024-10-11",
+                    "pools": [{"capital_source": "local_balanced", "budget_level": "province"}],
+                    "options": {"minimum_transfer_vnd": 500_000_000, "safety_margin_pct": 2},
+                }
+            ]
+        }
+    }
 
     plan_year: PlanYear
     as_of: date | None = Field(None, description="Date of the figures (default: today)")
@@ -59,8 +67,10 @@ class ProposalOut(Schema):
     expected_rate_before: float = Field(description="Σ forecast ÷ Σ plan of the pools considered")
     expected_rate_after: float
     transfers: list[TransferOut]
-    analysis: dict[str, Any] = Field(description="Every candidate donor (surplus, floor) and recipient (capacity, "
-                                     "limiting factor, priority weight), pool outcomes and the greedy comparison")
+    analysis: dict[str, Any] = Field(
+        description="Every candidate donor (surplus, floor) and recipient (capacity, "
+        "limiting factor, priority weight), pool outcomes and the greedy comparison"
+    )
     drafted_by_key_id: int | None
     approved_by_key_id: int | None
     authority: str | None

@@ -103,7 +103,8 @@ async def record(session: AsyncSession, entries: list[AllocationInput], *, today
                      e.decision_number) for e in entries]
     duplicate = await session.scalar(select(AllocationEntry.id).where(tuple_(
         AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
-        AllocationEntry.budget_level, AllocationEntry.kind, AllocationEntry.decision_number).in_(natural_keys)).limit(1))
+        AllocationEntry.budget_level, AllocationEntry.kind, AllocationEntry.decision_number,
+    ).in_(natural_keys)).limit(1))
     if duplicate is not None:
         raise Conflict("duplicate_allocation", "This decision is already recorded for this pool and kind.",
                        pointer="/decision_number", existing_id=duplicate)

@@ -101,22 +101,30 @@ class Snapshot:
 
 def thresholds() -> FlagThresholds:
     s = get_settings()
-    return FlagThresholds(slow_margin_pp=float(s.flag_slow_margin_pp), stalled_days=s.flag_stalled_days,
-                          at_risk_tolerance_pct=float(s.flag_at_risk_tolerance_pct))
+    return FlagThresholds(
+        slow_margin_pp=float(s.flag_slow_margin_pp),
+        stalled_days=s.flag_stalled_days,
+        at_risk_tolerance_pct=float(s.flag_at_risk_tolerance_pct),
+    )
 
 
 async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
     """R17: the plan year's milestone curve from data, or the default (95% at 31/01 of Y+1)."""
-    rows = (await session.execute(select(MilestonePoint.on_date, MilestonePoint.target_fraction)
-                                  .where(MilestonePoint.plan_year == plan_year)
-                                  .order_by(MilestonePoint.on_date))).all()
+    rows = (
+        await session.execute(
+            select(MilestonePoint.on_date, MilestonePoint.target_fraction)
+            .where(MilestonePoint.plan_year == plan_year)
+            .order_by(MilestonePoint.on_date)
+        )
+    ).all()
     if not rows:
         return DEFAULT_MILESTONE_CURVE
     return CumulativeCurve(tuple(CurvePoint(d.year - plan_year, d.month, d.day, f) for d, f in rows))
 
 
-async def _pools(session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None,
-                 current: bool) -> dict[PoolKey, PoolState]:
+async def _pools(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, current: bool
+) -> dict[PoolKey, PoolState]:
     out: dict[PoolKey, PoolState] = {}
     if current:
         query = select(PoolBalance).where(PoolBalance.plan_year == plan_year)
@@ -131,15 +139,22 @@ async def _pools(session: AsyncSession, plan_year: int, as_of: date, ids: Sequen
     return out
 
 
-async def _series(session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, current: bool,
-                  pools: dict[PoolKey, PoolState]) -> None:
+async def _series(
+    session: AsyncSession,
+    plan_year: int,
+    as_of: date,
+    ids: Sequence[int] | None,
+    current: bool,
+    pools: dict[PoolKey, PoolState],
+) -> None:
     d = Disbursement
     year, month = extract("year", d.value_date), extract("month", d.value_date)
-    query = (select(d.project_id, d.capital_source, d.budget_level, year, month, func.sum(d.net_vnd),
-                    func.max(d.value_date))
-             .where(d.plan_year == plan_year, d.value_date <= as_of)
-             .group_by(d.project_id, d.capital_source, d.budget_level, year, month)
-             .order_by(d.project_id, d.capital_source, d.budget_level, year, month))
+    query = (
+        select(d.project_id, d.capital_source, d.budget_level, year, month, func.sum(d.net_vnd), func.max(d.value_date))
+        .where(d.plan_year == plan_year, d.value_date <= as_of)
+        .group_by(d.project_id, d.capital_source, d.budget_level, year, month)
+        .order_by(d.project_id, d.capital_source, d.budget_level, year, month)
+    )
     if not current:
         query = query.where(d.known_on <= as_of)
     if ids is not None:
@@ -153,17 +168,25 @@ async def _series(session: AsyncSession, plan_year: int, as_of: date, ids: Seque
         state.series.append((when, running[key]))
 
 
-async def _schedules(session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None,
-                     current: bool) -> dict[int, dict[int, int]]:
+async def _schedules(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, current: bool
+) -> dict[int, dict[int, int]]:
     s = DisbursementSchedule
     if current:
         cond = and_(s.plan_year == plan_year, s.is_current.is_(True), s.known_on <= as_of)
     else:
-        latest = (select(s.project_id, func.max(s.revision).label("rev"))
-                  .where(s.plan_year == plan_year, s.known_on <= as_of).group_by(s.project_id).subquery())
+        latest = (
+            select(s.project_id, func.max(s.revision).label("rev"))
+            .where(s.plan_year == plan_year, s.known_on <= as_of)
+            .group_by(s.project_id)
+            .subquery()
+        )
         cond = and_(s.plan_year == plan_year, s.project_id == latest.c.project_id, s.revision == latest.c.rev)
-    query = select(s.project_id, ScheduleMonth.month, ScheduleMonth.amount_vnd).join(
-        ScheduleMonth, ScheduleMonth.schedule_id == s.id).where(cond)
+    query = (
+        select(s.project_id, ScheduleMonth.month, ScheduleMonth.amount_vnd)
+        .join(ScheduleMonth, ScheduleMonth.schedule_id == s.id)
+        .where(cond)
+    )
     if ids is not None:
         query = query.where(s.project_id.in_(ids))
     out: dict[int, dict[int, int]] = defaultdict(dict)
@@ -172,13 +195,20 @@ async def _schedules(session: AsyncSession, plan_year: int, as_of: date, ids: Se
     return out
 
 
-async def _needs(session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None,
-                 pools: dict[PoolKey, PoolState]) -> None:
+async def _needs(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolState]
+) -> None:
     n = ExtraNeed
-    query = (select(n.project_id, n.capital_source, n.budget_level, func.sum(n.amount_vnd))
-             .where(n.plan_year == plan_year, n.known_on <= as_of, n.spend_by <= deadline_for(plan_year),
-                    (n.status == "registered") | (n.withdrawn_on > as_of))
-             .group_by(n.project_id, n.capital_source, n.budget_level))
+    query = (
+        select(n.project_id, n.capital_source, n.budget_level, func.sum(n.amount_vnd))
+        .where(
+            n.plan_year == plan_year,
+            n.known_on <= as_of,
+            n.spend_by <= deadline_for(plan_year),
+            (n.status == "registered") | (n.withdrawn_on > as_of),
+        )
+        .group_by(n.project_id, n.capital_source, n.budget_level)
+    )
     if ids is not None:
         query = query.where(n.project_id.in_(ids))
     for pid, source, level, amount in (await session.execute(query)).all():
@@ -186,18 +216,22 @@ async def _needs(session: AsyncSession, plan_year: int, as_of: date, ids: Sequen
         pools.setdefault(key, PoolState(key)).extra_need_vnd = int(amount or 0)
 
 
-async def _overdue(session: AsyncSession, plan_year: int, as_of: date,
-                   ids: Sequence[int] | None) -> dict[int, int] | None:
+async def _overdue(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None
+) -> dict[int, int] | None:
     """Overdue outstanding advances per project, from the Treasury module's sweep (None if absent)."""
     try:
         from app.models.treasury import Advance, SweepTransition
     except ImportError:  # the Treasury module is not installed
         return None
     overdue_ids = select(SweepTransition.subject_id).where(
-        SweepTransition.subject_type == "advance", SweepTransition.kind == "overdue", SweepTransition.as_of <= as_of)
-    query = (select(Advance.project_id, func.sum(Advance.outstanding_vnd))
-             .where(Advance.outstanding_vnd > 0, Advance.id.in_(overdue_ids))
-             .group_by(Advance.project_id))
+        SweepTransition.subject_type == "advance", SweepTransition.kind == "overdue", SweepTransition.as_of <= as_of
+    )
+    query = (
+        select(Advance.project_id, func.sum(Advance.outstanding_vnd))
+        .where(Advance.outstanding_vnd > 0, Advance.id.in_(overdue_ids))
+        .group_by(Advance.project_id)
+    )
     if ids is not None:
         query = query.where(Advance.project_id.in_(ids))
     rows = (await session.execute(query)).all()
@@ -210,8 +244,14 @@ def _split_schedule(schedule: dict[int, int], share_num: int, share_den: int) ->
     return {m: a * share_num // share_den for m, a in schedule.items()}
 
 
-def evaluate(plan_year: int, as_of: date, pools: dict[PoolKey, PoolState], schedules: dict[int, dict[int, int]],
-             overdue: dict[int, int] | None, milestones: CumulativeCurve) -> dict[int, ProjectState]:
+def evaluate(
+    plan_year: int,
+    as_of: date,
+    pools: dict[PoolKey, PoolState],
+    schedules: dict[int, dict[int, int]],
+    overdue: dict[int, int] | None,
+    milestones: CumulativeCurve,
+) -> dict[int, ProjectState]:
     """Forecast every pool, sum per project, and raise R18 flags on the project's figures (pure)."""
     s = get_settings()
     params = ForecastParams(stalled_days=s.flag_stalled_days)
@@ -228,7 +268,9 @@ def evaluate(plan_year: int, as_of: date, pools: dict[PoolKey, PoolState], sched
         last: date | None = None
         for p in states:
             share = _split_schedule(schedule, p.plan_vnd, plan_total) if schedule else None
-            p.forecast = f = forecast(ForecastInput(plan_year, as_of, max(0, p.plan_vnd), p.series, share), params=params)
+            p.forecast = f = forecast(
+                ForecastInput(plan_year, as_of, max(0, p.plan_vnd), p.series, share), params=params
+            )
             st.plan_vnd += p.plan_vnd
             st.disbursed_vnd += p.disbursed_vnd
             st.advance_outstanding_vnd += p.advanced_vnd - p.recovered_vnd
@@ -247,15 +289,26 @@ def evaluate(plan_year: int, as_of: date, pools: dict[PoolKey, PoolState], sched
         if schedule:
             st.scheduled_to_date_vnd = scheduled_to_date(schedule, plan_year, as_of)
         st.overdue_advance_vnd = None if overdue is None else overdue.get(pid, 0)
-        ind = ProjectIndicators(plan_year, as_of, st.plan_vnd, st.disbursed_vnd, st.scheduled_to_date_vnd, last,
-                                st.forecast_vnd, st.capacity_vnd, st.extra_need_vnd, st.overdue_advance_vnd or 0)
+        ind = ProjectIndicators(
+            plan_year,
+            as_of,
+            st.plan_vnd,
+            st.disbursed_vnd,
+            st.scheduled_to_date_vnd,
+            last,
+            st.forecast_vnd,
+            st.capacity_vnd,
+            st.extra_need_vnd,
+            st.overdue_advance_vnd or 0,
+        )
         st.flags = evaluate_flags(ind, limits, milestones)
         projects[pid] = st
     return projects
 
 
-async def build_snapshot(session: AsyncSession, plan_year: int, as_of: date,
-                         project_ids: Sequence[int] | None = None) -> Snapshot:
+async def build_snapshot(
+    session: AsyncSession, plan_year: int, as_of: date, project_ids: Sequence[int] | None = None
+) -> Snapshot:
     current = as_of >= business_today()
     ids = list(project_ids) if project_ids is not None else None
     pools = await _pools(session, plan_year, as_of, ids, current)
@@ -265,7 +318,8 @@ async def build_snapshot(session: AsyncSession, plan_year: int, as_of: date,
     for pid in schedules:  # a project with a schedule but no pool yet still shows (plan 0)
         if not any(k.project_id == pid for k in pools):
             pools[PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)] = PoolState(
-                PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province))
+                PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)
+            )
     overdue = await _overdue(session, plan_year, as_of, ids)
     milestones = await milestone_curve(session, plan_year)
     projects = evaluate(plan_year, as_of, pools, schedules, overdue, milestones)
@@ -285,15 +339,23 @@ async def _fingerprint(session: AsyncSession) -> tuple:
         row = (await session.execute(select(model.id, model.created_at).order_by(model.id.desc()).limit(1))).first()
         marks.append(tuple(row) if row else None)
     marks.append(await session.scalar(select(func.max(MilestonePoint.updated_at))))
-    marks.append(await session.scalar(select(func.count()).select_from(ExtraNeed)
-                                      .where(ExtraNeed.status != "registered")))
+    marks.append(
+        await session.scalar(select(func.count()).select_from(ExtraNeed).where(ExtraNeed.status != "registered"))
+    )
     return tuple(marks)
 
 
 async def year_snapshot(session: AsyncSession, plan_year: int, as_of: date) -> Snapshot:
     s = get_settings()
-    key = (plan_year, as_of, business_today(), s.flag_slow_margin_pp, s.flag_stalled_days,
-           s.flag_at_risk_tolerance_pct, await _fingerprint(session))
+    key = (
+        plan_year,
+        as_of,
+        business_today(),
+        s.flag_slow_margin_pp,
+        s.flag_stalled_days,
+        s.flag_at_risk_tolerance_pct,
+        await _fingerprint(session),
+    )
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)

@@ -9,18 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import utcnow
 from app.enums import OrganisationKind, Role
-from app.models import ApiKey, Organisation
+from app.models import ApiKey, Organisation, OrganisationSuccession
 from app.security import new_api_key
 from app.services.errors import Conflict, NotFound
 
 
 async def subunit_ids(session: AsyncSession, organisation_id: int) -> frozenset[int]:
-    """The organisation and every organisation below it (its Ban QLDA, districts' boards...)."""
+    """The organisation, every organisation below it (its Ban QLDA, districts' boards...) and every
+    predecessor it took over (DOMAIN.md §5: a successor answers for its predecessors' projects)."""
     rows = (await session.execute(select(Organisation.id, Organisation.parent_id))).all()
     children: dict[int, list[int]] = {}
     for org_id, parent_id in rows:
         if parent_id is not None:
             children.setdefault(parent_id, []).append(org_id)
+    for predecessor_id, successor_id in (await session.execute(
+            select(OrganisationSuccession.predecessor_id, OrganisationSuccession.successor_id))).all():
+        children.setdefault(successor_id, []).append(predecessor_id)
     found, stack = {organisation_id}, [organisation_id]
     while stack:
         for child in children.get(stack.pop(), ()):
@@ -71,3 +75,30 @@ async def create_api_key(session: AsyncSession, *, organisation_id: int, role: R
     session.add(key)
     await session.flush()
     return key, full
+
+
+async def record_succession(session: AsyncSession, predecessor_id: int, *, successor_id: int, effective_on: date,
+                            decision_ref: str | None) -> OrganisationSuccession:
+    """Record that `successor_id` took over `predecessor_id` (merger, abolition of districts, …)."""
+    predecessor = await session.get(Organisation, predecessor_id)
+    successor = await session.get(Organisation, successor_id)
+    if predecessor is None or successor is None:
+        raise NotFound("organisation_not_found", "Both organisations must exist.", pointer="/successor_id")
+    if successor_id in await subunit_ids(session, predecessor_id):
+        raise Conflict("succession_cycle", "An organisation cannot succeed itself or one of its own successors.",
+                       pointer="/successor_id")
+    link = OrganisationSuccession(predecessor_id=predecessor_id, successor_id=successor_id,
+                                  effective_on=effective_on, decision_ref=decision_ref)
+    session.add(link)
+    if predecessor.valid_to is None or predecessor.valid_to > effective_on:
+        predecessor.valid_to = effective_on
+    await session.flush()
+    return link
+
+
+async def links(session: AsyncSession, organisation_id: int) -> tuple[list[int], list[int]]:
+    """(predecessor ids, successor ids) of an organisation."""
+    rows = (await session.execute(select(OrganisationSuccession.predecessor_id, OrganisationSuccession.successor_id)
+                                  .where((OrganisationSuccession.predecessor_id == organisation_id)
+                                         | (OrganisationSuccession.successor_id == organisation_id)))).all()
+    return ([p for p, s in rows if s == organisation_id], [s for p, s in rows if p == organisation_id])

@@ -13,6 +13,7 @@ from app.services import events
 from app.services.errors import Conflict, NotFound, PreconditionFailed
 from app.services.recovery_rules import (
     CaseState,
+    Escalation,
     IllegalTransition,
     Step,
     StepKind,
@@ -70,7 +71,7 @@ async def add_step(session: AsyncSession, case_id: int, if_match: str | None, fi
         state = next_state(CaseState(case.state), step)
     except IllegalTransition as exc:
         raise Conflict("illegal_transition", str(exc), state=case.state, step=kind.value) from exc
-    escalation = fields.get("escalation")
+    escalation = Escalation(fields["escalation"]) if fields.get("escalation") else None
     session.add(RecoveryStep(
         case_id=case.id, kind=kind.value, escalation=escalation.value if escalation else None,
         document_number=fields.get("document_number"), document_date=fields.get("document_date"),

@@ -18,10 +18,27 @@ from app.models import Organisation, Project, WorkingGroup
 from app.services.errors import BadRequest
 from app.services.monitoring import ProjectState, Snapshot, year_snapshot
 
-SORT_FIELDS = ("rate_pct", "plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd",
-               "forecast_rate_pct", "projects", "key")
-GROUPS = ("investor", "sector", "location", "capital_source", "budget_level", "working_group", "watch_list",
-          "lead_official")
+SORT_FIELDS = (
+    "rate_pct",
+    "plan_vnd",
+    "disbursed_vnd",
+    "forecast_vnd",
+    "at_risk_vnd",
+    "absorbable_extra_vnd",
+    "forecast_rate_pct",
+    "projects",
+    "key",
+)
+GROUPS = (
+    "investor",
+    "sector",
+    "location",
+    "capital_source",
+    "budget_level",
+    "working_group",
+    "watch_list",
+    "lead_official",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +62,50 @@ _ATTRS: OrderedDict[tuple, dict[int, ProjectAttrs]] = OrderedDict()
 
 async def project_attrs(session: AsyncSession) -> dict[int, ProjectAttrs]:
     """All projects' grouping attributes, cached per worker until a project is created or changed."""
-    mark = tuple((await session.execute(select(func.count(Project.id), func.max(Project.updated_at),
-                                               func.max(Project.id)))).one())
+    mark = tuple(
+        (
+            await session.execute(select(func.count(Project.id), func.max(Project.updated_at), func.max(Project.id)))
+        ).one()
+    )
     cached = _ATTRS.get(mark)
     if cached is not None:
         return cached
     p = Project
-    rows = await session.execute(select(p.id, p.code, p.name, p.investor_id, p.sector, p.location,
-                                        p.working_group_id, p.lead_official, p.on_app1, p.on_app2, p.on_app3,
-                                        p.stage, p.is_key_project, p.total_investment_vnd))
+    rows = await session.execute(
+        select(
+            p.id,
+            p.code,
+            p.name,
+            p.investor_id,
+            p.sector,
+            p.location,
+            p.working_group_id,
+            p.lead_official,
+            p.on_app1,
+            p.on_app2,
+            p.on_app3,
+            p.stage,
+            p.is_key_project,
+            p.total_investment_vnd,
+        )
+    )
     out = {}
     for r in rows.all():
         lists = tuple(name for name, on in (("app1", r[8]), ("app2", r[9]), ("app3", r[10])) if on)
-        out[r[0]] = ProjectAttrs(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], lists, str(r[11].value
-                                 if hasattr(r[11], "value") else r[11]), bool(r[12]), int(r[13]))
+        out[r[0]] = ProjectAttrs(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            lists,
+            str(r[11].value if hasattr(r[11], "value") else r[11]),
+            bool(r[12]),
+            int(r[13]),
+        )
     _ATTRS.clear()
     _ATTRS[mark] = out
     return out
@@ -71,8 +118,11 @@ def parse_sort(sort: str | None, default: str = "-plan_vnd") -> tuple[str, bool]
     if name == "rate":
         name = "rate_pct"
     if name not in SORT_FIELDS:
-        raise BadRequest("invalid_sort", f"sort must be one of {', '.join(SORT_FIELDS)} (prefix '-' to descend).",
-                         pointer="query:sort")
+        raise BadRequest(
+            "invalid_sort",
+            f"sort must be one of {', '.join(SORT_FIELDS)} (prefix '-' to descend).",
+            pointer="query:sort",
+        )
     return name, descending
 
 
@@ -90,10 +140,17 @@ def _figures(items: Iterable[tuple[ProjectState, int, int, int, int, int, int]])
             projects.add(st.project_id)
             for flag in st.flags:
                 counts[flag.code.value] += 1
-    return {"projects": len(projects), "plan_vnd": plan, "disbursed_vnd": disbursed,
-            "rate_pct": round(disbursed * 100 / plan, 2) if plan else 0.0, "forecast_vnd": fc,
-            "forecast_rate_pct": round(fc * 100 / plan, 2) if plan else 0.0, "at_risk_vnd": risk,
-            "absorbable_extra_vnd": absorb, "flag_counts": dict(sorted(counts.items()))}
+    return {
+        "projects": len(projects),
+        "plan_vnd": plan,
+        "disbursed_vnd": disbursed,
+        "rate_pct": round(disbursed * 100 / plan, 2) if plan else 0.0,
+        "forecast_vnd": fc,
+        "forecast_rate_pct": round(fc * 100 / plan, 2) if plan else 0.0,
+        "at_risk_vnd": risk,
+        "absorbable_extra_vnd": absorb,
+        "flag_counts": dict(sorted(counts.items())),
+    }
 
 
 def _project_item(st: ProjectState):
@@ -103,24 +160,34 @@ def _project_item(st: ProjectState):
 def _pool_items(st: ProjectState, attr: str):
     for p in st.pools:
         f = p.forecast
-        yield (getattr(p.key, attr).value, (st, p.plan_vnd, p.disbursed_vnd, f.forecast_vnd if f else 0,
-                                            f.at_risk_vnd if f else 0,
-                                            min(p.extra_need_vnd, f.extra_capacity_vnd) if f else 0, 0))
+        yield (
+            getattr(p.key, attr).value,
+            (
+                st,
+                p.plan_vnd,
+                p.disbursed_vnd,
+                f.forecast_vnd if f else 0,
+                f.at_risk_vnd if f else 0,
+                min(p.extra_need_vnd, f.extra_capacity_vnd) if f else 0,
+                0,
+            ),
+        )
 
 
 async def _labels(session: AsyncSession, group_by: str, keys: set) -> dict:
     ids = [k for k in keys if isinstance(k, int)]
     if group_by == "investor" and ids:
-        return dict((await session.execute(select(Organisation.id, Organisation.name)
-                                           .where(Organisation.id.in_(ids)))).all())
+        return dict(
+            (await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))).all()
+        )
     if group_by == "working_group" and ids:
-        return dict((await session.execute(select(WorkingGroup.id, WorkingGroup.name)
-                                           .where(WorkingGroup.id.in_(ids)))).all())
+        return dict(
+            (await session.execute(select(WorkingGroup.id, WorkingGroup.name).where(WorkingGroup.id.in_(ids)))).all()
+        )
     return {}
 
 
-async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by: str | None,
-                    sort: str | None) -> dict:
+async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by: str | None, sort: str | None) -> dict:
     snap = await year_snapshot(session, plan_year, as_of)
     attrs = await project_attrs(session)
     states = [st for pid, st in snap.projects.items() if pid in attrs]
@@ -137,18 +204,31 @@ async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by
             if group_by == "watch_list":
                 keys: Iterable[object] = a.watch_lists or (None,)
             else:
-                keys = ({"investor": a.investor_id, "sector": a.sector, "location": a.location,
-                         "working_group": a.working_group_id, "lead_official": a.lead_official}[group_by],)
+                keys = (
+                    {
+                        "investor": a.investor_id,
+                        "sector": a.sector,
+                        "location": a.location,
+                        "working_group": a.working_group_id,
+                        "lead_official": a.lead_official,
+                    }[group_by],
+                )
             for key in keys:
                 buckets[key].append(_project_item(st))
         labels = await _labels(session, group_by, set(buckets))
         for key, items in buckets.items():
-            groups.append({"key": None if key is None else str(key), "label": labels.get(key, None if key is None
-                                                                                          else str(key)),
-                           **_figures(items)})
+            groups.append(
+                {
+                    "key": None if key is None else str(key),
+                    "label": labels.get(key, None if key is None else str(key)),
+                    **_figures(items),
+                }
+            )
         name, descending = parse_sort(sort)
-        groups.sort(key=lambda g: ((g[name] is None, g[name] or "") if name == "key" else (False, g[name]),
-                                   g["key"] or ""), reverse=descending)
+        groups.sort(
+            key=lambda g: ((g[name] is None, g[name] or "") if name == "key" else (False, g[name]), g["key"] or ""),
+            reverse=descending,
+        )
     return {"plan_year": plan_year, "as_of": as_of, "group_by": group_by, "province": province, "groups": groups}
 
 
@@ -162,8 +242,9 @@ class IndicatorFilter:
     watch_list: str | None = None
 
 
-def list_rows(snap: Snapshot, attrs: dict[int, ProjectAttrs], f: IndicatorFilter, after: int,
-              limit: int) -> list[tuple[ProjectState, ProjectAttrs]]:
+def list_rows(
+    snap: Snapshot, attrs: dict[int, ProjectAttrs], f: IndicatorFilter, after: int, limit: int
+) -> list[tuple[ProjectState, ProjectAttrs]]:
     """Projects (by id, after the cursor) that have figures for the year and match the filter."""
     out = []
     for pid in sorted(snap.projects):
@@ -175,8 +256,12 @@ def list_rows(snap: Snapshot, attrs: dict[int, ProjectAttrs], f: IndicatorFilter
             continue
         if f.flag and not any(fl.code.value == f.flag for fl in st.flags):
             continue
-        if (f.investor_id is not None and a.investor_id != f.investor_id) or (f.sector and a.sector != f.sector) \
-                or (f.location and a.location != f.location) or (f.watch_list and f.watch_list not in a.watch_lists):
+        if (
+            (f.investor_id is not None and a.investor_id != f.investor_id)
+            or (f.sector and a.sector != f.sector)
+            or (f.location and a.location != f.location)
+            or (f.watch_list and f.watch_list not in a.watch_lists)
+        ):
             continue
         if f.working_group_id is not None and a.working_group_id != f.working_group_id:
             continue

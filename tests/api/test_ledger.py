@@ -142,7 +142,8 @@ async def test_batch_all_or_nothing_with_row_errors(client, world):
 async def test_reversal_is_a_new_negating_entry(client, world):
     project = await _setup(client, world)
     url = f"/api/v1/projects/{project['id']}/disbursements"
-    original = (await client.post(url, json=disbursement_body(4_000_000_000, "KB-1"), headers=world.h("treasury"))).json()
+    created = await client.post(url, json=disbursement_body(4_000_000_000, "KB-1"), headers=world.h("treasury"))
+    original = created.json()
     reversal = await client.post(f"/api/v1/disbursements/{original['id']}/reversal", headers=world.h("treasury"),
                                  json={"document_number": "KB-1-R", "value_date": "2024-10-01", "note": "wrong pool"})
     assert reversal.status_code == 201

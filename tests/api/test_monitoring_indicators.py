@@ -8,8 +8,11 @@ B = 1_000_000_000  # 1 tỷ
 
 
 async def _pay(client, world, project_id, amount, doc, day):
-    r = await client.post(f"/api/v1/projects/{project_id}/disbursements",
-                          json=disbursement_body(amount, doc, value_date=day), headers=world.h("treasury"))
+    r = await client.post(
+        f"/api/v1/projects/{project_id}/disbursements",
+        json=disbursement_body(amount, doc, value_date=day),
+        headers=world.h("treasury"),
+    )
     assert r.status_code == 201, r.text
 
 
@@ -20,12 +23,20 @@ async def _scenario(client, world):
     assert (await allocate(client, world, a["id"], 100 * B)).status_code == 201
     assert (await allocate(client, world, b["id"], 50 * B)).status_code == 201
     await _pay(client, world, a["id"], 10 * B, "A-1", "2024-03-15")
-    for i, (amount, day) in enumerate([(10, "2024-05-10"), (10, "2024-07-10"), (12, "2024-09-10"),
-                                       (13, "2024-10-08")]):
+    for i, (amount, day) in enumerate([(10, "2024-05-10"), (10, "2024-07-10"), (12, "2024-09-10"), (13, "2024-10-08")]):
         await _pay(client, world, b["id"], amount * B, f"B-{i}", day)
-    r = await client.post(f"/api/v1/projects/{b['id']}/extra-needs", headers=world.h("owner"), json={
-        "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "amount_vnd": 30 * B,
-        "justification": "Khối lượng hoàn thành chờ thanh toán", "spend_by": "2024-12-31"})
+    r = await client.post(
+        f"/api/v1/projects/{b['id']}/extra-needs",
+        headers=world.h("owner"),
+        json={
+            "plan_year": 2024,
+            "capital_source": "local_balanced",
+            "budget_level": "province",
+            "amount_vnd": 30 * B,
+            "justification": "Khối lượng hoàn thành chờ thanh toán",
+            "spend_by": "2024-12-31",
+        },
+    )
     assert r.status_code == 201, r.text
     return a, b
 
@@ -39,8 +50,7 @@ async def test_r17_schedule_revisions_keep_the_first(client, world):
     r = await client.post(url, json=second, headers=world.h("owner"))
     assert r.status_code == 201 and r.json()["revision"] == 2
     listed = (await client.get(url, params={"plan_year": 2024}, headers=world.h("viewer"))).json()["items"]
-    assert [(s["revision"], s["is_current"], s["total_vnd"]) for s in listed] == [(1, False, 10 * B),
-                                                                                  (2, True, 10 * B)]
+    assert [(s["revision"], s["is_current"], s["total_vnd"]) for s in listed] == [(1, False, 10 * B), (2, True, 10 * B)]
     assert listed[0]["months"] == first["months"]
 
 
@@ -52,8 +62,9 @@ async def test_r17_schedule_write_is_owner_scoped(client, world):
     assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
     r = await client.post(url, json=body, headers=world.h("viewer"))
     assert r.status_code == 403
-    bad = await client.post(url, json={"plan_year": 2024, "months": [{"month": 14, "amount_vnd": B}]},
-                            headers=world.h("owner"))
+    bad = await client.post(
+        url, json={"plan_year": 2024, "months": [{"month": 14, "amount_vnd": B}]}, headers=world.h("owner")
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "validation_failed"
 
 
@@ -70,8 +81,9 @@ async def test_r17_milestone_curve_defaults_to_95_pct_and_is_data(client, world)
 
 async def test_r18_flags_carry_reasons_and_numbers(client, world):
     a, b = await _scenario(client, world)
-    r = await client.get(f"/api/v1/projects/{a['id']}/indicators", params={"plan_year": 2024},
-                         headers=world.h("viewer"))
+    r = await client.get(
+        f"/api/v1/projects/{a['id']}/indicators", params={"plan_year": 2024}, headers=world.h("viewer")
+    )
     assert r.status_code == 200, r.text
     ind = r.json()
     assert ind["plan_vnd"] == 100 * B and ind["disbursed_vnd"] == 10 * B and ind["rate_pct"] == 10.0
@@ -94,15 +106,19 @@ async def test_r18_flags_carry_reasons_and_numbers(client, world):
 async def test_r18_schedule_comparison_and_past_as_of(client, world):
     a, _ = await _scenario(client, world)
     body = {"plan_year": 2024, "months": [{"month": 3, "amount_vnd": 30 * B}, {"month": 12, "amount_vnd": 70 * B}]}
-    assert (await client.post(f"/api/v1/projects/{a['id']}/schedules", json=body,
-                              headers=world.h("owner"))).status_code == 201
+    assert (
+        await client.post(f"/api/v1/projects/{a['id']}/schedules", json=body, headers=world.h("owner"))
+    ).status_code == 201
     ind = (await client.get(f"/api/v1/projects/{a['id']}/indicators", headers=world.h("viewer"))).json()
     assert ind["scheduled_to_date_vnd"] == 30 * B and ind["vs_schedule_pp"] == -20.0
     slow = next(f for f in ind["flags"] if f["code"] == "slow")
     assert slow["reason"] == "behind_schedule_and_milestone"
     # As known on 2024-03-01: no disbursement yet, and the schedule was not registered then.
-    past = (await client.get(f"/api/v1/projects/{a['id']}/indicators", params={"as_of": "2024-03-01"},
-                             headers=world.h("viewer"))).json()
+    past = (
+        await client.get(
+            f"/api/v1/projects/{a['id']}/indicators", params={"as_of": "2024-03-01"}, headers=world.h("viewer")
+        )
+    ).json()
     assert past["disbursed_vnd"] == 0 and past["scheduled_to_date_vnd"] is None
 
 
@@ -111,9 +127,11 @@ async def test_r18_indicator_list_filters_and_pages(client, world):
     r = await client.get("/api/v1/indicators", params={"plan_year": 2024, "page_size": 1}, headers=world.h("viewer"))
     page = r.json()
     assert r.status_code == 200 and len(page["items"]) == 1 and page["next_page_token"]
-    r2 = await client.get("/api/v1/indicators", params={"plan_year": 2024, "page_size": 1,
-                                                         "page_token": page["next_page_token"]},
-                          headers=world.h("viewer"))
+    r2 = await client.get(
+        "/api/v1/indicators",
+        params={"plan_year": 2024, "page_size": 1, "page_token": page["next_page_token"]},
+        headers=world.h("viewer"),
+    )
     assert [i["project_id"] for i in page["items"] + r2.json()["items"]] == [a["id"], b["id"]]
     stalled = await client.get("/api/v1/indicators", params={"flag": "stalled"}, headers=world.h("viewer"))
     assert [i["code"] for i in stalled.json()["items"]] == ["A-SLOW"]
@@ -123,10 +141,20 @@ async def test_r18_indicator_list_filters_and_pages(client, world):
 
 async def test_r17_summaries_groups_sum_to_province_totals(client, world):
     await _scenario(client, world)
-    for group_by in ("investor", "sector", "location", "capital_source", "budget_level", "working_group",
-                     "lead_official"):
-        r = await client.get("/api/v1/summaries", params={"plan_year": 2024, "group_by": group_by,
-                                                           "sort": "-rate"}, headers=world.h("viewer"))
+    for group_by in (
+        "investor",
+        "sector",
+        "location",
+        "capital_source",
+        "budget_level",
+        "working_group",
+        "lead_official",
+    ):
+        r = await client.get(
+            "/api/v1/summaries",
+            params={"plan_year": 2024, "group_by": group_by, "sort": "-rate"},
+            headers=world.h("viewer"),
+        )
         assert r.status_code == 200, r.text
         data = r.json()
         for field in ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd"):
@@ -134,6 +162,7 @@ async def test_r17_summaries_groups_sum_to_province_totals(client, world):
     province = data["province"]
     assert province["plan_vnd"] == 150 * B and province["disbursed_vnd"] == 55 * B
     assert province["flag_counts"]["stalled"] == 1
-    bad = await client.get("/api/v1/summaries", params={"group_by": "investor", "sort": "nope"},
-                           headers=world.h("viewer"))
+    bad = await client.get(
+        "/api/v1/summaries", params={"group_by": "investor", "sort": "nope"}, headers=world.h("viewer")
+    )
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_sort"

@@ -1,0 +1,72 @@
+"""R20 reports: monthly (TT 37 shape) and watch-list progress, JSON and .xlsx, reproducible for a past as_of."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from tests.conftest import allocate, disbursement_body, make_project
+
+B = 1_000_000_000
+
+
+async def _setup(client, world):
+    p = await make_project(client, world, code="WL-1", watch_lists=["app2"], lead_official="Phó Chủ tịch A")
+    assert (await allocate(client, world, p["id"], 100 * B)).status_code == 201
+    for doc, amount, day in (("P-1", 20, "2024-08-20"), ("P-2", 10, "2024-09-25"), ("P-3", 5, "2024-10-05")):
+        r = await client.post(
+            f"/api/v1/projects/{p['id']}/disbursements",
+            json=disbursement_body(amount * B, doc, value_date=day),
+            headers=world.h("treasury"),
+        )
+        assert r.status_code == 201
+    r = await client.post(
+        f"/api/v1/projects/{p['id']}/obstacles",
+        headers=world.h("planner"),
+        json={
+            "category": "site_clearance",
+            "title": "Vướng GPMB",
+            "recommendation": "Đề nghị UBND huyện đẩy nhanh GPMB",
+        },
+    )
+    assert r.status_code == 201
+    return p
+
+
+async def test_r20_monthly_report_splits_last_month_and_estimate(client, world):
+    await _setup(client, world)
+    r = await client.get("/api/v1/reports/monthly", params={"plan_year": 2024}, headers=world.h("viewer"))
+    assert r.status_code == 200, r.text
+    total = r.json()["total"]
+    assert total["plan_vnd"] == 100 * B and total["actual_to_last_month_vnd"] == 30 * B
+    assert total["actual_to_date_vnd"] == 35 * B and total["estimate_to_month_end_vnd"] >= 35 * B
+    past = (
+        await client.get(
+            "/api/v1/reports/monthly", params={"plan_year": 2024, "as_of": "2024-09-10"}, headers=world.h("viewer")
+        )
+    ).json()["total"]
+    assert past["actual_to_last_month_vnd"] == 20 * B and past["actual_to_date_vnd"] == 20 * B
+
+
+async def test_r20_reports_as_xlsx_open_with_openpyxl(client, world):
+    await _setup(client, world)
+    r = await client.get("/api/v1/reports/monthly", params={"format": "xlsx"}, headers=world.h("viewer"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws.cell(2, 1).value == "Nguồn vốn" and ws.cell(3, 2).value == 100 * B
+    r = await client.get("/api/v1/reports/watch-lists", params={"format": "xlsx"}, headers=world.h("viewer"))
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["APP1", "APP2", "APP3"]
+    assert book["APP2"].cell(3, 1).value == "WL-1" and "GPMB" in book["APP2"].cell(3, 10).value
+
+
+async def test_r20_watch_list_report_has_flags_obstacles_recommendations(client, world):
+    await _setup(client, world)
+    data = (await client.get("/api/v1/reports/watch-lists", headers=world.h("viewer"))).json()
+    [item] = next(a for a in data["appendices"] if a["watch_list"] == "app2")["items"]
+    assert item["rate_pct"] == 35.0 and item["obstacles"][0]["title"] == "Vướng GPMB"
+    assert item["recommendations"] == ["Đề nghị UBND huyện đẩy nhanh GPMB"]
+    assert {f["code"] for f in item["flags"]} >= {"no_schedule"}
+    bad = await client.get("/api/v1/reports/monthly", params={"format": "pdf"}, headers=world.h("viewer"))
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")

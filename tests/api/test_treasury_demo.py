@@ -1,0 +1,30 @@
+"""The demo province's treasury part: every overdue rule, due soon, guarantees, cases, dossiers past SLA."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.db import session_scope
+from app.demo import province
+from app.models import RecoveryCase, SweepTransition
+from app.services import dossiers
+from app.services.treasury import OverdueFilter, overdue_snapshot
+
+
+async def test_demo_treasury_covers_r9_r10_r11_r12_r6_r15_r16():
+    async with session_scope() as session:
+        context = await province.load(session)
+    async with session_scope() as session:
+        items = await overdue_snapshot(session, OverdueFilter(), context.as_of)
+        assert {i.classification.rule_id for i in items} >= {"R9", "R10", "R11"}
+        kinds = dict((await session.execute(select(SweepTransition.kind, func.count())
+                                            .group_by(SweepTransition.kind))).all())
+        assert kinds.get("due_soon", 0) >= 2 and kinds.get("guarantee_expired") == 1
+        assert kinds.get("guarantee_expiring") == 1
+        states = set(await session.scalars(select(RecoveryCase.state)))
+        assert {"open", "notice_sent", "committed", "escalated"} <= states
+        late = await dossiers.list_page(session, project_id=None, status=None,
+                                        pending_without_reason_on=context.as_of, after_id=0, limit=100)
+        assert len(late) == 2
+        # A recovered contract advance is not listed.
+        assert all(i.row.advance.outstanding_vnd > 0 for i in items)

@@ -1,0 +1,106 @@
+"""Payment dossiers and the Treasury SLA (R15), rule sets as data, the quarterly advance report (R20)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.db import session_scope
+from app.enums import BudgetLevel, CapitalSource
+from app.services.balances import PoolKey
+from app.services.dossiers import in_flight_by_pool
+from tests.conftest import allocate, disbursement_body, make_project
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status, code):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["code"] == code
+
+
+async def _dossier(client, world, project, doc="HS-1", kind="payment", amount=1_000_000_000):
+    body = {"plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": kind,
+            "amount_vnd": amount, "document_number": doc, "submitted_on": "2024-10-01"}
+    response = await client.post(f"/api/v1/projects/{project['id']}/dossiers", json=body,
+                                 headers=world.h("owner", **{"Idempotency-Key": f"k-{doc}"}))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_r15_dossier_lifecycle_sla_and_pending_without_reason(client, world):
+    project = await make_project(client, world)
+    d1 = await _dossier(client, world, project)
+    d2 = await _dossier(client, world, project, "HS-2", kind="advance", amount=500_000_000)
+    url = "/api/v1/dossiers"
+    done = await client.post(f"{url}/{d1['id']}/complete", json={"on": "2024-10-03"}, headers=world.h("treasury"))
+    assert done.status_code == 200, done.text
+    assert done.json()["sla_due"] == "2024-10-08"  # nd99: 3 working days from Thursday 03/10/2024
+    assert done.json()["pending_without_reason"] is True  # today is 2024-10-11
+    late = (await client.get(url, params={"pending_without_reason": True}, headers=world.h("viewer"))).json()
+    assert [d["id"] for d in late["items"]] == [d1["id"]]
+    reason = await client.post(f"{url}/{d1['id']}/delay-reason", json={"reason": "Chờ bổ sung chứng từ"},
+                               headers=world.h("treasury"))
+    assert reason.json()["pending_without_reason"] is False
+    _problem(await client.post(f"{url}/{d2['id']}/pay", json={}, headers=world.h("treasury")),
+             409, "illegal_transition")
+    _problem(await client.post(f"{url}/{d2['id']}/return", json={}, headers=world.h("treasury")),
+             422, "return_reason_required")
+    returned = await client.post(f"{url}/{d2['id']}/return", json={"reason": "Thiếu bảo lãnh tạm ứng"},
+                                 headers=world.h("treasury"))
+    assert returned.json()["status"] == "returned"
+    _problem(await client.post(f"{url}/{d1['id']}/pay", json={}, headers=world.h("owner")), 403, "forbidden")
+    async with session_scope() as session:
+        flight = await in_flight_by_pool(session, 2024)
+    key = PoolKey(project["id"], 2024, CapitalSource.local_balanced, BudgetLevel.province)
+    assert flight == {key: 1_000_000_000}
+    paid = await client.post(f"{url}/{d1['id']}/pay", json={}, headers=world.h("treasury"))
+    assert paid.json()["status"] == "paid"
+    _problem(await client.post(f"/api/v1/projects/{project['id']}/dossiers", json={
+        "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": "payment",
+        "amount_vnd": 1, "document_number": "HS-1"}, headers=world.h("owner")), 409, "duplicate_dossier")
+    _problem(await client.get(f"{url}/999", headers=world.h("viewer")), 404, "dossier_not_found")
+
+
+async def test_rule_sets_read_and_override_with_if_match_admin_only(client, world):
+    _problem(await client.get("/api/v1/rule-sets", headers=world.h("treasury")), 403, "forbidden")
+    listed = (await client.get("/api/v1/rule-sets", headers=world.h("admin"))).json()
+    assert [r["code"] for r in listed] == ["nd99", "nd254"]
+    got = await client.get("/api/v1/rule-sets/nd99", headers=world.h("admin"))
+    _problem(await client.patch("/api/v1/rule-sets/nd99", json={"overrides": {"due_soon_days": 45}},
+                                headers=world.h("admin")), 428, "if_match_required")
+    _problem(await client.patch("/api/v1/rule-sets/nd99", json={"overrides": {"nope": 1}},
+                                headers=world.h("admin", **{"If-Match": got.headers["ETag"]})),
+             422, "invalid_rule_set_override")
+    ok = await client.patch("/api/v1/rule-sets/nd99", json={"overrides": {"sla_payment_working_days": 5}},
+                            headers=world.h("admin", **{"If-Match": got.headers["ETag"]}))
+    assert ok.status_code == 200 and ok.json()["values"]["sla_payment_working_days"] == 5
+    _problem(await client.patch("/api/v1/rule-sets/nd99", json={"overrides": {"due_soon_days": 1}},
+                                headers=world.h("admin", **{"If-Match": got.headers["ETag"]})), 412, "etag_mismatch")
+    _problem(await client.get("/api/v1/rule-sets/nd1", headers=world.h("admin")), 404, "rule_set_not_found")
+    # The override and an administrator's day off both feed the SLA (R15).
+    assert (await client.put("/api/v1/calendar-days/2024-10-07", json={"kind": "day_off", "description": "test"},
+                             headers=world.h("admin"))).status_code == 200
+    project = await make_project(client, world)
+    d = await _dossier(client, world, project)
+    done = await client.post(f"/api/v1/dossiers/{d['id']}/complete", json={"on": "2024-10-03"},
+                             headers=world.h("treasury"))
+    assert done.json()["sla_due"] == "2024-10-11"  # 5 working days, 07/10 off
+
+
+async def test_r20_quarterly_advance_report_json_and_xlsx(client, world):
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 10_000_000_000)).status_code == 201
+    body = disbursement_body(200_000_000, "A-1", kind="advance", advance_kind="other", value_date="2024-02-01")
+    assert (await client.post(f"/api/v1/projects/{project['id']}/disbursements", json=body,
+                              headers=world.h("treasury"))).status_code == 201
+    report = (await client.get("/api/v1/reports/advances", params={"year": 2024, "quarter": 3},
+                               headers=world.h("treasury"))).json()
+    assert report["as_of"] == str(date(2024, 9, 30))
+    [row] = report["items"]
+    assert row["outstanding_vnd"] == row["overdue_vnd"] == row["overdue_by_rule_vnd"]["R11"] == 200_000_000
+    xlsx = await client.get("/api/v1/reports/advances", params={"year": 2024, "quarter": 3, "format": "xlsx"},
+                            headers=world.h("treasury"))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    _problem(await client.get("/api/v1/reports/advances", params={"year": 2024, "quarter": 5},
+                              headers=world.h("treasury")), 422, "validation_failed")
