@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.security import POLICY
 
@@ -23,7 +24,14 @@ BEARER = "bearerAuth"
 _ACTION_BY_NAME = {f"require_{action.replace('.', '_')}": action for action in POLICY}
 
 
-def route_action(route: APIRoute) -> str | None:
+def api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every APIRoute of the app, routers included (route contexts: path_format, methods, dependant)."""
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def route_action(route: Any) -> str | None:
     """The action named by the route's `require(action)` dependency (app.api.deps.require), if any."""
 
     def walk(dependant: Dependant) -> str | None:
@@ -68,8 +76,8 @@ def finish(app: FastAPI, document: dict[str, Any]) -> None:
         "description": "An API key issued by an administrator (`python -m app create-key`), tied to an "
                        "organisation and a role; 401 without a valid key, 403 outside role or scope.",
     }
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in api_routes(app):
+        if not route.include_in_schema:
             continue
         action = route_action(route)
         for method in route.methods:

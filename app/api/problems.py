@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import WRITE_METHODS, audit_note
@@ -17,6 +18,16 @@ from app.services.audit import add_entry
 from app.services.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
+# Unique constraints (PostgreSQL names them; SQLite quotes the columns) → stable problem codes.
+_UNIQUE_CODES = {
+    "uq_disbursements_project_id": "duplicate_document",
+    "disbursements.project_id, disbursements.document_number": "duplicate_document",
+    "uq_allocation_entries_project_id": "duplicate_allocation",
+    "uq_disbursements_reverses_id": "already_reversed",
+    "disbursements.reverses_id": "already_reversed",
+    "pk_idempotency_records": "idempotency_in_flight",
+    "idempotency_records.api_key_id": "idempotency_in_flight",
+}
 log = structlog.get_logger()
 
 _HTTP_CODES = {
@@ -131,6 +142,15 @@ def install(app: FastAPI) -> None:
         await _audit_rejection(request, exc.status_code, code)
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         return problem_response(request, exc.status_code, code, detail, detail)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A concurrent writer won a race on a natural key that our pre-checks had seen free.
+        message = str(exc.orig)
+        code = next((c for name, c in _UNIQUE_CODES.items() if name in message), "conflict")
+        await _audit_rejection(request, 409, code)
+        return problem_response(request, 409, code, "Conflict",
+                                "The request conflicts with a record written at the same time; read and retry.")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -206,7 +206,13 @@ async def record(
     project_ids = sorted({r.project_id for r in rows})
     projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
 
-    # Natural key (project + voucher/document number): duplicates against the ledger and within the call.
+    rule_sets = await effective_rule_sets(session)
+    # Lock order: project balances → pool balances → contract balances (each sorted): no deadlock.
+    balances = await lock_projects(session, project_ids)
+    pools = await lock_pools(session, (r.pool for r in rows))
+    contracts = await contract_ledger.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
+    # Natural key (project + voucher/document number), checked under the project locks so that two writers
+    # of the same document cannot both pass: duplicates against the ledger and within the call.
     keys = [(r.project_id, r.document_number) for r in rows]
     existing = set()
     for start in range(0, len(keys), 5000):
@@ -225,11 +231,6 @@ async def record(
     if duplicates and not batch:
         raise Conflict(duplicates[0].code, duplicates[0].detail, pointer=duplicates[0].pointer)
 
-    rule_sets = await effective_rule_sets(session)
-    # Lock order: project balances → pool balances → contract balances (each sorted): no deadlock.
-    balances = await lock_projects(session, project_ids)
-    pools = await lock_pools(session, (r.pool for r in rows))
-    contracts = await contract_ledger.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
     warnings: dict[int, list[dict[str, Any]]] = {}
     for index, row in enumerate(rows):
         rule_set = ruleset_for(row.value_date, rule_sets)
@@ -251,9 +252,7 @@ async def record(
         if not batch:
             first = errors[0]
             raise RuleViolation(first.code, first.detail, pointer=first.pointer, **first.numbers)
-        if any(e.code == "duplicate_document" for e in errors) and all(
-            e.code == "duplicate_document" for e in errors
-        ):
+        if all(e.code == "duplicate_document" for e in errors):
             raise Conflict("duplicate_document", f"{len(errors)} row(s) repeat recorded documents.",
                            errors=[_row_pointer(e) for e in errors])
         raise BatchRejected("batch_rejected", f"{len(errors)} of {len(rows)} row(s) were rejected; nothing was "

@@ -56,3 +56,16 @@ async def test_idempotency_key_in_flight_or_replayed_never_duplicates(client, wo
             assert r.json()["code"] in ("idempotency_in_flight", "duplicate_document")
     async with session_scope() as session:
         assert await session.scalar(select(func.count()).select_from(Disbursement)) == 1
+
+
+async def test_same_document_under_different_keys_at_once_is_one_row_and_409s(client, world):
+    project = await make_project(client, world)
+    await allocate(client, world, project["id"], 10_000_000_000)
+    url = f"/api/v1/projects/{project['id']}/disbursements"
+    body = disbursement_body(1_000_000_000, "KB-RACE")
+    responses = await asyncio.gather(*(
+        client.post(url, json=body, headers=world.h("treasury", **{"Idempotency-Key": f"race-{i}"}))
+        for i in range(12)))
+    assert sorted({r.status_code for r in responses}) in ([201, 409], [201])
+    assert [r.status_code for r in responses].count(201) == 1
+    assert all(r.json()["code"] == "duplicate_document" for r in responses if r.status_code == 409)
