@@ -31,7 +31,6 @@ PLAN_2024_LOCAL = 7_452 * TY  # with the central part: ≈ 7,895 tỷ at 30/09/2
 TRANCHE_3 = 1_000 * TY
 PLAN_2023 = 7_688 * TY
 DISBURSED_2024_SEP30 = 3_998 * TY
-RATE_2023_FINAL = 0.9688
 
 # Cumulative share of a year's disbursement by month end (national back-loaded shape, DOMAIN.md §6);
 # index 12 is January of the next year.
@@ -262,8 +261,12 @@ def _disbursement_rows(rng: random.Random, projects: list[DemoProject]) -> list[
             })
 
         if p.plan_2023:
-            final = min(0.999, RATE_2023_FINAL * rng.uniform(0.96, 1.07))
-            _year_path(rng, p, 2023, p.plan_2023, [c / CURVE[13] * final for c in CURVE], 13, date(2024, 1, 31), emit)
+            # Same province outcome (≈96.9%), different timing: early, on-curve and late spenders, and a few
+            # projects that never catch up — so a forecast made mid-year has something to get wrong.
+            timing = rng.choices([0.55, 0.8, 1.0, 1.3, 1.8], [0.15, 0.2, 0.3, 0.2, 0.15])[0]
+            final = rng.uniform(0.55, 0.85) if rng.random() < 0.08 else rng.uniform(0.98, 1.0)
+            path = [(c / CURVE[13]) ** timing * final for c in CURVE]
+            _year_path(rng, p, 2023, p.plan_2023, path, 13, date(2024, 1, 31), emit)
         if p.plan_2024:
             share = shares_2024[p.id]
             path = [min(0.95, c / CURVE[9] * share) for c in CURVE]
