@@ -58,8 +58,14 @@ class Server:
 
     def __enter__(self) -> Server:
         cmd = [sys.executable, *self.args, "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -107,9 +113,26 @@ def app_server(env: dict[str, str]) -> Server:
 
 
 def hello_server() -> Server:
-    return Server(["-m", "uvicorn", "hello_app:app", "--app-dir", str(ROOT / "bench"), "--workers", "2",
-                   "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-                  {}, "/hello")
+    return Server(
+        [
+            "-m",
+            "uvicorn",
+            "hello_app:app",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--workers",
+            "2",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        {},
+        "/hello",
+    )
 
 
 def _ms(text: str) -> float:
@@ -117,8 +140,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, connections: int, seconds: int, script: str | None = None,
-            headers: dict[str, str] | None = None) -> LoadResult:
+def run_wrk(
+    url: str, connections: int, seconds: int, script: str | None = None, headers: dict[str, str] | None = None
+) -> LoadResult:
     cmd = [WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
@@ -142,8 +166,14 @@ def run_wrk(url: str, connections: int, seconds: int, script: str | None = None,
     n_errors = int(errors.group(1)) if errors else 0
     if socket_errors:
         n_errors += sum(int(x) for x in socket_errors.groups())
-    return LoadResult(int(total.group(1)), seconds_taken, _ms(p50.group(1)) if p50 else None,
-                      _ms(p99.group(1)) if p99 else None, n_errors, "wrk")
+    return LoadResult(
+        int(total.group(1)),
+        seconds_taken,
+        _ms(p50.group(1)) if p50 else None,
+        _ms(p99.group(1)) if p99 else None,
+        n_errors,
+        "wrk",
+    )
 
 
 async def _httpx_load(make_request, connections: int, seconds: float, max_requests: int) -> LoadResult:
@@ -169,9 +199,18 @@ async def _httpx_load(make_request, connections: int, seconds: float, max_reques
         elapsed = time.perf_counter() - started
     latencies.sort()
     errors = sum(v for k, v in statuses.items() if k >= 400)
-    pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else None
-    return LoadResult(len(latencies), elapsed, pct(0.5) if pct else None, pct(0.99) if pct else None, errors,
-                      "httpx", statuses)
+    pct = (
+        (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else None
+    )
+    return LoadResult(
+        len(latencies),
+        elapsed,
+        pct(0.5) if pct else None,
+        pct(0.99) if pct else None,
+        errors,
+        "httpx",
+        statuses,
+    )
 
 
 def run_httpx(make_request, connections: int, seconds: float, max_requests: int = 200_000) -> LoadResult:
@@ -222,8 +261,12 @@ def timed_gets(url: str, headers: dict[str, str], max_requests: int, max_seconds
             if status != 200 or time.perf_counter() > deadline:
                 break
     warm = sorted(times[1:]) or times
-    return {"status": status, "cold_ms": times[0], "n": len(times),
-            "p50_ms": statistics.median(warm),
-            "p95_ms": warm[min(len(warm) - 1, int(0.95 * len(warm)))],
-            "bytes": len(response.content) if status == 200 else 0,
-            "detail": "" if status == 200 else json.dumps(response.json())[:200] if response.content else ""}
+    return {
+        "status": status,
+        "cold_ms": times[0],
+        "n": len(times),
+        "p50_ms": statistics.median(warm),
+        "p95_ms": warm[min(len(warm) - 1, int(0.95 * len(warm)))],
+        "bytes": len(response.content) if status == 200 else 0,
+        "detail": "" if status == 200 else json.dumps(response.json())[:200] if response.content else "",
+    }

@@ -25,6 +25,19 @@ from pathlib import Path
 
 import asyncpg
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from national_sql import (  # noqa: E402
+    ADVANCES_SQL,
+    ALLOCATION_COLUMNS,
+    DISBURSEMENT_COLUMNS,
+    PROJECT_COLUMNS,
+    REBUILD_SQL,
+    drop_secondary_indexes,
+    late_capital_sql,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 TY = 1_000_000_000
@@ -32,8 +45,17 @@ MIL = 1_000_000
 AS_OF = date(2024, 10, 11)
 PROVINCES = 63
 INVESTORS_PER_PROVINCE = 10
-SECTORS = ["transport", "education", "health", "irrigation", "urban", "culture", "site_clearance",
-           "environment", "agriculture"]
+SECTORS = [
+    "transport",
+    "education",
+    "health",
+    "irrigation",
+    "urban",
+    "culture",
+    "site_clearance",
+    "environment",
+    "agriculture",
+]
 SOURCES = [("local_balanced", 40), ("land_use", 30), ("central", 15), ("lottery", 8), ("local_borrowing", 7)]
 NOW = datetime(2024, 10, 11, 2, 0, tzinfo=UTC)
 CHUNK = 250_000
@@ -54,8 +76,13 @@ async def recreate_database(db: str) -> None:
 
 def migrate(db: str) -> None:
     env = {**os.environ, "DATABASE_URL": sqlalchemy_url(db)}
-    subprocess.run([sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "heads"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "heads"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _workday(day: date) -> date:
@@ -66,19 +93,41 @@ def _workday(day: date) -> date:
 
 def organisations() -> tuple[list[tuple], list[int]]:
     since = date(2008, 8, 1)
-    rows = [(1, "CP", "Chính phủ", "people_committee", None, since, None, NOW),
-            (2, "KBNN", "Kho bạc Nhà nước", "treasury", None, since, None, NOW),
-            (3, "BTC", "Bộ Tài chính", "department", 1, since, None, NOW)]
+    rows = [
+        (1, "CP", "Chính phủ", "people_committee", None, since, None, NOW),
+        (2, "KBNN", "Kho bạc Nhà nước", "treasury", None, since, None, NOW),
+        (3, "BTC", "Bộ Tài chính", "department", 1, since, None, NOW),
+    ]
     investors = []
     next_id = 4
     for p in range(1, PROVINCES + 1):
         committee = next_id
-        rows.append((committee, f"UBND-P{p:02d}", f"Ủy ban nhân dân tỉnh P{p:02d}", "people_committee", None,
-                     since, None, NOW))
+        rows.append(
+            (
+                committee,
+                f"UBND-P{p:02d}",
+                f"Ủy ban nhân dân tỉnh P{p:02d}",
+                "people_committee",
+                None,
+                since,
+                None,
+                NOW,
+            )
+        )
         next_id += 1
         for k in range(INVESTORS_PER_PROVINCE):
-            rows.append((next_id, f"BQL-P{p:02d}-{k:02d}", f"Ban Quản lý dự án {k + 1} tỉnh P{p:02d}", "investor",
-                         committee, since, None, NOW))
+            rows.append(
+                (
+                    next_id,
+                    f"BQL-P{p:02d}-{k:02d}",
+                    f"Ban Quản lý dự án {k + 1} tỉnh P{p:02d}",
+                    "investor",
+                    committee,
+                    since,
+                    None,
+                    NOW,
+                )
+            )
             investors.append(next_id)
             next_id += 1
     return rows, investors
@@ -100,11 +149,33 @@ def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tup
         plan_2023 = int(tmdt * rng.uniform(0.2, 0.4)) // MIL * MIL if stage != "new" else 0
         profile = rng.choices([1.55, 1.0, 0.5, 0.35, 0.0], [25, 40, 20, 10, 5])[0]
         app2 = tmdt >= 500 * TY and rng.random() < 0.3
-        rows.append((pid, f"VN-{province:02d}-{pid:06d}", f"Dự án {sector} số {pid} tỉnh P{province:02d}", investor,
-                     sector, f"Tỉnh P{province:02d}", "b" if tmdt >= 120 * TY else "c", stage, tmdt,
-                     f"{pid % 4000}/QĐ-UBND", date(2023, 1 + pid % 3, 1 + pid % 28),
-                     2024 if stage == "new" else 2022, 2026, False, app2, stage == "ongoing" and rng.random() < 0.1,
-                     app2, f"Đ/c {pid % 997}", (pid % 20) + 1 if rng.random() < 0.3 else None, "active", 1, NOW, NOW))
+        rows.append(
+            (
+                pid,
+                f"VN-{province:02d}-{pid:06d}",
+                f"Dự án {sector} số {pid} tỉnh P{province:02d}",
+                investor,
+                sector,
+                f"Tỉnh P{province:02d}",
+                "b" if tmdt >= 120 * TY else "c",
+                stage,
+                tmdt,
+                f"{pid % 4000}/QĐ-UBND",
+                date(2023, 1 + pid % 3, 1 + pid % 28),
+                2024 if stage == "new" else 2022,
+                2026,
+                False,
+                app2,
+                stage == "ongoing" and rng.random() < 0.1,
+                app2,
+                f"Đ/c {pid % 997}",
+                (pid % 20) + 1 if rng.random() < 0.3 else None,
+                "active",
+                1,
+                NOW,
+                NOW,
+            )
+        )
         plans.append((pid, source, level, plan_2023, plan_2024, profile))
     return rows, plans
 
@@ -113,19 +184,77 @@ def allocations(rng: random.Random, plans: list[tuple]) -> list[tuple]:
     rows = []
     for pid, source, level, plan_2023, plan_2024, _ in plans:
         if plan_2023:
-            rows.append((pid, 2023, source, level, "initial", plan_2023, 1, "3310/QĐ-UBND", date(2023, 1, 4),
-                         "UBND tỉnh", None, None, date(2023, 1, 4), NOW))
+            rows.append(
+                (
+                    pid,
+                    2023,
+                    source,
+                    level,
+                    "initial",
+                    plan_2023,
+                    1,
+                    "3310/QĐ-UBND",
+                    date(2023, 1, 4),
+                    "UBND tỉnh",
+                    None,
+                    None,
+                    date(2023, 1, 4),
+                    NOW,
+                )
+            )
         second = plan_2024 * rng.choice([0, 0, 15, 25]) // 100 // MIL * MIL
-        rows.append((pid, 2024, source, level, "initial", plan_2024 - second, 1, "45/QĐ-UBND", date(2024, 1, 5),
-                     "UBND tỉnh", None, None, date(2024, 1, 5), NOW))
+        rows.append(
+            (
+                pid,
+                2024,
+                source,
+                level,
+                "initial",
+                plan_2024 - second,
+                1,
+                "45/QĐ-UBND",
+                date(2024, 1, 5),
+                "UBND tỉnh",
+                None,
+                None,
+                date(2024, 1, 5),
+                NOW,
+            )
+        )
         if second:
-            rows.append((pid, 2024, source, level, "supplement", second, 2, "1386/QĐ-UBND", date(2024, 6, 20),
-                         "UBND tỉnh", None, None, date(2024, 6, 20), NOW))
+            rows.append(
+                (
+                    pid,
+                    2024,
+                    source,
+                    level,
+                    "supplement",
+                    second,
+                    2,
+                    "1386/QĐ-UBND",
+                    date(2024, 6, 20),
+                    "UBND tỉnh",
+                    None,
+                    None,
+                    date(2024, 6, 20),
+                    NOW,
+                )
+            )
     return rows
 
 
-def _pool_rows(pid: int, year: int, source: str, level: str, plan: int, share: float, count: int,
-               first: date, days: int, recover_all: bool):
+def _pool_rows(
+    pid: int,
+    year: int,
+    source: str,
+    level: str,
+    plan: int,
+    share: float,
+    count: int,
+    first: date,
+    days: int,
+    recover_all: bool,
+):
     """An advance then payments recovering it: sum(net) = plan × share, every row positive."""
     total = int(plan * share) // MIL * MIL
     if count < 1 or total < count * MIL:
@@ -137,105 +266,69 @@ def _pool_rows(pid: int, year: int, source: str, level: str, plan: int, share: f
     seq = 0
     if advance:
         seq += 1
-        yield (pid, year, source, level, "advance", "contract", None, advance, 0, advance, first,
-               f"KB-{year}-{pid}-{seq:03d}", None, None, first, NOW, None)
+        yield (
+            pid,
+            year,
+            source,
+            level,
+            "advance",
+            "contract",
+            None,
+            advance,
+            0,
+            advance,
+            first,
+            f"KB-{year}-{pid}-{seq:03d}",
+            None,
+            None,
+            first,
+            NOW,
+            None,
+        )
     for j in range(pays):
         seq += 1
         day = _workday(first + timedelta(days=(j + 1) * days // (pays + 1)))
-        yield (pid, year, source, level, "payment", None, None, step + recover_step, recover_step, step, day,
-               f"KB-{year}-{pid}-{seq:03d}", None, None, day, NOW, None)
+        yield (
+            pid,
+            year,
+            source,
+            level,
+            "payment",
+            None,
+            None,
+            step + recover_step,
+            recover_step,
+            step,
+            day,
+            f"KB-{year}-{pid}-{seq:03d}",
+            None,
+            None,
+            day,
+            NOW,
+            None,
+        )
 
 
 def disbursements(rng: random.Random, plans: list[tuple], per_project: float):
     for pid, source, level, plan_2023, plan_2024, profile in plans:
         count = max(2, int(per_project * rng.uniform(0.5, 1.5)))
         n2023 = count * 2 // 5 if plan_2023 else 0
-        yield from _pool_rows(pid, 2023, source, level, plan_2023, min(0.999, 0.97 * rng.uniform(0.96, 1.03)),
-                              n2023, date(2023, 1, 16), 380, True)
+        yield from _pool_rows(
+            pid,
+            2023,
+            source,
+            level,
+            plan_2023,
+            min(0.999, 0.97 * rng.uniform(0.96, 1.03)),
+            n2023,
+            date(2023, 1, 16),
+            380,
+            True,
+        )
         share = min(0.95, 0.506 * profile * rng.uniform(0.8, 1.2))
-        yield from _pool_rows(pid, 2024, source, level, plan_2024, share, count - n2023, date(2024, 1, 15),
-                              268, False)
-
-
-DISBURSEMENT_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "advance_kind",
-                        "contract_id", "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date",
-                        "document_number", "reverses_id", "note", "known_on", "created_at", "created_by_key_id")
-ALLOCATION_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "amount_vnd", "tranche",
-                      "decision_number", "decision_date", "authority", "extended_until", "note", "known_on",
-                      "created_at")
-PROJECT_COLUMNS = ("id", "code", "name", "investor_id", "sector", "location", "group", "stage",
-                   "total_investment_vnd", "decision_ref", "decision_date", "start_year", "end_year", "on_app1",
-                   "on_app2", "on_app3", "is_key_project", "lead_official", "working_group_id", "status", "version",
-                   "created_at", "updated_at")
-
-
-async def drop_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[str]:
-    """Drop a table's non-primary indexes and unique constraints; return the DDL that rebuilds them."""
-    ddl = []
-    for name, definition in await conn.fetch(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass "
-            "AND contype = 'u'", table):
-        ddl.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, definition in await conn.fetch(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = $1 AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)", table):
-        ddl.append(definition)
-        await conn.execute(f'DROP INDEX "{name}"')
-    return ddl
-
-
-def _late_capital_sql() -> str:
-    """R14 late capital (nd254) as SQL, from the rule sets themselves."""
-    sys.path.insert(0, str(ROOT))
-    from app.rules.rulesets import DEFAULT_RULE_SETS
-
-    terms = []
-    for rs in DEFAULT_RULE_SETS:
-        if rs.late_capital_after is None:
-            continue
-        month, day = rs.late_capital_after
-        until = f" AND decision_date < DATE '{rs.effective_to}'" if rs.effective_to else ""
-        terms.append(f"(decision_date >= DATE '{rs.effective_from}'{until} "
-                     f"AND decision_date > make_date(plan_year, {month}, {day}))")
-    return " OR ".join(terms) or "false"
-
-
-REBUILD_SQL = """
-DELETE FROM pool_balances;
-DELETE FROM project_balances;
-INSERT INTO pool_balances (project_id, plan_year, capital_source, budget_level, plan_vnd, extended_vnd,
-    extended_until, late_capital_vnd, disbursed_vnd, advanced_vnd, advance_recovered_vnd, paid_vnd,
-    late_disbursed_vnd, last_value_date, updated_at)
-SELECT project_id, plan_year, capital_source, budget_level, coalesce(a.plan, 0), coalesce(a.ext, 0), a.until,
-       coalesce(a.late, 0), coalesce(d.net, 0), coalesce(d.adv, 0), coalesce(d.rec, 0), coalesce(d.paid, 0), 0,
-       d.last, now()
-FROM (SELECT project_id, plan_year, capital_source, budget_level,
-             sum(amount_vnd) FILTER (WHERE kind <> 'extension') AS plan,
-             sum(amount_vnd) FILTER (WHERE kind = 'extension') AS ext,
-             max(extended_until) FILTER (WHERE kind = 'extension') AS until,
-             sum(amount_vnd) FILTER (WHERE kind <> 'extension' AND amount_vnd > 0 AND ({late})) AS late
-      FROM allocation_entries GROUP BY 1, 2, 3, 4) a
-FULL JOIN (SELECT project_id, plan_year, capital_source, budget_level, sum(net_vnd) AS net,
-             sum(amount_vnd) FILTER (WHERE kind = 'advance') AS adv, sum(advance_recovered_vnd) AS rec,
-             sum(amount_vnd) FILTER (WHERE kind = 'payment') AS paid, max(value_date) AS last
-      FROM disbursements GROUP BY 1, 2, 3, 4) d USING (project_id, plan_year, capital_source, budget_level);
-INSERT INTO project_balances (project_id, planned_total_vnd, disbursed_total_vnd, advance_outstanding_vnd, updated_at)
-SELECT p.id, coalesce(sum(b.plan_vnd), 0), coalesce(sum(b.disbursed_vnd), 0),
-       coalesce(sum(b.advanced_vnd - b.advance_recovered_vnd), 0), now()
-FROM projects p LEFT JOIN pool_balances b ON b.project_id = p.id GROUP BY p.id;
-"""
-
-# One advance per pool in this data set, so the pool's recoveries all apply to it (FIFO is trivial).
-ADVANCES_SQL = """
-INSERT INTO advances (disbursement_id, project_id, contract_id, kind, plan_year, capital_source, budget_level,
-    advanced_on, amount_vnd, recovered_vnd, outstanding_vnd, held_for_disputes_vnd, extended_until, version,
-    updated_at)
-SELECT d.id, d.project_id, NULL, d.advance_kind, d.plan_year, d.capital_source, d.budget_level, d.value_date,
-       d.amount_vnd, b.advance_recovered_vnd, d.amount_vnd - b.advance_recovered_vnd, 0, NULL, 1, now()
-FROM disbursements d JOIN pool_balances b USING (project_id, plan_year, capital_source, budget_level)
-WHERE d.kind = 'advance'
-"""
+        yield from _pool_rows(
+            pid, 2024, source, level, plan_2024, share, count - n2023, date(2024, 1, 15), 268, False
+        )
 
 
 async def load(db: str, scale: float, seed: int = 2024) -> dict[str, float]:
@@ -250,19 +343,28 @@ async def load(db: str, scale: float, seed: int = 2024) -> dict[str, float]:
     ledger_target = int(5_000_000 * scale)
     conn = await asyncpg.connect(f"{PG}/{db}")
     try:
-        await conn.execute("SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
-                           "SET synchronous_commit = off")
+        await conn.execute(
+            "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
+            "SET synchronous_commit = off"
+        )
         t = time.perf_counter()
         org_rows, investors = organisations()
-        await conn.copy_records_to_table("organisations", records=org_rows, columns=(
-            "id", "code", "name", "kind", "parent_id", "valid_from", "valid_to", "created_at"))
-        await conn.copy_records_to_table("working_groups", records=[
-            (i, f"TCT-{i:02d}", f"Tổ công tác số {i}", f"Tổ trưởng {i}") for i in range(1, 21)],
-            columns=("id", "code", "name", "leader_name"))
+        await conn.copy_records_to_table(
+            "organisations",
+            records=org_rows,
+            columns=("id", "code", "name", "kind", "parent_id", "valid_from", "valid_to", "created_at"),
+        )
+        await conn.copy_records_to_table(
+            "working_groups",
+            records=[(i, f"TCT-{i:02d}", f"Tổ công tác số {i}", f"Tổ trưởng {i}") for i in range(1, 21)],
+            columns=("id", "code", "name", "leader_name"),
+        )
         project_rows, plans = projects(rng, n_projects, investors)
         await conn.copy_records_to_table("projects", records=project_rows, columns=PROJECT_COLUMNS)
         for table in ("organisations", "working_groups", "projects"):
-            await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         timings["projects_s"] = time.perf_counter() - t
         rebuild_ddl = []
         for table in ("allocation_entries", "disbursements"):
@@ -287,7 +389,7 @@ async def load(db: str, scale: float, seed: int = 2024) -> dict[str, float]:
             await conn.execute(ddl)
         timings["indexes_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        await conn.execute(REBUILD_SQL.format(late=_late_capital_sql()))
+        await conn.execute(REBUILD_SQL.format(late=late_capital_sql()))
         await conn.execute(ADVANCES_SQL)
         timings["rebuild_sql_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -324,17 +426,24 @@ def load_sync(db: str, scale: float) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 100,000 projects, 5,000,000 ledger rows")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 100,000 projects, 5,000,000 ledger rows"
+    )
     parser.add_argument("--db", default="bench_dm")
-    parser.add_argument("--compare-python-rebuild", action="store_true",
-                        help="also time app.services.balances.rebuild on the loaded data")
+    parser.add_argument(
+        "--compare-python-rebuild",
+        action="store_true",
+        help="also time app.services.balances.rebuild on the loaded data",
+    )
     args = parser.parse_args()
     result = asyncio.run(load(args.db, args.scale))
     for key, value in result.items():
         print(f"{key:22} {value:,.1f}" if isinstance(value, float) else f"{key:22} {value:,}")
     rows = result["ledger_rows"]
-    print(f"ledger load: {rows:,} rows in {result['ledger_copy_s'] + result['indexes_s']:.1f} s "
-          f"({rows / (result['ledger_copy_s'] + result['indexes_s']):,.0f} rows/s incl. index rebuild)")
+    print(
+        f"ledger load: {rows:,} rows in {result['ledger_copy_s'] + result['indexes_s']:.1f} s "
+        f"({rows / (result['ledger_copy_s'] + result['indexes_s']):,.0f} rows/s incl. index rebuild)"
+    )
     if args.compare_python_rebuild:
         print(f"python rebuild()       {asyncio.run(time_python_rebuild(args.db)):,.1f} s")
 

@@ -34,8 +34,25 @@ RAW_COLUMNS = national.DISBURSEMENT_COLUMNS
 
 def _raw_row(n: int, tag: str) -> tuple:
     day = date(2024, 10, 11)
-    return (1 + n % 1000, 2024, "local_balanced", "province", "payment", None, None, 1_000_000, 0, 1_000_000, day,
-            f"{tag}-{n}", None, None, day, datetime.now(UTC), None)
+    return (
+        1 + n % 1000,
+        2024,
+        "local_balanced",
+        "province",
+        "payment",
+        None,
+        None,
+        1_000_000,
+        0,
+        1_000_000,
+        day,
+        f"{tag}-{n}",
+        None,
+        None,
+        day,
+        datetime.now(UTC),
+        None,
+    )
 
 
 async def raw_references(dsn: str, seconds: float, copy_rows: int) -> dict[str, float]:
@@ -44,14 +61,18 @@ async def raw_references(dsn: str, seconds: float, copy_rows: int) -> dict[str, 
     out: dict[str, float] = {}
     try:
         for table in ("bench_copy", "bench_insert"):
-            await conn.execute(f"DROP TABLE IF EXISTS {table}; "
-                               f"CREATE TABLE {table} (LIKE disbursements INCLUDING DEFAULTS INCLUDING INDEXES)")
+            await conn.execute(
+                f"DROP TABLE IF EXISTS {table}; "
+                f"CREATE TABLE {table} (LIKE disbursements INCLUDING DEFAULTS INCLUDING INDEXES)"
+            )
         records = [_raw_row(n, "C") for n in range(copy_rows)]
         started = time.perf_counter()
         await conn.copy_records_to_table("bench_copy", records=records, columns=RAW_COLUMNS)
         out["copy_rows_s"] = copy_rows / (time.perf_counter() - started)
-        sql = (f"INSERT INTO bench_insert ({', '.join(RAW_COLUMNS)}) VALUES "
-               f"({', '.join(f'${i + 1}' for i in range(len(RAW_COLUMNS)))})")
+        sql = (
+            f"INSERT INTO bench_insert ({', '.join(RAW_COLUMNS)}) VALUES "
+            f"({', '.join(f'${i + 1}' for i in range(len(RAW_COLUMNS)))})"
+        )
         conns = [await asyncpg.connect(dsn) for _ in range(32)]
         deadline = time.perf_counter() + seconds
         counts = [0] * 32
@@ -78,16 +99,23 @@ async def open_pools(dsn: str, limit: int) -> list[tuple[int, str, str]]:
     try:
         rows = await conn.fetch(
             "SELECT project_id, capital_source, budget_level FROM pool_balances WHERE plan_year = 2024 "
-            "AND plan_vnd - disbursed_vnd > 10000000000 ORDER BY project_id LIMIT $1", limit)
+            "AND plan_vnd - disbursed_vnd > 10000000000 ORDER BY project_id LIMIT $1",
+            limit,
+        )
     finally:
         await conn.close()
     return [tuple(r) for r in rows]
 
 
 def create_key(env: dict[str, str]) -> str:
-    out = subprocess.run([sys.executable, "-m", "app", "create-key", "--org", "BTC", "--role", "admin",
-                          "--name", "bench"], cwd=loadgen.ROOT, env={**os.environ, **env}, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "create-key", "--org", "BTC", "--role", "admin", "--name", "bench"],
+        cwd=loadgen.ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return out.strip().splitlines()[-1]
 
 
@@ -98,9 +126,19 @@ def batch_import(base: str, key: str, pools: list, batches: int, max_seconds: fl
         rows = []
         for i in range(10_000):
             pid, src, lvl = pools[rng.randrange(len(pools))]
-            rows.append({"project_id": pid, "plan_year": 2024, "capital_source": src, "budget_level": lvl,
-                         "kind": "payment", "amount_vnd": 1_000_000, "advance_recovered_vnd": 0,
-                         "value_date": TODAY.isoformat(), "document_number": f"B-{run_id}-{b}-{i}"})
+            rows.append(
+                {
+                    "project_id": pid,
+                    "plan_year": 2024,
+                    "capital_source": src,
+                    "budget_level": lvl,
+                    "kind": "payment",
+                    "amount_vnd": 1_000_000,
+                    "advance_recovered_vnd": 0,
+                    "value_date": TODAY.isoformat(),
+                    "document_number": f"B-{run_id}-{b}-{i}",
+                }
+            )
         bodies.append(json.dumps({"rows": rows}).encode())
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     done, times, status, detail = 0, [], None, ""
@@ -108,8 +146,11 @@ def batch_import(base: str, key: str, pools: list, batches: int, max_seconds: fl
         started = time.perf_counter()
         for b, body in enumerate(bodies):
             t = time.perf_counter()
-            response = client.post(f"{base}/api/v1/disbursements/batch", content=body,
-                                   headers={**headers, "Idempotency-Key": f"batch-{run_id}-{b}"})
+            response = client.post(
+                f"{base}/api/v1/disbursements/batch",
+                content=body,
+                headers={**headers, "Idempotency-Key": f"batch-{run_id}-{b}"},
+            )
             times.append(time.perf_counter() - t)
             status = response.status_code
             if status != 201:
@@ -119,8 +160,13 @@ def batch_import(base: str, key: str, pools: list, batches: int, max_seconds: fl
             if time.perf_counter() - started > max_seconds:
                 break
         elapsed = time.perf_counter() - started
-    return {"rows_s": done / elapsed if done else 0.0, "rows": done, "batch_s": times, "status": status,
-            "detail": detail}
+    return {
+        "rows_s": done / elapsed if done else 0.0,
+        "rows": done,
+        "batch_s": times,
+        "status": status,
+        "detail": detail,
+    }
 
 
 def has_path(base: str, path: str) -> bool:
@@ -131,8 +177,13 @@ def reallocation_ms() -> tuple[float | None, str]:
     script = loadgen.ROOT / "bench" / "bench_reallocation.py"
     if not script.exists():
         return None, "n/a (bench/bench_reallocation.py missing)"
-    out = subprocess.run([sys.executable, str(script), "--repeat", "3"], capture_output=True, text=True,
-                         timeout=300, cwd=loadgen.ROOT)
+    out = subprocess.run(
+        [sys.executable, str(script), "--repeat", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=loadgen.ROOT,
+    )
     match = re.search(r"optimiser: median ([\d,]+) ms", out.stdout)
     if match is None:
         return None, f"n/a (unparsed output: {(out.stdout + out.stderr)[-200:]!r})"
@@ -157,47 +208,96 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     print(f"== national data set (scale {args.scale}) into {args.db}", flush=True)
     if not args.reuse:
         loaded = national.load_sync(args.db, args.scale)
-        print("   " + ", ".join(f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v:,}" for k, v in loaded.items()))
+        print(
+            "   "
+            + ", ".join(f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v:,}" for k, v in loaded.items())
+        )
     print("== raw asyncpg references", flush=True)
     raw = asyncio.run(raw_references(dsn, args.seconds, 200_000))
     pools = asyncio.run(open_pools(dsn, 20_000))
-    env = {"DATABASE_URL": national.sqlalchemy_url(args.db), "CLOCK_TODAY": TODAY.isoformat(),
-           "SWEEP_ENABLED": "false", "LOG_JSON": "true"}
+    env = {
+        "DATABASE_URL": national.sqlalchemy_url(args.db),
+        "CLOCK_TODAY": TODAY.isoformat(),
+        "SWEEP_ENABLED": "false",
+        "LOG_JSON": "true",
+    }
     key = create_key(env)
     auth = {"Authorization": f"Bearer {key}"}
     rows: list[tuple[str, str, str, str, str]] = []
     notes: list[str] = []
-    print(f"== app: uvicorn 2 workers; load tool {'wrk' if loadgen.WRK else 'httpx (wrk not installed)'}",
-          flush=True)
+    print(
+        f"== app: uvicorn 2 workers; load tool {'wrk' if loadgen.WRK else 'httpx (wrk not installed)'}",
+        flush=True,
+    )
     with loadgen.app_server(env) as app:
         # Batch import (one client, 10,000-row batches) vs COPY.
         batch = batch_import(app.base, key, pools, 6, 30, run_id)
         if batch["status"] != 201:
             notes.append(f"batch import stopped with HTTP {batch['status']}: {batch['detail']}")
         ratio = batch["rows_s"] / raw["copy_rows_s"]
-        rows.append(("batch import (10k-row POSTs, 1 client)", f"{fmt(batch['rows_s'])} rows/s",
-                     f"COPY {fmt(raw['copy_rows_s'])} rows/s", f"{ratio:.2f}×", "≥ 0.35×"))
+        rows.append(
+            (
+                "batch import (10k-row POSTs, 1 client)",
+                f"{fmt(batch['rows_s'])} rows/s",
+                f"COPY {fmt(raw['copy_rows_s'])} rows/s",
+                f"{ratio:.2f}×",
+                "≥ 0.35×",
+            )
+        )
         notes.append("batch seconds per 10k rows: " + ", ".join(f"{t:.2f}" for t in batch["batch_s"]))
         # Single POST, 32 clients, vs raw durable inserts with 32 connections.
         sample = pools[:2000]
         if loadgen.WRK:
-            post = loadgen.run_wrk(f"{app.base}/", 32, args.seconds,
-                                   loadgen.lua_post_script(sample, key, TODAY.isoformat(), run_id))
+            post = loadgen.run_wrk(
+                f"{app.base}/",
+                32,
+                args.seconds,
+                loadgen.lua_post_script(sample, key, TODAY.isoformat(), run_id),
+            )
         else:
+
             def make(n: int, rng=random.Random(3)):
                 pid, src, lvl = sample[rng.randrange(len(sample))]
                 doc = f"H-{run_id}-{n}"
-                body = json.dumps({"plan_year": 2024, "capital_source": src, "budget_level": lvl, "kind": "payment",
-                                   "amount_vnd": 1_000_000, "advance_recovered_vnd": 0,
-                                   "value_date": TODAY.isoformat(), "document_number": doc})
-                return ("POST", f"{app.base}/api/v1/projects/{pid}/disbursements",
-                        {**auth, "Content-Type": "application/json", "Idempotency-Key": doc}, body)
+                body = json.dumps(
+                    {
+                        "plan_year": 2024,
+                        "capital_source": src,
+                        "budget_level": lvl,
+                        "kind": "payment",
+                        "amount_vnd": 1_000_000,
+                        "advance_recovered_vnd": 0,
+                        "value_date": TODAY.isoformat(),
+                        "document_number": doc,
+                    }
+                )
+                return (
+                    "POST",
+                    f"{app.base}/api/v1/projects/{pid}/disbursements",
+                    {**auth, "Content-Type": "application/json", "Idempotency-Key": doc},
+                    body,
+                )
+
             post = loadgen.run_httpx(make, 32, args.seconds)
         ratio = post.rps / raw["insert_rows_s"]
-        rows.append(("single POST, 32 clients", f"{fmt(post.rps)} req/s", f"raw insert {fmt(raw['insert_rows_s'])}/s",
-                     f"{ratio:.2f}×", "≥ 0.25×"))
-        rows.append(("single POST latency p50 / p99", f"{fmt(post.p50_ms)} / {fmt(post.p99_ms)} ms", "", "",
-                     "p99 ≤ 50 ms"))
+        rows.append(
+            (
+                "single POST, 32 clients",
+                f"{fmt(post.rps)} req/s",
+                f"raw insert {fmt(raw['insert_rows_s'])}/s",
+                f"{ratio:.2f}×",
+                "≥ 0.25×",
+            )
+        )
+        rows.append(
+            (
+                "single POST latency p50 / p99",
+                f"{fmt(post.p50_ms)} / {fmt(post.p99_ms)} ms",
+                "",
+                "",
+                "p99 ≤ 50 ms",
+            )
+        )
         if post.errors:
             notes.append(f"single POST: {post.errors} non-2xx/socket errors of {post.requests}")
         # Treasury poll 304.
@@ -206,22 +306,31 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         if has_path(app.base, poll_path):
             t = time.perf_counter()
             first = httpx.get(app.base + poll_path, headers=auth, timeout=300)
-            notes.append(f"treasury poll: first full GET {first.status_code} in {(time.perf_counter() - t) * 1000:,.0f}"
-                         f" ms, {len(first.content):,} bytes")
+            took_ms = (time.perf_counter() - t) * 1000
+            notes.append(
+                f"treasury poll: first full GET {first.status_code} in {took_ms:,.0f} ms, "
+                f"{len(first.content):,} bytes"
+            )
             etag = first.headers.get("etag")
             if etag and loadgen.WRK:
-                poll = loadgen.run_wrk(app.base + poll_path, 32, args.seconds,
-                                       headers={**auth, "If-None-Match": etag})
+                poll = loadgen.run_wrk(
+                    app.base + poll_path, 32, args.seconds, headers={**auth, "If-None-Match": etag}
+                )
             elif etag:
-                poll = loadgen.run_httpx(lambda n: ("GET", app.base + poll_path, {**auth, "If-None-Match": etag},
-                                                    None), 32, args.seconds)
+                poll = loadgen.run_httpx(
+                    lambda n: ("GET", app.base + poll_path, {**auth, "If-None-Match": etag}, None),
+                    32,
+                    args.seconds,
+                )
             else:
                 notes.append("treasury poll: no ETag on the first answer")
         # Summaries and indicator list at national scale.
         reads = {}
-        for label, path, query in (("province summary", "/api/v1/summaries", "?plan_year=2024"),
-                                   ("summary by location", "/api/v1/summaries", "?plan_year=2024&group_by=location"),
-                                   ("project list with flags", "/api/v1/indicators", "?plan_year=2024&page_size=50")):
+        for label, path, query in (
+            ("province summary", "/api/v1/summaries", "?plan_year=2024"),
+            ("summary by location", "/api/v1/summaries", "?plan_year=2024&group_by=location"),
+            ("project list with flags", "/api/v1/indicators", "?plan_year=2024&page_size=50"),
+        ):
             if has_path(app.base, path):
                 reads[label] = loadgen.timed_gets(app.base + path + query, auth, 30, 60)
             else:
@@ -232,16 +341,34 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         if loadgen.WRK:
             hello = loadgen.run_wrk(hello_srv.base + "/hello", 32, args.seconds)
         else:
-            hello = loadgen.run_httpx(lambda n: ("GET", hello_srv.base + "/hello", {}, None), 32, args.seconds)
+            hello = loadgen.run_httpx(
+                lambda n: ("GET", hello_srv.base + "/hello", {}, None), 32, args.seconds
+            )
     if poll is not None:
-        rows.append(("treasury poll 304 (If-None-Match)", f"{fmt(poll.rps)} req/s", f"hello {fmt(hello.rps)} req/s",
-                     f"{poll.rps / hello.rps:.2f}×", "≥ 0.6×"))
-        rows.append(("treasury poll 304 p50 / p99", f"{fmt(poll.p50_ms)} / {fmt(poll.p99_ms)} ms", "", "", ""))
+        rows.append(
+            (
+                "treasury poll 304 (If-None-Match)",
+                f"{fmt(poll.rps)} req/s",
+                f"hello {fmt(hello.rps)} req/s",
+                f"{poll.rps / hello.rps:.2f}×",
+                "≥ 0.6×",
+            )
+        )
+        rows.append(
+            ("treasury poll 304 p50 / p99", f"{fmt(poll.p50_ms)} / {fmt(poll.p99_ms)} ms", "", "", "")
+        )
         if poll.errors:
             notes.append(f"treasury poll: {poll.errors} non-2xx/3xx of {poll.requests}")
     else:
-        rows.append(("treasury poll 304 (If-None-Match)", "n/a (endpoint missing)", f"hello {fmt(hello.rps)} req/s",
-                     "", "≥ 0.6×"))
+        rows.append(
+            (
+                "treasury poll 304 (If-None-Match)",
+                "n/a (endpoint missing)",
+                f"hello {fmt(hello.rps)} req/s",
+                "",
+                "≥ 0.6×",
+            )
+        )
     for label, result in reads.items():
         if result is None:
             rows.append((label, "n/a (endpoint missing)", "", "", "p95 ≤ 150 ms"))
@@ -249,20 +376,39 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             rows.append((label, f"HTTP {result['status']}", "", "", "p95 ≤ 150 ms"))
             notes.append(f"{label}: {result['detail']}")
         else:
-            rows.append((label, f"p50 {fmt(result['p50_ms'])} / p95 {fmt(result['p95_ms'])} ms",
-                         f"cold {fmt(result['cold_ms'])} ms", f"n={result['n']}", "p95 ≤ 150 ms"))
+            rows.append(
+                (
+                    label,
+                    f"p50 {fmt(result['p50_ms'])} / p95 {fmt(result['p95_ms'])} ms",
+                    f"cold {fmt(result['cold_ms'])} ms",
+                    f"n={result['n']}",
+                    "p95 ≤ 150 ms",
+                )
+            )
     realloc, realloc_note = reallocation_ms()
-    rows.append(("reallocation, 10,000-project pool", f"{fmt(realloc)} ms" if realloc is not None else realloc_note,
-                 "", "", "≤ 1,000 ms"))
+    rows.append(
+        (
+            "reallocation, 10,000-project pool",
+            f"{fmt(realloc)} ms" if realloc is not None else realloc_note,
+            "",
+            "",
+            "≤ 1,000 ms",
+        )
+    )
     if realloc is not None:
         notes.append(f"reallocation: {realloc_note}")
-    rows.append(("worker RSS after the load", " / ".join(f"{r:,.0f} MB" for r in rss) or "n/a", "", "",
-                 "≤ 200 MB"))
+    rows.append(
+        ("worker RSS after the load", " / ".join(f"{r:,.0f} MB" for r in rss) or "n/a", "", "", "≤ 200 MB")
+    )
     print()
-    print(f"Disbursement Monitor benchmark — {date.today()}, {os.cpu_count()} CPUs, scale {args.scale}, "
-          f"{args.seconds} s per load, tool {'wrk -t2' if loadgen.WRK else 'httpx'}")
-    widths = [max(len(r[i]) for r in [("figure", "measured", "reference (same run)", "ratio", "target"), *rows])
-              for i in range(5)]
+    print(
+        f"Disbursement Monitor benchmark — {date.today()}, {os.cpu_count()} CPUs, scale {args.scale}, "
+        f"{args.seconds} s per load, tool {'wrk -t2' if loadgen.WRK else 'httpx'}"
+    )
+    widths = [
+        max(len(r[i]) for r in [("figure", "measured", "reference (same run)", "ratio", "target"), *rows])
+        for i in range(5)
+    ]
     for r in [("figure", "measured", "reference (same run)", "ratio", "target"), *rows]:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)))
     for note in notes:
