@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     flag_slow_margin_pp: int = 10
     flag_stalled_days: int = 60
     flag_at_risk_tolerance_pct: int = 5
+    # Stored indicators (app.services.indicator_store)
+    indicator_refresh_enabled: bool = True
+    indicator_refresh_seconds: float = 2.0
+    indicator_refresh_batch: int = Field(1000, ge=1, description="Projects per background refresh transaction")
+    indicator_sync_limit: int = Field(
+        300, ge=0, description="A request recomputes at most this many changed projects, else answers stale"
+    )
 
 
 @lru_cache

@@ -77,6 +77,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(_publisher_loop(1.0))] if app.state.background_jobs else []
     if app.state.background_jobs and get_settings().sweep_enabled:
         tasks.append(asyncio.create_task(_sweep_loop(float(get_settings().sweep_interval_seconds))))
+    if app.state.background_jobs and get_settings().indicator_refresh_enabled:
+        from app.services.indicator_store import refresh_loop  # stored indicators, one worker at a time
+
+        tasks.append(asyncio.create_task(refresh_loop(float(get_settings().indicator_refresh_seconds))))
     yield
     for task in tasks:
         task.cancel()

@@ -3,7 +3,7 @@
 Prints one table; asserts nothing. PostgreSQL at BENCH_PG (default postgres@127.0.0.1:5432), database
 `bench_dm` (dropped and recreated). Load by wrk when installed (`apt-get install wrk`), else httpx.
 
-Run: .venv/bin/python bench/run.py [--scale 1.0] [--seconds 10] [--reuse]
+Run: .venv/bin/python bench/run.py [--scale 1.0] [--seconds 10] [--reuse] [--only batch,post]
 """
 
 from __future__ import annotations
@@ -196,13 +196,21 @@ def fmt(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}{unit}" if abs(value) >= 100 else f"{value:,.1f}{unit}"
 
 
-def main() -> None:  # noqa: PLR0915 - a linear script
+PARTS = ("batch", "post", "poll", "reads", "realloc")
+
+
+def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1.0")))
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument("--db", default="bench_dm")
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database (skip the generator)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated subset of {','.join(PARTS)} (default: all)")
     args = parser.parse_args()
+    only = {p.strip() for p in args.only.split(",") if p.strip()}
+    if unknown := only - set(PARTS):
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     dsn = f"{national.PG}/{args.db}"
     run_id = f"{int(time.time())}"
     print(f"== national data set (scale {args.scale}) into {args.db}", flush=True)
@@ -229,146 +237,151 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         f"== app: uvicorn 2 workers; load tool {'wrk' if loadgen.WRK else 'httpx (wrk not installed)'}",
         flush=True,
     )
+    poll = None
+    reads: dict[str, dict | None] = {}
     with loadgen.app_server(env) as app:
-        # Batch import (one client, 10,000-row batches) vs COPY.
-        batch = batch_import(app.base, key, pools, 6, 30, run_id)
-        if batch["status"] != 201:
-            notes.append(f"batch import stopped with HTTP {batch['status']}: {batch['detail']}")
-        ratio = batch["rows_s"] / raw["copy_rows_s"]
-        rows.append(
-            (
-                "batch import (10k-row POSTs, 1 client)",
-                f"{fmt(batch['rows_s'])} rows/s",
-                f"COPY {fmt(raw['copy_rows_s'])} rows/s",
-                f"{ratio:.2f}×",
-                "≥ 0.35×",
-            )
-        )
-        notes.append("batch seconds per 10k rows: " + ", ".join(f"{t:.2f}" for t in batch["batch_s"]))
-        # Single POST, 32 clients, vs raw durable inserts with 32 connections.
-        sample = pools[:2000]
-        if loadgen.WRK:
-            post = loadgen.run_wrk(
-                f"{app.base}/",
-                32,
-                args.seconds,
-                loadgen.lua_post_script(sample, key, TODAY.isoformat(), run_id),
-            )
-        else:
-
-            def make(n: int, rng=random.Random(3)):
-                pid, src, lvl = sample[rng.randrange(len(sample))]
-                doc = f"H-{run_id}-{n}"
-                body = json.dumps(
-                    {
-                        "plan_year": 2024,
-                        "capital_source": src,
-                        "budget_level": lvl,
-                        "kind": "payment",
-                        "amount_vnd": 1_000_000,
-                        "advance_recovered_vnd": 0,
-                        "value_date": TODAY.isoformat(),
-                        "document_number": doc,
-                    }
+        if "batch" in only:
+            # Batch import (one client, 10,000-row batches) vs COPY.
+            batch = batch_import(app.base, key, pools, 6, 30, run_id)
+            if batch["status"] != 201:
+                notes.append(f"batch import stopped with HTTP {batch['status']}: {batch['detail']}")
+            ratio = batch["rows_s"] / raw["copy_rows_s"]
+            rows.append(
+                (
+                    "batch import (10k-row POSTs, 1 client)",
+                    f"{fmt(batch['rows_s'])} rows/s",
+                    f"COPY {fmt(raw['copy_rows_s'])} rows/s",
+                    f"{ratio:.2f}×",
+                    "≥ 0.35×",
                 )
-                return (
-                    "POST",
-                    f"{app.base}/api/v1/projects/{pid}/disbursements",
-                    {**auth, "Content-Type": "application/json", "Idempotency-Key": doc},
-                    body,
-                )
-
-            post = loadgen.run_httpx(make, 32, args.seconds)
-        ratio = post.rps / raw["insert_rows_s"]
-        rows.append(
-            (
-                "single POST, 32 clients",
-                f"{fmt(post.rps)} req/s",
-                f"raw insert {fmt(raw['insert_rows_s'])}/s",
-                f"{ratio:.2f}×",
-                "≥ 0.25×",
             )
-        )
-        rows.append(
-            (
-                "single POST latency p50 / p99",
-                f"{fmt(post.p50_ms)} / {fmt(post.p99_ms)} ms",
-                "",
-                "",
-                "p99 ≤ 50 ms",
-            )
-        )
-        if post.errors:
-            notes.append(f"single POST: {post.errors} non-2xx/socket errors of {post.requests}")
-        # Treasury poll 304.
-        poll_path = "/api/v1/treasury/overdue-advances"
-        poll = None
-        if has_path(app.base, poll_path):
-            t = time.perf_counter()
-            first = httpx.get(app.base + poll_path, headers=auth, timeout=300)
-            took_ms = (time.perf_counter() - t) * 1000
-            notes.append(
-                f"treasury poll: first full GET {first.status_code} in {took_ms:,.0f} ms, "
-                f"{len(first.content):,} bytes"
-            )
-            etag = first.headers.get("etag")
-            if etag and loadgen.WRK:
-                poll = loadgen.run_wrk(
-                    app.base + poll_path, 32, args.seconds, headers={**auth, "If-None-Match": etag}
-                )
-            elif etag:
-                poll = loadgen.run_httpx(
-                    lambda n: ("GET", app.base + poll_path, {**auth, "If-None-Match": etag}, None),
+            notes.append("batch seconds per 10k rows: " + ", ".join(f"{t:.2f}" for t in batch["batch_s"]))
+        if "post" in only:
+            # Single POST, 32 clients, vs raw durable inserts with 32 connections.
+            sample = pools[:2000]
+            if loadgen.WRK:
+                post = loadgen.run_wrk(
+                    f"{app.base}/",
                     32,
                     args.seconds,
+                    loadgen.lua_post_script(sample, key, TODAY.isoformat(), run_id),
                 )
             else:
-                notes.append("treasury poll: no ETag on the first answer")
-        # Summaries and indicator list at national scale.
-        reads = {}
-        for label, path, query in (
-            ("province summary", "/api/v1/summaries", "?plan_year=2024"),
-            ("summary by location", "/api/v1/summaries", "?plan_year=2024&group_by=location"),
-            ("project list with flags", "/api/v1/indicators", "?plan_year=2024&page_size=50"),
-        ):
-            if has_path(app.base, path):
-                reads[label] = loadgen.timed_gets(app.base + path + query, auth, 30, 60)
-            else:
-                reads[label] = None
+
+                def make(n: int, rng=random.Random(3)):
+                    pid, src, lvl = sample[rng.randrange(len(sample))]
+                    doc = f"H-{run_id}-{n}"
+                    body = json.dumps(
+                        {
+                            "plan_year": 2024,
+                            "capital_source": src,
+                            "budget_level": lvl,
+                            "kind": "payment",
+                            "amount_vnd": 1_000_000,
+                            "advance_recovered_vnd": 0,
+                            "value_date": TODAY.isoformat(),
+                            "document_number": doc,
+                        }
+                    )
+                    return (
+                        "POST",
+                        f"{app.base}/api/v1/projects/{pid}/disbursements",
+                        {**auth, "Content-Type": "application/json", "Idempotency-Key": doc},
+                        body,
+                    )
+
+                post = loadgen.run_httpx(make, 32, args.seconds)
+            ratio = post.rps / raw["insert_rows_s"]
+            rows.append(
+                (
+                    "single POST, 32 clients",
+                    f"{fmt(post.rps)} req/s",
+                    f"raw insert {fmt(raw['insert_rows_s'])}/s",
+                    f"{ratio:.2f}×",
+                    "≥ 0.25×",
+                )
+            )
+            rows.append(
+                (
+                    "single POST latency p50 / p99",
+                    f"{fmt(post.p50_ms)} / {fmt(post.p99_ms)} ms",
+                    "",
+                    "",
+                    "p99 ≤ 50 ms",
+                )
+            )
+            if post.errors:
+                notes.append(f"single POST: {post.errors} non-2xx/socket errors of {post.requests}")
+        if "poll" in only:
+            # Treasury poll 304.
+            poll_path = "/api/v1/treasury/overdue-advances"
+            if has_path(app.base, poll_path):
+                t = time.perf_counter()
+                first = httpx.get(app.base + poll_path, headers=auth, timeout=300)
+                took_ms = (time.perf_counter() - t) * 1000
+                notes.append(
+                    f"treasury poll: first full GET {first.status_code} in {took_ms:,.0f} ms, "
+                    f"{len(first.content):,} bytes"
+                )
+                etag = first.headers.get("etag")
+                if etag and loadgen.WRK:
+                    poll = loadgen.run_wrk(
+                        app.base + poll_path, 32, args.seconds, headers={**auth, "If-None-Match": etag}
+                    )
+                elif etag:
+                    poll = loadgen.run_httpx(
+                        lambda n: ("GET", app.base + poll_path, {**auth, "If-None-Match": etag}, None),
+                        32,
+                        args.seconds,
+                    )
+                else:
+                    notes.append("treasury poll: no ETag on the first answer")
+        if "reads" in only:
+            # Summaries and indicator list at national scale.
+            for label, path, query in (
+                ("province summary", "/api/v1/summaries", "?plan_year=2024"),
+                ("summary by location", "/api/v1/summaries", "?plan_year=2024&group_by=location"),
+                ("project list with flags", "/api/v1/indicators", "?plan_year=2024&page_size=50"),
+            ):
+                if has_path(app.base, path):
+                    reads[label] = loadgen.timed_gets(app.base + path + query, auth, 30, 60)
+                else:
+                    reads[label] = None
         rss = app.worker_rss_mb()
-    # Reference for the poll: the hello endpoint served the same way.
-    with loadgen.hello_server() as hello_srv:
-        if loadgen.WRK:
-            hello = loadgen.run_wrk(hello_srv.base + "/hello", 32, args.seconds)
+    if "poll" in only:
+        # Reference for the poll: the hello endpoint served the same way.
+        with loadgen.hello_server() as hello_srv:
+            if loadgen.WRK:
+                hello = loadgen.run_wrk(hello_srv.base + "/hello", 32, args.seconds)
+            else:
+                hello = loadgen.run_httpx(
+                    lambda n: ("GET", hello_srv.base + "/hello", {}, None), 32, args.seconds
+                )
+        if poll is not None:
+            rows.append(
+                (
+                    "treasury poll 304 (If-None-Match)",
+                    f"{fmt(poll.rps)} req/s",
+                    f"hello {fmt(hello.rps)} req/s",
+                    f"{poll.rps / hello.rps:.2f}×",
+                    "≥ 0.6×",
+                )
+            )
+            rows.append(
+                ("treasury poll 304 p50 / p99", f"{fmt(poll.p50_ms)} / {fmt(poll.p99_ms)} ms", "", "", "")
+            )
+            if poll.errors:
+                notes.append(f"treasury poll: {poll.errors} non-2xx/3xx of {poll.requests}")
         else:
-            hello = loadgen.run_httpx(
-                lambda n: ("GET", hello_srv.base + "/hello", {}, None), 32, args.seconds
+            rows.append(
+                (
+                    "treasury poll 304 (If-None-Match)",
+                    "n/a (endpoint missing)",
+                    f"hello {fmt(hello.rps)} req/s",
+                    "",
+                    "≥ 0.6×",
+                )
             )
-    if poll is not None:
-        rows.append(
-            (
-                "treasury poll 304 (If-None-Match)",
-                f"{fmt(poll.rps)} req/s",
-                f"hello {fmt(hello.rps)} req/s",
-                f"{poll.rps / hello.rps:.2f}×",
-                "≥ 0.6×",
-            )
-        )
-        rows.append(
-            ("treasury poll 304 p50 / p99", f"{fmt(poll.p50_ms)} / {fmt(poll.p99_ms)} ms", "", "", "")
-        )
-        if poll.errors:
-            notes.append(f"treasury poll: {poll.errors} non-2xx/3xx of {poll.requests}")
-    else:
-        rows.append(
-            (
-                "treasury poll 304 (If-None-Match)",
-                "n/a (endpoint missing)",
-                f"hello {fmt(hello.rps)} req/s",
-                "",
-                "≥ 0.6×",
-            )
-        )
     for label, result in reads.items():
         if result is None:
             rows.append((label, "n/a (endpoint missing)", "", "", "p95 ≤ 150 ms"))
@@ -385,18 +398,19 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                     "p95 ≤ 150 ms",
                 )
             )
-    realloc, realloc_note = reallocation_ms()
-    rows.append(
-        (
-            "reallocation, 10,000-project pool",
-            f"{fmt(realloc)} ms" if realloc is not None else realloc_note,
-            "",
-            "",
-            "≤ 1,000 ms",
+    if "realloc" in only:
+        realloc, realloc_note = reallocation_ms()
+        rows.append(
+            (
+                "reallocation, 10,000-project pool",
+                f"{fmt(realloc)} ms" if realloc is not None else realloc_note,
+                "",
+                "",
+                "≤ 1,000 ms",
+            )
         )
-    )
-    if realloc is not None:
-        notes.append(f"reallocation: {realloc_note}")
+        if realloc is not None:
+            notes.append(f"reallocation: {realloc_note}")
     rows.append(
         ("worker RSS after the load", " / ".join(f"{r:,.0f} MB" for r in rss) or "n/a", "", "", "≤ 200 MB")
     )

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import caches
 from app.db import get_sessionmaker
 from app.enums import Role
 from app.models import ApiKey
-from app.security import Principal, key_matches, parse_key
+from app.security import Principal, hash_key, key_matches, parse_key
 from app.services import idempotency
 from app.services.audit import AuditNote, add_entry
 from app.services.errors import BadRequest, DomainError
@@ -83,17 +84,30 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("missing_api_key", "Send an API key as 'Authorization: Bearer <key>'.")
-    prefix = parse_key(token.strip())
-    key = None
-    if prefix is not None:
-        key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
-    if key is None or not key_matches(token.strip(), key.key_hash):
-        raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
-    scope = await subunit_ids(session, key.organisation_id) if key.role is Role.owner else frozenset()
-    principal = Principal(key_id=key.id, role=key.role, organisation_id=key.organisation_id,
-                          scope_organisation_ids=scope)
+    token = token.strip()
+    # Per-worker cache keyed by the key's hash (never the key itself): revocation, role and owner-scope
+    # changes made elsewhere are seen within caches.PRINCIPAL_TTL_SECONDS (CONTRIBUTING.md).
+    token_hash = hash_key(token)
+    principal = caches.principals.get(token_hash)
+    if principal is caches.MISSING:
+        principal = await _authenticate(session, token)
+        caches.principals.put(token_hash, principal)
     request.state.principal = principal
     return principal
+
+
+async def _authenticate(session: AsyncSession, token: str) -> Principal:
+    prefix = parse_key(token)
+    key = None
+    if prefix is not None:
+        key = (await session.execute(
+            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash)
+            .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))).first()
+    if key is None or not key_matches(token, key.key_hash):
+        raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
+    role = Role(key.role)
+    scope = await subunit_ids(session, key.organisation_id) if role is Role.owner else frozenset()
+    return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
-from app.models import Disbursement, Project
+from app.models import Disbursement
 from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
 from app.schemas.ledger import (
     BatchResult,
@@ -24,11 +24,21 @@ from app.services.disbursements import DisbursementInput
 
 router = APIRouter(tags=["disbursements"])
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
+# OpenAPI links (clients and Schemathesis' stateful run): a recorded disbursement → its reversal, its project.
+CREATED = {201: {"description": "The recorded disbursement", "links": {
+    "ReverseDisbursement": {"operationId": "reverseDisbursement",
+                            "parameters": {"disbursement_id": "$response.body#/id"}},
+    "ListDisbursements": {"operationId": "listDisbursements",
+                          "parameters": {"project_id": "$response.body#/project_id"}},
+    "GetProjectBalances": {"operationId": "getProjectBalances",
+                           "parameters": {"project_id": "$response.body#/project_id"}},
+}}}
 
 
 @router.post("/api/v1/projects/{project_id}/disbursements", operation_id="createDisbursement",
              summary="Record a disbursement (advance, payment or clearance)", status_code=201,
-             response_model=DisbursementOut, responses=WRITE_ERRORS, dependencies=[require("disbursement.write")])
+             response_model=DisbursementOut, responses={**WRITE_ERRORS, **CREATED},
+             dependencies=[require("disbursement.write")])
 async def create_disbursement(project_id: int, body: DisbursementCreate, request: Request, session: SessionDep,
                               principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     """Checks R1 (plan), R2 (TMĐT), R7 (recovery ≤ outstanding) and R14 (windows) against locked balances."""
@@ -51,14 +61,12 @@ async def create_batch(body: DisbursementBatch, request: Request, session: Sessi
     """Every row is checked like a single POST; any failing row rejects the batch with errors by row index."""
     if (replayed := await idem.replay()) is not None:
         return replayed
-    project_ids = sorted({r.project_id for r in body.rows})
-    investors = dict((await session.execute(
-        select(Project.id, Project.investor_id).where(Project.id.in_(project_ids)))).all())
-    for investor_id in set(investors.values()):
+    facts = await disbursements.project_facts(session, [r.project_id for r in body.rows])
+    for investor_id in {p.investor_id for p in facts.values()}:
         authorize_project(principal, "disbursement.write", investor_id)
     created = await disbursements.record(
         session, [DisbursementInput(**r.model_dump()) for r in body.rows], today=today(), key_id=principal.key_id,
-        batch=True)
+        batch=True, projects=facts)
     note_write(request, "disbursement.batch", "disbursement", created[0].id, {"rows": len(created)})
     return idem.respond(201, BatchResult(created=len(created), ids=[d.id for d in created]))
 

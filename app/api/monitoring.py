@@ -1,4 +1,8 @@
-"""R17/R18 monitoring: a project's indicators and flags, the indicator list, and summaries."""
+"""R17/R18 monitoring: a project's indicators and flags, the indicator list, and summaries.
+
+The list and the summaries for today's business date are SQL over the stored indicators, refreshed first
+when a few projects changed (a client sees its own write); a past `as_of` is computed on the fly.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,18 @@ from app.api.deps import SessionDep, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import WatchList
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import PageSize, decode_page_token, encode_page_token
 from app.schemas.monitoring import (
     FlagOut,
     ForecastComponentOut,
     ForecastOut,
     GroupBy,
+    IndicatorPage,
     IndicatorRow,
     IndicatorsOut,
     SummaryOut,
 )
-from app.services import monitoring, projects, summaries
+from app.services import indicator_queries, indicator_store, monitoring, projects, summaries
 from app.services.flags import FlagCode
 from app.services.monitoring import ProjectState
 
@@ -116,7 +121,7 @@ async def get_indicators(
     "/indicators",
     operation_id="listProjectIndicators",
     summary="Projects with their indicators and flags (R18), filterable",
-    response_model=Page[IndicatorRow],
+    response_model=IndicatorPage,
     responses=READ_ERRORS,
     dependencies=[require("read")],
 )
@@ -132,7 +137,7 @@ async def list_indicators(
     watch_list: WatchList | None = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
-) -> Page[IndicatorRow]:
+) -> IndicatorPage:
     day = as_of or today()
     year = plan_year or day.year
     f = summaries.IndicatorFilter(
@@ -145,40 +150,72 @@ async def list_indicators(
     )
     filters = {"plan_year": year, "as_of": day.isoformat(), **asdict(f)}
     after = int(decode_page_token(page_token, filters) or 0)
-    snap = await monitoring.year_snapshot(session, year, day)
-    attrs = await summaries.project_attrs(session)
-    rows = summaries.list_rows(snap, attrs, f, after, page_size + 1)
-    items = [
-        IndicatorRow(
-            project_id=st.project_id,
-            code=a.code,
-            name=a.name,
-            investor_id=a.investor_id,
-            sector=a.sector,
-            location=a.location,
-            working_group_id=a.working_group_id,
-            watch_lists=[WatchList(w) for w in a.watch_lists],
-            plan_vnd=st.plan_vnd,
-            disbursed_vnd=st.disbursed_vnd,
-            rate_pct=st.rate_pct,
-            forecast_vnd=st.forecast_vnd,
-            low_vnd=st.low_vnd,
-            high_vnd=st.high_vnd,
-            at_risk_vnd=st.at_risk_vnd,
-            absorbable_extra_vnd=st.absorbable_vnd,
-            days_since_last_disbursement=st.days_since_last_disbursement,
-            flags=flags_out(st),
-        )
-        for st, a in rows[:page_size]
-    ]
-    token = encode_page_token(rows[page_size - 1][0].project_id, filters) if len(rows) > page_size else None
-    return Page[IndicatorRow](items=items, next_page_token=token)
+    if indicator_store.serves_from_store(day):
+        fresh = await indicator_store.ensure_fresh(session, year)
+        rows = [_stored_row(r) for r in await indicator_queries.list_rows(session, year, f, after, page_size + 1)]
+        info = {"computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
+    else:
+        snap = await monitoring.build_snapshot(session, year, day)
+        attrs = await summaries.project_attrs(session)
+        rows = [_live_row(st, a) for st, a in summaries.list_rows(snap, attrs, f, after, page_size + 1)]
+        info = {"computed_for": day}
+    token = encode_page_token(rows[page_size - 1].project_id, filters) if len(rows) > page_size else None
+    return IndicatorPage(items=rows[:page_size], next_page_token=token, **info)
+
+
+def _live_row(st: ProjectState, a: summaries.ProjectAttrs) -> IndicatorRow:
+    return IndicatorRow(
+        project_id=st.project_id,
+        code=a.code,
+        name=a.name,
+        investor_id=a.investor_id,
+        sector=a.sector,
+        location=a.location,
+        working_group_id=a.working_group_id,
+        watch_lists=[WatchList(w) for w in a.watch_lists],
+        plan_vnd=st.plan_vnd,
+        disbursed_vnd=st.disbursed_vnd,
+        rate_pct=st.rate_pct,
+        forecast_vnd=st.forecast_vnd,
+        low_vnd=st.low_vnd,
+        high_vnd=st.high_vnd,
+        at_risk_vnd=st.at_risk_vnd,
+        absorbable_extra_vnd=st.absorbable_vnd,
+        days_since_last_disbursement=st.days_since_last_disbursement,
+        flags=flags_out(st),
+    )
+
+
+def _stored_row(r) -> IndicatorRow:
+    s, code, name, investor_id, sector, location, working_group_id, app1, app2, app3 = r
+    return IndicatorRow(
+        project_id=s.project_id,
+        code=code,
+        name=name,
+        investor_id=investor_id,
+        sector=sector,
+        location=location,
+        working_group_id=working_group_id,
+        watch_lists=[WatchList(w) for w, on in (("app1", app1), ("app2", app2), ("app3", app3)) if on],
+        plan_vnd=s.plan_vnd,
+        disbursed_vnd=s.disbursed_vnd,
+        rate_pct=s.rate_pct,
+        forecast_vnd=s.forecast_vnd,
+        low_vnd=s.low_vnd,
+        high_vnd=s.high_vnd,
+        at_risk_vnd=s.at_risk_vnd,
+        absorbable_extra_vnd=s.absorbable_vnd,
+        days_since_last_disbursement=s.days_since_last_disbursement,
+        flags=[FlagOut(**f) for f in s.flags["flags"]],
+    )
 
 
 @router.get(
     "/summaries",
     operation_id="getSummaries",
     summary="Province totals and groupings with plan, disbursed, rate, forecast, at-risk and flag counts",
+    description="Today's figures come from the stored indicators (`computed_for`, `stale`); a past `as_of` is "
+    "recomputed from the ledger as known then, which is slower (seconds at national scale).",
     response_model=SummaryOut,
     responses=READ_ERRORS,
     dependencies=[require("read")],
@@ -198,5 +235,11 @@ async def get_summaries(
 ) -> SummaryOut:
     day = as_of or today()
     year = plan_year or day.year
-    data = await summaries.summarise(session, year, day, group_by.value if group_by else None, sort)
-    return SummaryOut.model_validate(data)
+    key = group_by.value if group_by else None
+    if indicator_store.serves_from_store(day):
+        fresh = await indicator_store.ensure_fresh(session, year)
+        data = await indicator_queries.summarise(session, year, key, sort)
+        info = {"computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
+        return SummaryOut.model_validate({**data, "as_of": day, **info})
+    data = await summaries.summarise(session, year, day, key, sort)  # past as_of: on the fly (slower)
+    return SummaryOut.model_validate({**data, "computed_for": day})

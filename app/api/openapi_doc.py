@@ -31,6 +31,15 @@ def api_routes(app: FastAPI) -> Iterator[Any]:
             yield context
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at `path` (Starlette's 405 names only the first matching route's)."""
+    methods: set[str] = set()
+    for route in api_routes(app):
+        if route.path_regex.match(path):
+            methods |= set(route.methods or ())
+    return sorted(methods)
+
+
 def route_action(route: Any) -> str | None:
     """The action named by the route's `require(action)` dependency (app.api.deps.require), if any."""
 
@@ -51,8 +60,11 @@ def _fix_error_responses(operation: dict[str, Any]) -> None:
         if not status.startswith("4"):
             continue
         content = response.setdefault("content", {})
-        if PROBLEM_JSON not in content and content.get("application/json", {}).get("schema", {}).get("$ref") \
-                != "#/components/schemas/HTTPValidationError":
+        if (
+            PROBLEM_JSON not in content
+            and content.get("application/json", {}).get("schema", {}).get("$ref")
+            != "#/components/schemas/HTTPValidationError"
+        ):
             continue
         content.pop("application/json", None)
         content[PROBLEM_JSON] = {"schema": {"$ref": PROBLEM_REF}}
@@ -61,8 +73,13 @@ def _fix_error_responses(operation: dict[str, Any]) -> None:
 
 
 def _drop_unused_schemas(document: dict[str, Any]) -> None:
-    text = repr(document["paths"]) + repr({k: v for k, v in document["components"]["schemas"].items()
-                                           if k not in ("HTTPValidationError", "ValidationError")})
+    text = repr(document["paths"]) + repr(
+        {
+            k: v
+            for k, v in document["components"]["schemas"].items()
+            if k not in ("HTTPValidationError", "ValidationError")
+        }
+    )
     for name in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{name}'" not in text:
             document["components"]["schemas"].pop(name, None)
@@ -72,9 +89,10 @@ def finish(app: FastAPI, document: dict[str, Any]) -> None:
     """Post-process FastAPI's document in place (see the module docstring)."""
     components = document.setdefault("components", {})
     components.setdefault("securitySchemes", {})[BEARER] = {
-        "type": "http", "scheme": "bearer",
+        "type": "http",
+        "scheme": "bearer",
         "description": "An API key issued by an administrator (`python -m app create-key`), tied to an "
-                       "organisation and a role; 401 without a valid key, 403 outside role or scope.",
+        "organisation and a role; 401 without a valid key, 403 outside role or scope.",
     }
     for route in api_routes(app):
         if not route.include_in_schema:
@@ -84,6 +102,11 @@ def finish(app: FastAPI, document: dict[str, Any]) -> None:
             operation = document["paths"].get(route.path_format, {}).get(method.lower())
             if operation is None:
                 continue
+            if "requestBody" in operation and "400" not in operation["responses"]:
+                operation["responses"]["400"] = {
+                    "description": "Malformed request body (not JSON or not UTF-8)",
+                    "content": {PROBLEM_JSON: {}},
+                }
             _fix_error_responses(operation)
             if action is None:
                 operation["security"] = []

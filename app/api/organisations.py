@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
+from app import caches
 from app.api.deps import PrincipalDep, SessionDep, json_created, note_write, require
 from app.api.problems import problem_responses
 from app.clock import utcnow
@@ -110,5 +111,6 @@ async def revoke_api_key(key_id: int, request: Request, session: SessionDep, pri
         raise NotFound("api_key_not_found", f"API key {key_id} does not exist.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    caches.invalidate_on_commit(session, caches.principals)  # this worker at once; others within the TTL
     note_write(request, "apikey.revoke", "api_key", key.id)
     return ApiKeyOut.model_validate(key)

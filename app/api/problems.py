@@ -141,7 +141,12 @@ def install(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         await _audit_rejection(request, exc.status_code, code)
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        return problem_response(request, exc.status_code, code, detail, detail)
+        response = problem_response(request, exc.status_code, code, detail, detail)
+        for name, value in (exc.headers or {}).items():  # e.g. `Allow` on 405 (RFC 9110)
+            response.headers[name] = value
+        if exc.status_code == 405 and (methods := openapi_doc.allowed_methods(request.app, request.url.path)):
+            response.headers["Allow"] = ", ".join(methods)
+        return response
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:

@@ -53,8 +53,26 @@ async def list_projects(
     return Page[ProjectOut](items=[project_out(p) for p in rows[:page_size]], next_page_token=token)
 
 
+# OpenAPI links: the generated clients and Schemathesis' stateful run follow project → allocation → disbursement.
+PROJECT_LINKS = {
+    "GetProject": {"operationId": "getProject", "parameters": {"project_id": "$response.body#/id"}},
+    "CreateAllocation": {"operationId": "createAllocation", "parameters": {"project_id": "$response.body#/id"}},
+    "CreateDisbursement": {"operationId": "createDisbursement", "parameters": {"project_id": "$response.body#/id"}},
+    "GetProjectBalances": {"operationId": "getProjectBalances", "parameters": {"project_id": "$response.body#/id"}},
+    "ListDisbursements": {"operationId": "listDisbursements", "parameters": {"project_id": "$response.body#/id"}},
+}
+ALLOCATION_LINKS = {
+    "CreateDisbursement": {"operationId": "createDisbursement",
+                           "parameters": {"project_id": "$response.body#/project_id"}},
+    "GetProjectBalances": {"operationId": "getProjectBalances",
+                           "parameters": {"project_id": "$response.body#/project_id"}},
+}
+
+
 @router.post("", operation_id="createProject", summary="Register a project", status_code=201,
-             response_model=ProjectOut, responses=WRITE_ERRORS, dependencies=[require("project.write")])
+             response_model=ProjectOut, dependencies=[require("project.write")],
+             responses={**WRITE_ERRORS, 201: {"description": "The project, with its ETag", "links": PROJECT_LINKS}},
+             openapi_extra={"x-money-post": False})  # TMĐT is a project attribute, not a ledger record
 async def create_project(body: ProjectCreate, request: Request, session: SessionDep) -> Response:
     project = await projects.create(session, body.model_dump())
     note_write(request, "project.create", "project", str(project.id))
@@ -89,7 +107,8 @@ async def update_project(
 
 @router.post("/{project_id}/allocations", operation_id="createAllocation",
              summary="Record a capital-plan decision for a project", status_code=201, response_model=AllocationOut,
-             responses=WRITE_ERRORS, dependencies=[require("allocation.write")])
+             responses={**WRITE_ERRORS, 201: {"description": "The recorded entry", "links": ALLOCATION_LINKS}},
+             dependencies=[require("allocation.write")])
 async def create_allocation(project_id: int, body: AllocationCreate, request: Request, session: SessionDep,
                             principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:

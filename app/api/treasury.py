@@ -57,6 +57,9 @@ async def list_overdue_advances(
     f = OverdueFilter(investor_id, project_id, bucket, rule, capital_source.value if capital_source else None)
     filters = asdict(f)
     after = int(decode_page_token(page_token, filters) or 0)
+    # One read of the snapshot version (app.models.snapshot), before any body work: an unchanged poll stops here.
+    # Read before the body, a concurrent commit can only make the tag older than the body (an extra 200 next
+    # time), never newer (a stale 304).
     etag = await treasury.snapshot_etag(session, {**filters, "page_size": page_size, "after": after}, day)
     if if_none_match is not None and etag in [tag.strip() for tag in if_none_match.split(",")]:
         return Response(status_code=304, headers={"ETag": etag})

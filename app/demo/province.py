@@ -342,4 +342,7 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
                 continue
             await module.load(session, rng, context)
     await rebuild(session)
+    from app.services.indicator_store import rebuild_all  # the demo bypasses the change feed: fill the store
+
+    await rebuild_all(session, AS_OF.year)
     return context

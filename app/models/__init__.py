@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry, Event, IdempotencyRecord
 from app.models.auth import ApiKey
 from app.models.base import Base
+from app.models.indicators import IndicatorRefreshState, IndicatorSnapshot, IndicatorSnapshotPool  # noqa: F401
 from app.models.ledger import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
 from app.models.monitoring import (  # noqa: F401
     DisbursementSchedule,
@@ -16,6 +17,7 @@ from app.models.monitoring import (  # noqa: F401
 )
 from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
 from app.models.project import Project
+from app.models.snapshot import SnapshotVersion  # noqa: F401 - also installs the snapshot bump hooks
 from app.models.treasury import (  # noqa: F401
     Advance,
     CalendarDay,

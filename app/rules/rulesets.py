@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 
+from app.services.errors import RuleViolation
+
 ND254_EFFECTIVE = date(2025, 9, 26)
 
 
@@ -142,9 +144,15 @@ ND254 = RuleSet(
 DEFAULT_RULE_SETS: tuple[RuleSet, ...] = (ND99, ND254)
 
 
+class NoRuleSet(RuleViolation, LookupError):
+    """A date before (or after) every rule set: a 422 for the client, never a 500."""
+
+
 def ruleset_for(event_date: date, rule_sets: tuple[RuleSet, ...] = DEFAULT_RULE_SETS) -> RuleSet:
     """The rule set that governs an event dated `event_date` (chosen by the event's date)."""
     for rule_set in rule_sets:
         if rule_set.applies_on(event_date):
             return rule_set
-    raise LookupError(f"no rule set covers {event_date.isoformat()}")
+    first = min((r.effective_from for r in rule_sets), default=event_date)
+    raise NoRuleSet("no_rule_set_for_date", f"No rule set covers {event_date.isoformat()}; dates before "
+                    f"{first.isoformat()} are outside this service's rules.", date=event_date.isoformat())

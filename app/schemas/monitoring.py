@@ -202,9 +202,28 @@ class SummaryGroup(SummaryFigures):
     label: str | None = None
 
 
-class SummaryOut(Schema):
+class Freshness(Schema):
+    """Where the figures come from: today's stored indicators, or a past `as_of` computed on the fly."""
+
+    computed_for: date | None = Field(
+        None,
+        description="Business date the stored indicators are complete for (the previous day while a new "
+        "day's rebuild runs); equals as_of for a past as_of (computed on the fly, slower)",
+    )
+    stale: bool = Field(False, description="True: changes are still being applied; pending_projects says how many")
+    pending_projects: int = Field(0, description="Projects changed (or not yet rebuilt) and not yet reflected")
+
+
+class SummaryOut(Freshness):
     plan_year: int
     as_of: date
     group_by: GroupBy | None
     province: SummaryFigures
     groups: list[SummaryGroup]
+
+
+class IndicatorPage(Freshness):
+    """A page of the indicator list (cursor pagination) and the freshness of its figures."""
+
+    items: list[IndicatorRow]
+    next_page_token: str | None = Field(None, description="Opaque token for the next page; null on the last page")

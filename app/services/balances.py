@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import bindparam, case, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +78,127 @@ async def lock_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[Poo
     )
     wanted_set = set(wanted)
     return {key: row for row in rows if (key := pool_key_of(row)) in wanted_set}
+
+
+# --- The write path's locked balances, in Core (no ORM objects: a batch locks thousands of rows) -------------
+
+@dataclass(slots=True)
+class LockedPool:
+    """A locked pool balance row, moved in memory by the write and written back by `write_pools`."""
+
+    id: int
+    key: PoolKey
+    plan_vnd: int
+    extended_vnd: int
+    extended_until: date | None
+    late_capital_vnd: int
+    disbursed_vnd: int
+    advanced_vnd: int
+    advance_recovered_vnd: int
+    paid_vnd: int
+    late_disbursed_vnd: int
+    last_value_date: date | None
+
+
+@dataclass(slots=True)
+class LockedProject:
+    project_id: int
+    disbursed_total_vnd: int
+    advance_outstanding_vnd: int
+
+
+_P = ProjectBalance.__table__
+_PB = PoolBalance.__table__
+_POOL_LOCK_COLUMNS = (_PB.c.id, _PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level,
+                      _PB.c.plan_vnd, _PB.c.extended_vnd, _PB.c.extended_until, _PB.c.late_capital_vnd,
+                      _PB.c.disbursed_vnd, _PB.c.advanced_vnd, _PB.c.advance_recovered_vnd, _PB.c.paid_vnd,
+                      _PB.c.late_disbursed_vnd, _PB.c.last_value_date)
+# Up to this many pools are locked by exact key; more (a batch) by project and year, filtered here.
+_EXACT_POOL_KEYS = 100
+
+
+async def lock_project_rows(session: AsyncSession, project_ids: Iterable[int]) -> dict[int, LockedProject]:
+    """Lock project balance rows in id order (first in the lock order)."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    query = select(_P.c.project_id, _P.c.disbursed_total_vnd, _P.c.advance_outstanding_vnd)
+    query = query.where(_P.c.project_id == ids[0]) if len(ids) == 1 else query.where(_P.c.project_id.in_(ids))
+    rows = await session.execute(query.order_by(_P.c.project_id).with_for_update())
+    return {r[0]: LockedProject(*r) for r in rows}
+
+
+async def lock_pool_rows(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[PoolKey, LockedPool]:
+    """Lock the pool rows that exist among `keys`, in key order (after the project rows)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    query = select(*_POOL_LOCK_COLUMNS)
+    if len(wanted) == 1:
+        k = wanted[0]
+        query = query.where(_PB.c.project_id == k.project_id, _PB.c.plan_year == k.plan_year,
+                            _PB.c.capital_source == k.capital_source, _PB.c.budget_level == k.budget_level)
+    elif len(wanted) <= _EXACT_POOL_KEYS:
+        query = query.where(tuple_(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level)
+                            .in_([(k.project_id, k.plan_year, k.capital_source, k.budget_level)
+                                  for k in wanted]))
+    else:
+        query = query.where(_PB.c.project_id.in_(sorted({k.project_id for k in wanted})),
+                            _PB.c.plan_year.in_(sorted({k.plan_year for k in wanted})))
+    query = query.order_by(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level)
+    wanted_set = set(wanted)
+    locked: dict[PoolKey, LockedPool] = {}
+    for r in await session.execute(query.with_for_update()):
+        key = PoolKey(r[1], r[2], CapitalSource(r[3]), BudgetLevel(r[4]))
+        if key in wanted_set:
+            locked[key] = LockedPool(r[0], key, *r[5:])
+    return locked
+
+
+async def write_pools(session: AsyncSession, pools: Iterable[LockedPool], now: datetime) -> None:
+    """Write the moved pool rows back: one statement (PostgreSQL: UPDATE … FROM unnest; SQLite: executemany)."""
+    rows = list(pools)
+    if not rows:
+        return
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(
+            "UPDATE pool_balances AS p SET disbursed_vnd = v.d, advanced_vnd = v.a, advance_recovered_vnd = v.r, "
+            "paid_vnd = v.p, late_disbursed_vnd = v.l, last_value_date = v.lvd, updated_at = :now "
+            "FROM unnest(CAST(:id AS BIGINT[]), CAST(:d AS BIGINT[]), CAST(:a AS BIGINT[]), CAST(:r AS BIGINT[]), "
+            "CAST(:p AS BIGINT[]), CAST(:l AS BIGINT[]), CAST(:lvd AS DATE[])) AS v(id, d, a, r, p, l, lvd) "
+            "WHERE p.id = v.id"),
+            {"now": now, "id": [r.id for r in rows], "d": [r.disbursed_vnd for r in rows],
+             "a": [r.advanced_vnd for r in rows], "r": [r.advance_recovered_vnd for r in rows],
+             "p": [r.paid_vnd for r in rows], "l": [r.late_disbursed_vnd for r in rows],
+             "lvd": [r.last_value_date for r in rows]})
+        return
+    await session.execute(
+        update(_PB).where(_PB.c.id == bindparam("b_id")).values(
+            disbursed_vnd=bindparam("b_d"), advanced_vnd=bindparam("b_a"), advance_recovered_vnd=bindparam("b_r"),
+            paid_vnd=bindparam("b_p"), late_disbursed_vnd=bindparam("b_l"), last_value_date=bindparam("b_lvd"),
+            updated_at=bindparam("b_now")),
+        [{"b_id": r.id, "b_d": r.disbursed_vnd, "b_a": r.advanced_vnd, "b_r": r.advance_recovered_vnd,
+          "b_p": r.paid_vnd, "b_l": r.late_disbursed_vnd, "b_lvd": r.last_value_date, "b_now": now} for r in rows])
+
+
+async def write_projects(session: AsyncSession, projects: Iterable[LockedProject], now: datetime) -> None:
+    rows = list(projects)
+    if not rows:
+        return
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(
+            "UPDATE project_balances AS b SET disbursed_total_vnd = v.d, advance_outstanding_vnd = v.o, "
+            "updated_at = :now FROM unnest(CAST(:id AS BIGINT[]), CAST(:d AS BIGINT[]), CAST(:o AS BIGINT[])) "
+            "AS v(id, d, o) WHERE b.project_id = v.id"),
+            {"now": now, "id": [r.project_id for r in rows], "d": [r.disbursed_total_vnd for r in rows],
+             "o": [r.advance_outstanding_vnd for r in rows]})
+        return
+    await session.execute(
+        update(_P).where(_P.c.project_id == bindparam("b_id")).values(
+            disbursed_total_vnd=bindparam("b_d"), advance_outstanding_vnd=bindparam("b_o"),
+            updated_at=bindparam("b_now")),
+        [{"b_id": r.project_id, "b_d": r.disbursed_total_vnd, "b_o": r.advance_outstanding_vnd, "b_now": now}
+         for r in rows])
 
 
 @dataclass(slots=True)

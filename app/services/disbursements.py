@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import utcnow
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, ProjectStatus
-from app.models import Disbursement, Event, PoolBalance, Project, ProjectBalance
+from app.models import Disbursement, Event, Project
 from app.rules.rulesets import DEFAULT_RULE_SETS, RuleSet, ruleset_for
 from app.services import contract_ledger
-from app.services.balances import PoolKey, lock_pools, lock_projects
+from app.services.balances import (
+    LockedPool,
+    LockedProject,
+    PoolKey,
+    lock_pool_rows,
+    lock_project_rows,
+    write_pools,
+    write_projects,
+)
 from app.services.errors import Conflict, DomainError, NotFound, RuleViolation
 from app.services.rule_sets import effective_rule_sets
 
@@ -63,6 +71,31 @@ class RowError:
                 **self.numbers}
 
 
+@dataclass(slots=True)
+class Recorded:
+    """A written disbursement: the stored row's fields (no ORM object), plus R5 warnings for the response."""
+
+    id: int
+    project_id: int
+    plan_year: int
+    capital_source: CapitalSource
+    budget_level: BudgetLevel
+    kind: DisbursementKind
+    advance_kind: AdvanceKind | None
+    contract_id: int | None
+    amount_vnd: int
+    advance_recovered_vnd: int
+    net_vnd: int
+    value_date: date
+    document_number: str
+    reverses_id: int | None
+    note: str | None
+    known_on: date
+    created_at: datetime
+    created_by_key_id: int | None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
 class BatchRejected(DomainError):
     status = 422
     title = "Batch rejected"
@@ -77,7 +110,7 @@ def _fmt(amount: int) -> str:
     return f"{amount:,} đồng"
 
 
-def check_window(row: DisbursementInput, pool: PoolBalance, rule_set: RuleSet) -> RowError | None:
+def check_window(row: DisbursementInput, pool: LockedPool, rule_set: RuleSet) -> RowError | None:
     """R14: the value date must fall in the plan year's window, or within an extension / nd254 late capital."""
     year = row.plan_year
     if row.value_date < date(year, 1, 1):
@@ -104,9 +137,9 @@ def check_window(row: DisbursementInput, pool: PoolBalance, rule_set: RuleSet) -
 
 def check_row(
     row: DisbursementInput,
-    project: Project | None,
-    pool: PoolBalance | None,
-    balance: ProjectBalance | None,
+    project: Any,
+    pool: LockedPool | None,
+    balance: LockedProject | None,
     today: date,
     rule_sets: tuple[RuleSet, ...] = DEFAULT_RULE_SETS,
 ) -> RowError | None:
@@ -154,7 +187,7 @@ def _advanced(row: DisbursementInput) -> int:
     return row.amount_vnd if row.kind is DisbursementKind.advance else 0
 
 
-def apply_row(row: DisbursementInput, pool: PoolBalance, balance: ProjectBalance, rule_set: RuleSet) -> None:
+def apply_row(row: DisbursementInput, pool: LockedPool, balance: LockedProject, rule_set: RuleSet) -> None:
     """Move one accepted row into the in-memory balances (flushed by the caller)."""
     pool.disbursed_vnd += row.net_vnd
     pool.advanced_vnd += _advanced(row)
@@ -193,6 +226,40 @@ async def reversal_of(session: AsyncSession, original: Disbursement, *, document
         value_date=value_date, document_number=document_number, note=note, reverses_id=original.id)
 
 
+async def project_facts(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, Any]:
+    """What the caps need of each project (id, code, investor, status, TMĐT), one statement, no ORM objects."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    query = select(Project.id, Project.code, Project.investor_id, Project.status, Project.total_investment_vnd)
+    query = query.where(Project.id == ids[0]) if len(ids) == 1 else query.where(Project.id.in_(ids))
+    return {row.id: row for row in await session.execute(query)}
+
+
+async def _projects(session: AsyncSession, project_ids: list[int]) -> dict[int, Any]:
+    if len(project_ids) <= 4:
+        # The router loaded these already: the identity map answers without a statement.
+        found = {pid: await session.get(Project, pid) for pid in project_ids}
+        return {pid: project for pid, project in found.items() if project is not None}
+    return await project_facts(session, project_ids)
+
+
+async def _existing_documents(session: AsyncSession, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    if len(keys) == 1:
+        [(project_id, document)] = keys
+        found = await session.scalar(select(Disbursement.id).where(
+            Disbursement.project_id == project_id, Disbursement.document_number == document))
+        return set(keys) if found is not None else set()
+    existing: set[tuple[int, str]] = set()
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start:start + 5000]
+        existing |= set((await session.execute(
+            select(Disbursement.project_id, Disbursement.document_number)
+            .where(tuple_(Disbursement.project_id, Disbursement.document_number).in_(chunk))
+        )).all())
+    return existing
+
+
 async def record(
     session: AsyncSession,
     rows: Sequence[DisbursementInput],
@@ -200,27 +267,26 @@ async def record(
     today: date,
     key_id: int | None,
     batch: bool = False,
-) -> list[Disbursement]:
-    """Validate and write disbursements; all or nothing. Emits `disbursement.recorded` events."""
+    projects: dict[int, Any] | None = None,
+) -> list[Recorded]:
+    """Validate and write disbursements; all or nothing. Emits `disbursement.recorded` events.
+
+    `projects` (from `project_facts`) saves a statement when the caller has loaded them already.
+    """
     errors: list[RowError] = []
     project_ids = sorted({r.project_id for r in rows})
-    projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
+    if projects is None:
+        projects = await _projects(session, project_ids)
 
     rule_sets = await effective_rule_sets(session)
     # Lock order: project balances → pool balances → contract balances (each sorted): no deadlock.
-    balances = await lock_projects(session, project_ids)
-    pools = await lock_pools(session, (r.pool for r in rows))
+    balances = await lock_project_rows(session, project_ids)
+    pools = await lock_pool_rows(session, (r.pool for r in rows))
     contracts = await contract_ledger.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
     # Natural key (project + voucher/document number), checked under the project locks so that two writers
     # of the same document cannot both pass: duplicates against the ledger and within the call.
     keys = [(r.project_id, r.document_number) for r in rows]
-    existing = set()
-    for start in range(0, len(keys), 5000):
-        chunk = keys[start:start + 5000]
-        existing |= set((await session.execute(
-            select(Disbursement.project_id, Disbursement.document_number)
-            .where(tuple_(Disbursement.project_id, Disbursement.document_number).in_(chunk))
-        )).all())
+    existing = await _existing_documents(session, keys)
     seen: set[tuple[int, str]] = set()
     duplicates: list[RowError] = []
     for index, key in enumerate(keys):
@@ -270,33 +336,100 @@ def _row_pointer(error: RowError) -> dict[str, Any]:
     return data
 
 
-async def _write(session, rows, pools, balances, today, key_id) -> list[Disbursement]:
+_D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "advance_kind", "contract_id",
+              "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note")
+_D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+            "DATE", "VARCHAR", "BIGINT", "VARCHAR")
+# PostgreSQL: the whole write in one statement. Rows come in as arrays (one bind per column, so the prepared
+# statement is reused whatever the row count); the events are built from the inserted rows (ids in row order);
+# the locked balance rows get their new figures.
+_PG_WRITE = text(f"""
+WITH d AS (
+  INSERT INTO disbursements ({", ".join(_D_COLUMNS)}, known_on, created_at, created_by_key_id)
+  SELECT {", ".join(f"v.{c}" for c in _D_COLUMNS)}, :known_on, :now, :key_id
+  FROM unnest({", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_D_COLUMNS, _D_TYPES, strict=True))})
+       WITH ORDINALITY AS v({", ".join(_D_COLUMNS)}, n)
+  ORDER BY v.n
+  RETURNING id, project_id, plan_year, kind, amount_vnd, advance_recovered_vnd, net_vnd, value_date,
+            document_number, reverses_id
+), e AS (
+  INSERT INTO events (type, entity_type, entity_id, project_id, payload, known_on, occurred_at)
+  SELECT CASE WHEN d.reverses_id IS NULL THEN 'disbursement.recorded' ELSE 'disbursement.reversed' END,
+         'disbursement', d.id::text, d.project_id,
+         jsonb_build_object('id', d.id, 'project_id', d.project_id, 'plan_year', d.plan_year, 'kind', d.kind,
+                            'amount_vnd', d.amount_vnd, 'advance_recovered_vnd', d.advance_recovered_vnd,
+                            'net_vnd', d.net_vnd, 'value_date', to_char(d.value_date, 'YYYY-MM-DD'),
+                            'document_number', d.document_number, 'reverses_id', d.reverses_id),
+         :known_on, :now
+  FROM d ORDER BY d.id
+), pools AS (
+  UPDATE pool_balances AS p SET disbursed_vnd = v.d, advanced_vnd = v.a, advance_recovered_vnd = v.r,
+         paid_vnd = v.p, late_disbursed_vnd = v.l, last_value_date = v.lvd, updated_at = :now
+  FROM unnest(CAST(:pool_id AS BIGINT[]), CAST(:pool_d AS BIGINT[]), CAST(:pool_a AS BIGINT[]),
+              CAST(:pool_r AS BIGINT[]), CAST(:pool_p AS BIGINT[]), CAST(:pool_l AS BIGINT[]),
+              CAST(:pool_lvd AS DATE[])) AS v(id, d, a, r, p, l, lvd)
+  WHERE p.id = v.id
+), balances AS (
+  UPDATE project_balances AS b SET disbursed_total_vnd = v.d, advance_outstanding_vnd = v.o, updated_at = :now
+  FROM unnest(CAST(:bal_id AS BIGINT[]), CAST(:bal_d AS BIGINT[]), CAST(:bal_o AS BIGINT[])) AS v(id, d, o)
+  WHERE b.project_id = v.id
+)
+SELECT d.id, d.project_id, d.document_number FROM d
+""")
+
+
+def _event_payload(d: Recorded) -> dict[str, Any]:
+    return {"id": d.id, "project_id": d.project_id, "plan_year": d.plan_year, "kind": d.kind.value,
+            "amount_vnd": d.amount_vnd, "advance_recovered_vnd": d.advance_recovered_vnd, "net_vnd": d.net_vnd,
+            "value_date": d.value_date.isoformat(), "document_number": d.document_number,
+            "reverses_id": d.reverses_id}
+
+
+async def _write(session: AsyncSession, rows: Sequence[DisbursementInput], pools: dict[PoolKey, LockedPool],
+                 balances: dict[int, LockedProject], today: date, key_id: int | None) -> list[Recorded]:
+    """Insert the rows and their events and write the moved balances back, set-based (no ORM objects)."""
     now = utcnow()
-    values = [
-        {"project_id": r.project_id, "plan_year": r.plan_year, "capital_source": r.capital_source.value,
-         "budget_level": r.budget_level.value, "kind": r.kind.value,
-         "advance_kind": r.advance_kind.value if r.advance_kind else None, "contract_id": r.contract_id,
-         "amount_vnd": r.amount_vnd, "advance_recovered_vnd": r.advance_recovered_vnd, "net_vnd": r.net_vnd,
-         "value_date": r.value_date, "document_number": r.document_number, "reverses_id": r.reverses_id,
-         "note": r.note, "known_on": today, "created_at": now, "created_by_key_id": key_id}
-        for r in rows
-    ]
-    created = list((await session.scalars(
-        insert(Disbursement).returning(Disbursement, sort_by_parameter_order=True), values)).all())
-    created.sort(key=lambda d: d.id)
-    # Balance rows are ORM objects already changed in memory; the unit of work flushes them at commit.
-    for pool in pools.values():
-        pool.updated_at = now
-    for balance in balances.values():
-        balance.updated_at = now
-    await session.execute(insert(Event), [
+    columns: dict[str, list[Any]] = {c: [] for c in _D_COLUMNS}
+    for r in rows:
+        for name, value in (("project_id", r.project_id), ("plan_year", r.plan_year),
+                            ("capital_source", r.capital_source.value), ("budget_level", r.budget_level.value),
+                            ("kind", r.kind.value), ("advance_kind", r.advance_kind.value if r.advance_kind else None),
+                            ("contract_id", r.contract_id), ("amount_vnd", r.amount_vnd),
+                            ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
+                            ("value_date", r.value_date), ("document_number", r.document_number),
+                            ("reverses_id", r.reverses_id), ("note", r.note)):
+            columns[name].append(value)
+    if session.bind.dialect.name == "postgresql":
+        moved_pools, moved_balances = list(pools.values()), list(balances.values())
+        result = await session.execute(_PG_WRITE, {
+            **columns, "known_on": today, "now": now, "key_id": key_id,
+            "pool_id": [p.id for p in moved_pools], "pool_d": [p.disbursed_vnd for p in moved_pools],
+            "pool_a": [p.advanced_vnd for p in moved_pools], "pool_r": [p.advance_recovered_vnd for p in moved_pools],
+            "pool_p": [p.paid_vnd for p in moved_pools], "pool_l": [p.late_disbursed_vnd for p in moved_pools],
+            "pool_lvd": [p.last_value_date for p in moved_pools],
+            "bal_id": [b.project_id for b in moved_balances], "bal_d": [b.disbursed_total_vnd for b in moved_balances],
+            "bal_o": [b.advance_outstanding_vnd for b in moved_balances]})
+        ids = {(project_id, document): id_ for id_, project_id, document in result}
+        return [_recorded(ids[(r.project_id, r.document_number)], r, today, now, key_id) for r in rows]
+    table = Disbursement.__table__
+    values = [{**{c: columns[c][i] for c in _D_COLUMNS}, "known_on": today, "created_at": now,
+               "created_by_key_id": key_id} for i in range(len(rows))]
+    result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
+    created = [_recorded(id_, r, today, now, key_id) for (id_,), r in zip(result.all(), rows, strict=True)]
+    await session.execute(insert(Event.__table__), [
         {"type": "disbursement.reversed" if d.reverses_id else "disbursement.recorded",
          "entity_type": "disbursement", "entity_id": str(d.id), "project_id": d.project_id,
-         "payload": {"id": d.id, "project_id": d.project_id, "plan_year": d.plan_year, "kind": d.kind,
-                     "amount_vnd": d.amount_vnd, "advance_recovered_vnd": d.advance_recovered_vnd,
-                     "net_vnd": d.net_vnd, "value_date": d.value_date.isoformat(),
-                     "document_number": d.document_number, "reverses_id": d.reverses_id},
-         "known_on": today, "occurred_at": now}
-        for d in created
+         "payload": _event_payload(d), "known_on": today, "occurred_at": now}
+        for d in sorted(created, key=lambda d: d.id)
     ])
+    await write_pools(session, pools.values(), now)
+    await write_projects(session, balances.values(), now)
     return created
+
+
+def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id: int | None) -> Recorded:
+    return Recorded(id=id_, project_id=r.project_id, plan_year=r.plan_year, capital_source=r.capital_source,
+                    budget_level=r.budget_level, kind=r.kind, advance_kind=r.advance_kind, contract_id=r.contract_id,
+                    amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
+                    value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
+                    note=r.note, known_on=today, created_at=now, created_by_key_id=key_id)

@@ -10,13 +10,14 @@ A *snapshot* is built with a fixed number of aggregated queries, whatever the nu
 5. the milestone curve of the plan year (data, defaults from DOMAIN.md §6);
 6. overdue advances (the Treasury model's sweep transitions, when that module is installed).
 Forecasts (`services.forecast`) run per pool; a project's figures are the sums of its pools and R18
-flags (`services.flags`) are evaluated on those sums. Snapshots are cached per worker, keyed by the
-ledger's high-water marks, so repeated summaries cost a dictionary look-up.
+flags (`services.flags`) are evaluated on those sums. `project_ids` restricts every query to those
+projects: the incremental refresher (`services.indicator_store`) recomputes the changed projects with the
+same code that computes a whole year on the fly for a past `as_of`. Nothing is cached in the worker.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +29,6 @@ from app.clock import today as business_today
 from app.config import get_settings
 from app.enums import BudgetLevel, CapitalSource
 from app.models import (
-    AllocationEntry,
     Disbursement,
     DisbursementSchedule,
     ExtraNeed,
@@ -324,44 +324,3 @@ async def build_snapshot(
     milestones = await milestone_curve(session, plan_year)
     projects = evaluate(plan_year, as_of, pools, schedules, overdue, milestones)
     return Snapshot(plan_year, as_of, projects, milestones, "unavailable" if overdue is None else "treasury_sweep")
-
-
-# ---------------------------------------------------------------- per-worker cache of whole-year snapshots
-
-_CACHE: OrderedDict[tuple, Snapshot] = OrderedDict()
-_CACHE_SIZE = 8
-
-
-async def _fingerprint(session: AsyncSession) -> tuple:
-    """High-water marks of everything a snapshot reads (ids and the creation time of the last row)."""
-    marks = []
-    for model in (AllocationEntry, Disbursement, DisbursementSchedule, ExtraNeed):
-        row = (await session.execute(select(model.id, model.created_at).order_by(model.id.desc()).limit(1))).first()
-        marks.append(tuple(row) if row else None)
-    marks.append(await session.scalar(select(func.max(MilestonePoint.updated_at))))
-    marks.append(
-        await session.scalar(select(func.count()).select_from(ExtraNeed).where(ExtraNeed.status != "registered"))
-    )
-    return tuple(marks)
-
-
-async def year_snapshot(session: AsyncSession, plan_year: int, as_of: date) -> Snapshot:
-    s = get_settings()
-    key = (
-        plan_year,
-        as_of,
-        business_today(),
-        s.flag_slow_margin_pp,
-        s.flag_stalled_days,
-        s.flag_at_risk_tolerance_pct,
-        await _fingerprint(session),
-    )
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
-    snap = await build_snapshot(session, plan_year, as_of)
-    _CACHE[key] = snap
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return snap

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import caches
 from app.clock import utcnow
 from app.enums import OrganisationKind, Role
 from app.models import ApiKey, Organisation, OrganisationSuccession
@@ -62,6 +63,7 @@ async def create_organisation(
     )
     session.add(organisation)
     await session.flush()
+    caches.invalidate_on_commit(session, caches.principals)  # owner scopes include sub-units
     return organisation
 
 
@@ -90,6 +92,7 @@ async def record_succession(session: AsyncSession, predecessor_id: int, *, succe
     link = OrganisationSuccession(predecessor_id=predecessor_id, successor_id=successor_id,
                                   effective_on=effective_on, decision_ref=decision_ref)
     session.add(link)
+    caches.invalidate_on_commit(session, caches.principals)  # owner scopes include predecessors
     if predecessor.valid_to is None or predecessor.valid_to > effective_on:
         predecessor.valid_to = effective_on
     await session.flush()

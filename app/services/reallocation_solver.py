@@ -11,8 +11,10 @@ flow ≥ m, Σ_j x_ij ≤ s_i and Σ_i x_ij ≤ c_j. Objectives, lexicographic: 
   (Σ w·x ≥ optimum − ½: the objective is an integer, so this is "= optimum") and minimises Σ y. Exact when
   both stages finish within the time limit; used when the pool has few pairs.
 * `aggregate_bound` + `best_fit_flows` — for large pools, where pairs would number 10^7: stage 1 keeps one
-  semi-integer variable per recipient (a_j = 0 or m ≤ a_j ≤ c_j, Σ a_j ≤ Σ s_i) and is solved exactly by
-  HiGHS. It is a relaxation: its optimum is an upper *bound* for the pair problem (equal to it when
+  semi-integer variable per recipient (a_j = 0 or m ≤ a_j ≤ c_j, Σ a_j ≤ Σ s_i) and is solved exactly:
+  in closed form when the fractional knapsack (by weight) is, or can be made, semi-integer feasible at the
+  same objective (`knapsack_targets`: always when m = 1, and on realistic large pools), else by HiGHS.
+  It is a relaxation: its optimum is an upper *bound* for the pair problem (equal to it when
   m = 1 unit). Stage 2 realises those amounts with a deterministic best-fit matching (each recipient
   takes the smallest donor that covers it whole, else the largest donor), then tops up with what is
   left. Without a binding minimum each flow exhausts a donor or a recipient, so flows ≤ D + R; the
@@ -125,8 +127,59 @@ def lp_bound(problem: PoolProblem) -> int:
     return bound
 
 
+def knapsack_targets(problem: PoolProblem) -> tuple[int, list[int]] | None:
+    """Stage 1 in closed form when the LP relaxation's answer is (or can be made) semi-integer feasible.
+
+    The fractional knapsack (recipients by weight, ties by index, all usable supply) gives the LP bound,
+    an upper bound of the aggregate problem. Every amount is an integer and every recipient is filled to
+    c_j ≥ m, except at most one, the last, with a rest r. If r = 0 or r ≥ m the fill is feasible, so it is
+    optimal. If 0 < r < m, moving m − r units to it from a filled recipient of the *same* weight that keeps
+    ≥ m leaves the objective at the LP bound: optimal again. Otherwise None (the MILP decides).
+    Returns (optimum = LP bound, amount per recipient).
+    """
+    m = problem.min_units
+    supply = sum(problem.supplies[i] for i in problem.usable_donors())
+    targets = [0] * len(problem.capacities)
+    bound, last = 0, None
+    for j in sorted(problem.usable_recipients(), key=lambda j: (-problem.weights[j], j)):
+        if supply == 0:
+            break
+        take = min(supply, problem.capacities[j])
+        targets[j], last = take, j
+        bound += problem.weights[j] * take
+        supply -= take
+    if last is None or targets[last] >= m:
+        return bound, targets
+    short = m - targets[last]
+    donor = next((j for j, t in enumerate(targets)
+                  if j != last and t - short >= m and problem.weights[j] == problem.weights[last]), None)
+    if donor is None:
+        return None
+    targets[donor] -= short
+    targets[last] = m
+    return bound, targets
+
+
 def aggregate_bound(problem: PoolProblem, time_limit_s: float) -> tuple[int, list[int], bool]:
-    """Stage 1 without pairs: (upper bound, amount per recipient, solved to optimality)."""
+    """Stage 1 without pairs: (upper bound, amount per recipient, solved to optimality).
+
+    Exact in closed form when `knapsack_targets` applies (always when m = 1 unit, and in practice on
+    large pools), else by the semi-integer MILP in HiGHS within the time limit.
+    """
+    m = problem.min_units
+    recipients = problem.usable_recipients()
+    supply = sum(problem.supplies[i] for i in problem.usable_donors())
+    targets = [0] * len(problem.capacities)
+    if not recipients or supply < m:
+        return 0, targets, True
+    closed = knapsack_targets(problem)
+    if closed is not None:
+        return closed[0], closed[1], True
+    return aggregate_milp(problem, time_limit_s)
+
+
+def aggregate_milp(problem: PoolProblem, time_limit_s: float) -> tuple[int, list[int], bool]:
+    """Stage 1 by HiGHS: one semi-integer variable per recipient (a_j = 0 or m ≤ a_j ≤ c_j), Σ a_j ≤ S."""
     m = problem.min_units
     recipients = problem.usable_recipients()
     supply = sum(problem.supplies[i] for i in problem.usable_donors())

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import caches
 from app.clock import utcnow
 from app.models import CalendarDay, RuleSetOverride
 from app.rules.calendar import DayKind, WorkingCalendar
@@ -31,19 +32,23 @@ async def _overrides(session: AsyncSession) -> dict[str, RuleSetOverride]:
 
 
 async def effective_rule_sets(session: AsyncSession) -> tuple[RuleSet, ...]:
-    """The default rule sets with the administrator's overrides applied, in effective-date order."""
-    stored = await _overrides(session)
+    """The default rule sets with the administrator's overrides applied, in effective-date order.
+
+    Cached per worker for `caches.RULE_SETS_TTL_SECONDS`; `update` clears this worker's cache at once and again
+    after its commit, so other workers apply an override within that bound (CONTRIBUTING.md).
+    """
+    cached = caches.rule_sets.get("effective")
+    if cached is not caches.MISSING:
+        return cached
+    stored = {code: overrides for code, overrides in
+              (await session.execute(select(RuleSetOverride.code, RuleSetOverride.overrides))).all()}
     result = []
     for rule_set in DEFAULT_RULE_SETS:
-        row = stored.get(rule_set.code)
-        result.append(rule_set.with_overrides(row.overrides) if row and row.overrides else rule_set)
-    return tuple(result)
-
-
-async def overrides_version(session: AsyncSession) -> str:
-    """A short fingerprint of every override's version (snapshot ETags depend on the rule sets)."""
-    stored = await _overrides(session)
-    return ",".join(f"{code}:{row.version}" for code, row in sorted(stored.items()))
+        overrides = stored.get(rule_set.code)
+        result.append(rule_set.with_overrides(overrides) if overrides else rule_set)
+    effective = tuple(result)
+    caches.rule_sets.put("effective", effective)
+    return effective
 
 
 async def read(session: AsyncSession, code: str) -> tuple[RuleSet, dict[str, Any], int]:
@@ -78,6 +83,7 @@ async def update(session: AsyncSession, code: str, if_match: str, changes: dict[
         raise RuleViolation("invalid_rule_set_override", f"The override is not valid: {exc}",
                             pointer="/overrides") from exc
     now = utcnow()
+    caches.invalidate_on_commit(session, caches.rule_sets)
     if row is None:
         row = RuleSetOverride(code=code, overrides=merged, version=2, updated_at=now, updated_by_key_id=key_id)
         session.add(row)

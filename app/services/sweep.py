@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import utcnow
 from app.enums import AdvanceKind
-from app.models import Advance, Contract, ContractBalance, RecoveryCase, SweepTransition
+from app.models import Advance, Contract, ContractBalance, RecoveryCase, SweepTransition, snapshot
 from app.rules.rulesets import ruleset_for
 from app.services import events, overdue, recovery
 from app.services.rule_sets import effective_rule_sets
@@ -54,7 +54,10 @@ async def _record(session: AsyncSession, subject_type: str, subject_id: int, kin
                     detail=detail, recorded_at=utcnow())
             .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "kind"])
             .returning(SweepTransition.id))
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    recorded = (await session.execute(stmt)).scalar_one_or_none() is not None
+    if recorded:
+        snapshot.mark(session.sync_session, project_id)  # a no-op insert leaves pollers' ETags alone
+    return recorded
 
 
 async def sweep(session: AsyncSession, as_of: date) -> SweepResult:

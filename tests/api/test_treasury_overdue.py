@@ -138,3 +138,67 @@ async def test_r16_recovery_case_workflow_and_auto_close(client, world):
     assert late.status_code == 409 and late.json()["code"] == "illegal_transition"
     missing = await client.get("/api/v1/recovery-cases/999", headers=world.h("treasury"))
     assert missing.status_code == 404 and missing.headers["content-type"].startswith(PROBLEM)
+
+
+async def _etag_and_304(client, world, params=None) -> str:
+    """The current ETag, after checking that replaying it answers 304 with no body."""
+    etag = (await client.get(URL, params=params, headers=world.h("treasury"))).headers["ETag"]
+    again = await client.get(URL, params=params, headers=world.h("treasury", **{"If-None-Match": etag}))
+    assert again.status_code == 304 and again.headers["ETag"] == etag and again.content == b""
+    return etag
+
+
+async def _changed(client, world, etag, params=None) -> dict:
+    changed = await client.get(URL, params=params, headers=world.h("treasury", **{"If-None-Match": etag}))
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["ETag"] != etag
+    return changed.json()
+
+
+async def test_snapshot_etag_changes_after_a_contract_change(client, world):
+    project, contract, post = await _world(client, world)
+    etag = await _etag_and_304(client, world)
+    patch = await client.patch(f"/api/v1/contracts/{contract['id']}", json={"full_recovery_date": "2024-12-31"},
+                               headers=world.h("owner", **{"If-Match": f'"contract-{contract["id"]}-v1"'}))
+    assert patch.status_code == 200, patch.text
+    data = await _changed(client, world, etag)
+    assert "R9" not in {i["rule"] for i in data["items"]}  # the contract's new recovery date is not yet due
+
+
+async def test_snapshot_etag_changes_after_a_rule_set_override(client, world):
+    await _world(client, world)
+    etag = await _etag_and_304(client, world)
+    got = await client.get("/api/v1/rule-sets/nd99", headers=world.h("admin"))
+    ok = await client.patch("/api/v1/rule-sets/nd99", json={"overrides": {"sla_payment_working_days": 5}},
+                            headers=world.h("admin", **{"If-Match": got.headers["ETag"]}))
+    assert ok.status_code == 200, ok.text
+    await _changed(client, world, etag)
+
+
+async def test_snapshot_etag_changes_with_the_business_date_and_filters(client, world, set_today):
+    await _world(client, world)
+    etag = await _etag_and_304(client, world)
+    set_today(date(2024, 10, 12))  # a new business day: days overdue move although nobody wrote
+    data = await _changed(client, world, etag)
+    r9 = next(i for i in data["items"] if i["rule"] == "R9")
+    assert r9["days_overdue"] == 42
+    assert await _etag_and_304(client, world, {"as_of": "2024-10-11"}) == etag  # same date, same snapshot
+    filtered = await _etag_and_304(client, world, {"as_of": "2024-10-11", "rule": "R9"})
+    assert filtered != etag
+
+
+async def test_snapshot_etag_unchanged_by_writes_outside_the_snapshot(client, world):
+    project, contract, post = await _world(client, world)
+    etag = await _etag_and_304(client, world)
+    await post(1_000_000, "P-NO-ADV")  # a payment without a contract or recovery moves no advance
+    assert await _etag_and_304(client, world) == etag
+
+
+async def test_snapshot_etag_changes_after_a_sweep_that_records_and_not_after_one_that_does_not(client, world):
+    await _world(client, world)
+    etag = await _etag_and_304(client, world)
+    assert (await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))).json()["cases_opened"] == 3
+    await _changed(client, world, etag)  # opening a case bumps the advance's version
+    etag = await _etag_and_304(client, world)
+    assert (await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))).json()["recorded"] == {}
+    assert await _etag_and_304(client, world) == etag

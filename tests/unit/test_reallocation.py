@@ -23,7 +23,14 @@ from app.services.reallocation import (
     optimise,
     recipient_capacity_vnd,
 )
-from app.services.reallocation_solver import PoolProblem, best_fit_flows, check, greedy_flows
+from app.services.reallocation_solver import (
+    PoolProblem,
+    aggregate_milp,
+    best_fit_flows,
+    check,
+    greedy_flows,
+    knapsack_targets,
+)
 
 U = 1_000_000  # one unit = 1 triệu đồng
 TY = 1_000_000_000  # 1 tỷ
@@ -400,3 +407,22 @@ def test_r19_heuristics_are_feasible_and_each_flow_exhausts_a_side(supplies, rec
             donors = {i for i, _, _ in flows}
             receivers = {j for _, j, _ in flows}
             assert len(flows) <= len(donors) + len(receivers)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(1, 5)), min_size=1, max_size=6),
+    st.integers(1, 25),
+)
+def test_r19_closed_form_stage_one_equals_the_aggregate_milp(supplies, recipients, m):
+    problem = PoolProblem(tuple(supplies), tuple(c for c, _ in recipients), tuple(w for _, w in recipients), m)
+    closed = knapsack_targets(problem)
+    if closed is None or sum(problem.supplies[i] for i in problem.usable_donors()) < m:
+        return  # the MILP decides (or nothing can move)
+    bound, targets = closed
+    milp_bound, _, solved = aggregate_milp(problem, 10.0)
+    assert solved and bound == milp_bound
+    assert sum(targets) <= sum(problem.supplies[i] for i in problem.usable_donors())
+    assert all(t == 0 or m <= t <= c for t, c in zip(targets, problem.capacities, strict=True))
+    assert sum(w * t for w, t in zip(problem.weights, targets, strict=True)) == bound
