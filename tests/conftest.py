@@ -26,6 +26,7 @@ from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from app import caches  # noqa: E402
 from app.config import ROOT, get_settings  # noqa: E402
 from app.db import get_engine, get_sessionmaker, is_sqlite, session_scope  # noqa: E402
 from app.enums import OrganisationKind, Role  # noqa: E402
@@ -91,6 +92,7 @@ async def truncate_all() -> None:
 async def clean_tables(migrated_database) -> AsyncIterator[None]:
     get_settings().clock_today = date(2024, 10, 11)
     await truncate_all()
+    caches.clear_all()  # per-worker caches outlive a test's tables
     yield
 
 
