@@ -72,3 +72,8 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
             cache.invalidate()
 
     event.listen(session.sync_session, "after_commit", _clear, once=True)
+
+# The province's seasonal curve from the previous plan year (R17): a whole-year aggregate that changes only
+# when last year's ledger does, so a few minutes of staleness is harmless and saves a scan per refresh.
+SEASONAL_TTL_SECONDS = 300.0
+seasonal_curves = TtlCache("seasonal_curves", SEASONAL_TTL_SECONDS, max_entries=16)

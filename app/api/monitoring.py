@@ -187,7 +187,7 @@ def _live_row(st: ProjectState, a: summaries.ProjectAttrs) -> IndicatorRow:
 
 
 def _stored_row(r) -> IndicatorRow:
-    s, code, name, investor_id, sector, location, working_group_id, app1, app2, app3 = r
+    s, flags, code, name, investor_id, sector, location, working_group_id, app1, app2, app3 = r
     return IndicatorRow(
         project_id=s.project_id,
         code=code,
@@ -206,7 +206,7 @@ def _stored_row(r) -> IndicatorRow:
         at_risk_vnd=s.at_risk_vnd,
         absorbable_extra_vnd=s.absorbable_vnd,
         days_since_last_disbursement=s.days_since_last_disbursement,
-        flags=[FlagOut(**f) for f in s.flags["flags"]],
+        flags=[FlagOut(**f) for f in flags["flags"]],
     )
 
 

@@ -3,7 +3,12 @@
 from app.models.audit import AuditEntry, Event, IdempotencyRecord
 from app.models.auth import ApiKey
 from app.models.base import Base
-from app.models.indicators import IndicatorRefreshState, IndicatorSnapshot, IndicatorSnapshotPool  # noqa: F401
+from app.models.indicators import (  # noqa: F401
+    IndicatorFlagDetail,
+    IndicatorRefreshState,
+    IndicatorSnapshot,
+    IndicatorSnapshotPool,
+)
 from app.models.ledger import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
 from app.models.monitoring import (  # noqa: F401
     DisbursementSchedule,

@@ -37,9 +37,26 @@ class IndicatorSnapshot(Base):
     days_since_last_disbursement: Mapped[int] = mapped_column(Integer)
     last_disbursement_on: Mapped[date | None] = mapped_column(Date)
     flag_mask: Mapped[int] = mapped_column(Integer)  # bit i = FlagCode number i (app.services.indicator_store)
-    flags: Mapped[dict]  # {"flags": [{code, reason, detail, numbers}, …]}
     computed_for: Mapped[date] = mapped_column(Date)
     computed_at: Mapped[datetime]
+    # The project's grouping keys, copied when the row is computed (a project change re-computes it), so a
+    # summary is one narrow single-table GROUP BY with no join: the national-scale path (issue #5 target).
+    investor_id: Mapped[int] = mapped_column(BigId)
+    sector: Mapped[str] = mapped_column(String(60))
+    location: Mapped[str] = mapped_column(String(120))
+    working_group_id: Mapped[int | None] = mapped_column(BigId)
+    lead_official: Mapped[str | None] = mapped_column(String(200))
+    watch_mask: Mapped[int] = mapped_column(Integer)  # 1 = app1, 2 = app2, 4 = app3
+
+
+class IndicatorFlagDetail(Base):
+    """The flags' reasons and numbers for a stored row (kept apart so the summed table stays narrow)."""
+
+    __tablename__ = "indicator_flag_details"
+
+    plan_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flags: Mapped[dict]  # {"flags": [{code, reason, detail, numbers}, …]}
 
 
 class IndicatorSnapshotPool(Base):

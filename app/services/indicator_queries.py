@@ -1,9 +1,10 @@
 """Summaries and the flagged project list for today, as SQL over the stored indicators.
 
-`indicator_snapshots` (one row per project and plan year) joined to `projects` by primary key: a
-grouping is one GROUP BY, the province totals another, flag counts are sums over the flag bitmask; the
-list is a keyset scan on (plan_year, project_id), the primary key. Capital source and budget level
-group the per-pool rows (`indicator_snapshot_pools`), counting each project's flags once per group.
+`indicator_snapshots` (one narrow row per project and plan year, carrying the project's grouping keys): a
+grouping is one single-table GROUP BY, the province totals another, flag counts are sums over the flag
+bitmask; the list is a keyset scan on (plan_year, project_id), the primary key, joined to `projects` and
+the flag details for one page only. Capital source and budget level group the per-pool rows
+(`indicator_snapshot_pools`), counting each project's flags once per group.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Project
-from app.models.indicators import IndicatorSnapshot, IndicatorSnapshotPool
+from app.models.indicators import IndicatorFlagDetail, IndicatorSnapshot, IndicatorSnapshotPool
 from app.services.indicator_store import FLAG_BITS
 from app.services.summaries import IndicatorFilter, labels, sort_groups
 
-S, P = IndicatorSnapshot, Project
+S, P, D = IndicatorSnapshot, Project, IndicatorFlagDetail
 _PROJECT_KEYS = {
-    "investor": P.investor_id,
-    "sector": P.sector,
-    "location": P.location,
-    "working_group": P.working_group_id,
-    "lead_official": P.lead_official,
+    "investor": S.investor_id,
+    "sector": S.sector,
+    "location": S.location,
+    "working_group": S.working_group_id,
+    "lead_official": S.lead_official,
 }
+_WATCH_BITS = {"app1": 1, "app2": 2, "app3": 4}
 _SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd")
 
 
@@ -69,19 +71,18 @@ def _figures(values) -> dict:
 
 
 async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict[object, tuple]:
-    base = select().select_from(S).join(P, P.id == S.project_id).where(S.plan_year == plan_year)
+    base = select().select_from(S).where(S.plan_year == plan_year)
     if group_by in _PROJECT_KEYS:
         key = _PROJECT_KEYS[group_by]
         query = base.add_columns(key, *_figure_columns(S, S.flag_mask, func.count())).group_by(key)
         return {row[0]: tuple(row[1:]) for row in (await session.execute(query)).all()}
     if group_by == "watch_list":  # a project on several lists counts in each; on none: key None
-        lists = (P.on_app1, P.on_app2, P.on_app3)
-        query = base.add_columns(*lists, *_figure_columns(S, S.flag_mask, func.count())).group_by(*lists)
+        query = base.add_columns(S.watch_mask, *_figure_columns(S, S.flag_mask, func.count())).group_by(S.watch_mask)
         merged: dict[object, list[int]] = defaultdict(lambda: [0] * (1 + len(_SUMS) + len(FLAG_BITS)))
         for row in (await session.execute(query)).all():
-            on = [name for name, flag in zip(("app1", "app2", "app3"), row[:3], strict=True) if flag]
+            on = [name for name, bit in _WATCH_BITS.items() if row[0] & bit]
             for key in on or [None]:
-                merged[key] = [a + int(b or 0) for a, b in zip(merged[key], row[3:], strict=True)]
+                merged[key] = [a + int(b or 0) for a, b in zip(merged[key], row[1:], strict=True)]
         return {k: tuple(v) for k, v in merged.items()}
     t = IndicatorSnapshotPool
     key = t.capital_source if group_by == "capital_source" else t.budget_level
@@ -89,7 +90,6 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
         select(key, func.count(func.distinct(t.project_id)), *_figure_columns(t, S.flag_mask, func.count())[1:6])
         .select_from(t)
         .join(S, (S.plan_year == t.plan_year) & (S.project_id == t.project_id))
-        .join(P, P.id == t.project_id)
         .where(t.plan_year == plan_year)
         .group_by(key)
         .add_columns(*_pool_flag_columns())
@@ -103,7 +103,6 @@ async def summarise(session: AsyncSession, plan_year: int, group_by: str | None,
         await session.execute(
             select(*_figure_columns(S, S.flag_mask, func.count()))
             .select_from(S)
-            .join(P, P.id == S.project_id)
             .where(S.plan_year == plan_year)
         )
     ).one()
@@ -126,9 +125,10 @@ async def summarise(session: AsyncSession, plan_year: int, group_by: str | None,
 async def list_rows(session: AsyncSession, plan_year: int, f: IndicatorFilter, after: int, limit: int) -> list:
     """Stored rows (by project id, after the cursor) matching the filter, with the project's attributes."""
     query = (
-        select(S, P.code, P.name, P.investor_id, P.sector, P.location, P.working_group_id,
+        select(S, D.flags, P.code, P.name, P.investor_id, P.sector, P.location, P.working_group_id,
                P.on_app1, P.on_app2, P.on_app3)
         .join(P, P.id == S.project_id)
+        .join(D, (D.plan_year == S.plan_year) & (D.project_id == S.project_id))
         .where(S.plan_year == plan_year, S.project_id > after)
         .order_by(S.project_id)
         .limit(limit)
@@ -136,13 +136,13 @@ async def list_rows(session: AsyncSession, plan_year: int, f: IndicatorFilter, a
     if f.flag:
         query = query.where(_has(S.flag_mask, f.flag))
     if f.investor_id is not None:
-        query = query.where(P.investor_id == f.investor_id)
+        query = query.where(S.investor_id == f.investor_id)
     if f.sector:
-        query = query.where(P.sector == f.sector)
+        query = query.where(S.sector == f.sector)
     if f.location:
-        query = query.where(P.location == f.location)
+        query = query.where(S.location == f.location)
     if f.working_group_id is not None:
-        query = query.where(P.working_group_id == f.working_group_id)
+        query = query.where(S.working_group_id == f.working_group_id)
     if f.watch_list:
-        query = query.where({"app1": P.on_app1, "app2": P.on_app2, "app3": P.on_app3}[f.watch_list].is_(True))
+        query = query.where(S.watch_mask.op("&")(_WATCH_BITS[f.watch_list]) != 0)
     return list((await session.execute(query)).all())

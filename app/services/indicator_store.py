@@ -37,7 +37,12 @@ from app.clock import today as business_today
 from app.clock import utcnow
 from app.config import get_settings
 from app.models import Event, Project
-from app.models.indicators import IndicatorRefreshState, IndicatorSnapshot, IndicatorSnapshotPool
+from app.models.indicators import (
+    IndicatorFlagDetail,
+    IndicatorRefreshState,
+    IndicatorSnapshot,
+    IndicatorSnapshotPool,
+)
 from app.services.flags import FlagCode
 from app.services.monitoring import ProjectState, build_snapshot, milestone_curve, thresholds
 
@@ -88,11 +93,18 @@ async def _dirty(session: AsyncSession, state: IndicatorRefreshState) -> set[int
     return {int(pid) for pid in rows}
 
 
-def _rows(plan_year: int, day: date, states: dict[int, ProjectState]) -> tuple[list[dict], list[dict]]:
+def _rows(plan_year: int, day: date, states: dict[int, ProjectState],
+          attributes: dict[int, tuple]) -> tuple[list[dict], list[dict], list[dict]]:
     now = utcnow()
-    projects, pools = [], []
+    projects, pools, details = [], [], []
     for pid, st in states.items():
+        investor_id, sector, location, working_group_id, lead_official, app1, app2, app3 = attributes[pid]
+        details.append({"plan_year": plan_year, "project_id": pid, "flags": {"flags": [
+            {"code": f.code.value, "reason": f.reason, "detail": f.detail, "numbers": f.numbers} for f in st.flags]}})
         projects.append({
+            "investor_id": investor_id, "sector": sector, "location": location,
+            "working_group_id": working_group_id, "lead_official": lead_official,
+            "watch_mask": (1 if app1 else 0) | (2 if app2 else 0) | (4 if app3 else 0),
             "plan_year": plan_year, "project_id": pid, "plan_vnd": st.plan_vnd, "disbursed_vnd": st.disbursed_vnd,
             "forecast_vnd": st.forecast_vnd, "low_vnd": st.low_vnd, "high_vnd": st.high_vnd,
             "capacity_vnd": st.capacity_vnd, "at_risk_vnd": st.at_risk_vnd, "extra_need_vnd": st.extra_need_vnd,
@@ -100,8 +112,6 @@ def _rows(plan_year: int, day: date, states: dict[int, ProjectState]) -> tuple[l
             "days_since_last_disbursement": st.days_since_last_disbursement,
             "last_disbursement_on": st.last_disbursement_on,
             "flag_mask": sum(FLAG_BITS[f.code.value] for f in st.flags),
-            "flags": {"flags": [{"code": f.code.value, "reason": f.reason, "detail": f.detail, "numbers": f.numbers}
-                                for f in st.flags]},
             "computed_for": day, "computed_at": now,
         })
         for p in st.pools:
@@ -113,7 +123,14 @@ def _rows(plan_year: int, day: date, states: dict[int, ProjectState]) -> tuple[l
                 "high_vnd": f.high_vnd if f else 0, "at_risk_vnd": f.at_risk_vnd if f else 0,
                 "absorbable_vnd": min(p.extra_need_vnd, f.extra_capacity_vnd) if f else 0, "computed_for": day,
             })
-    return projects, pools
+    return projects, pools, details
+
+
+async def _attributes(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, tuple]:
+    p = Project
+    rows = await session.execute(select(p.id, p.investor_id, p.sector, p.location, p.working_group_id,
+                                        p.lead_official, p.on_app1, p.on_app2, p.on_app3).where(p.id.in_(project_ids)))
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 async def recompute(session: AsyncSession, plan_year: int, day: date, project_ids: Sequence[int]) -> int:
@@ -123,11 +140,13 @@ async def recompute(session: AsyncSession, plan_year: int, day: date, project_id
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         snap = await build_snapshot(session, plan_year, day, chunk)
-        for model in (IndicatorSnapshot, IndicatorSnapshotPool):
+        for model in (IndicatorSnapshot, IndicatorSnapshotPool, IndicatorFlagDetail):
             await session.execute(delete(model).where(model.plan_year == plan_year, model.project_id.in_(chunk)))
-        projects, pools = _rows(plan_year, day, snap.projects)
+        projects, pools, details = _rows(plan_year, day, snap.projects,
+                                         await _attributes(session, list(snap.projects)))
         if projects:
             await session.execute(insert(IndicatorSnapshot), projects)
+            await session.execute(insert(IndicatorFlagDetail), details)
         if pools:
             await session.execute(insert(IndicatorSnapshotPool), pools)
         written += len(projects)
@@ -153,10 +172,17 @@ async def _rebuild_step(session: AsyncSession, state: IndicatorRefreshState, bat
         await recompute(session, state.plan_year, day, ids)
         state.build_cursor = ids[-1]
     if len(ids) < batch:
+        stale = select(IndicatorSnapshot.project_id).where(
+            IndicatorSnapshot.plan_year == state.plan_year, IndicatorSnapshot.computed_for < day)
+        await session.execute(delete(IndicatorFlagDetail).where(
+            IndicatorFlagDetail.plan_year == state.plan_year, IndicatorFlagDetail.project_id.in_(stale)))
         for model in (IndicatorSnapshot, IndicatorSnapshotPool):
             await session.execute(
                 delete(model).where(model.plan_year == state.plan_year, model.computed_for < day)
             )
+        if session.bind.dialect.name == "postgresql":
+            # Fresh statistics after a full rebuild: the planner otherwise guesses row counts badly.
+            await session.execute(text("ANALYZE indicator_snapshots, indicator_snapshot_pools"))
         state.computed_for, state.building_for, state.build_cursor = day, None, 0
     return len(ids)
 

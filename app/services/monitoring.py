@@ -25,10 +25,12 @@ from datetime import date
 from sqlalchemy import and_, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import caches
 from app.clock import today as business_today
 from app.config import get_settings
-from app.enums import BudgetLevel, CapitalSource
+from app.enums import AllocationKind, BudgetLevel, CapitalSource
 from app.models import (
+    AllocationEntry,
     Disbursement,
     DisbursementSchedule,
     ExtraNeed,
@@ -40,6 +42,7 @@ from app.services.balances import PoolKey, pool_figures, pool_key_of
 from app.services.flags import Flag, FlagThresholds, ProjectIndicators, evaluate_flags
 from app.services.forecast import (
     DEFAULT_MILESTONE_CURVE,
+    DEFAULT_SEASONAL_CURVE,
     CumulativeCurve,
     CurvePoint,
     Forecast,
@@ -48,6 +51,7 @@ from app.services.forecast import (
     deadline_for,
     forecast,
     scheduled_to_date,
+    seasonal_curve_from_history,
 )
 
 
@@ -251,6 +255,7 @@ def evaluate(
     schedules: dict[int, dict[int, int]],
     overdue: dict[int, int] | None,
     milestones: CumulativeCurve,
+    seasonal: CumulativeCurve = DEFAULT_SEASONAL_CURVE,
 ) -> dict[int, ProjectState]:
     """Forecast every pool, sum per project, and raise R18 flags on the project's figures (pure)."""
     s = get_settings()
@@ -269,7 +274,7 @@ def evaluate(
         for p in states:
             share = _split_schedule(schedule, p.plan_vnd, plan_total) if schedule else None
             p.forecast = f = forecast(
-                ForecastInput(plan_year, as_of, max(0, p.plan_vnd), p.series, share), params=params
+                ForecastInput(plan_year, as_of, max(0, p.plan_vnd), p.series, share), seasonal, params=params
             )
             st.plan_vnd += p.plan_vnd
             st.disbursed_vnd += p.disbursed_vnd
@@ -306,6 +311,35 @@ def evaluate(
     return projects
 
 
+async def seasonal_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+    """The province's own shape of the year (R17): month-end cumulative disbursement of the previous plan
+    year as a share of its plan, when that year is in the ledger; else the national default (DOMAIN.md §6)."""
+    cached = caches.seasonal_curves.get(plan_year)
+    if cached is not caches.MISSING:
+        return cached
+    curve = await _seasonal_from_ledger(session, plan_year)
+    caches.seasonal_curves.put(plan_year, curve)
+    return curve
+
+
+async def _seasonal_from_ledger(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+    year = plan_year - 1
+    plan = await session.scalar(select(func.sum(AllocationEntry.amount_vnd)).where(
+        AllocationEntry.plan_year == year, AllocationEntry.kind != AllocationKind.extension))
+    if not plan or plan <= 0:
+        return DEFAULT_SEASONAL_CURVE
+    y, m = extract("year", Disbursement.value_date), extract("month", Disbursement.value_date)
+    monthly = {(int(a), int(b)): int(v or 0) for a, b, v in (await session.execute(
+        select(y, m, func.sum(Disbursement.net_vnd)).where(Disbursement.plan_year == year).group_by(y, m))).all()}
+    if not any(key[0] == plan_year for key in monthly):  # no January of the next year: history incomplete
+        return DEFAULT_SEASONAL_CURVE
+    running, cumulative = 0, []
+    for index in range(13):
+        running += monthly.get((year, index + 1) if index < 12 else (plan_year, 1), 0)
+        cumulative.append(running)
+    return seasonal_curve_from_history([(int(plan), cumulative)])
+
+
 async def build_snapshot(
     session: AsyncSession, plan_year: int, as_of: date, project_ids: Sequence[int] | None = None
 ) -> Snapshot:
@@ -322,5 +356,6 @@ async def build_snapshot(
             )
     overdue = await _overdue(session, plan_year, as_of, ids)
     milestones = await milestone_curve(session, plan_year)
-    projects = evaluate(plan_year, as_of, pools, schedules, overdue, milestones)
+    seasonal = await seasonal_curve(session, plan_year)
+    projects = evaluate(plan_year, as_of, pools, schedules, overdue, milestones, seasonal)
     return Snapshot(plan_year, as_of, projects, milestones, "unavailable" if overdue is None else "treasury_sweep")

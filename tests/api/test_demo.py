@@ -50,3 +50,16 @@ async def test_demo_is_deterministic():
         second = await province.load(session, with_extensions=False)
     assert [(p.code, p.plan_2024, p.tmdt) for p in second.projects] == [
         (p.code, p.plan_2024, p.tmdt) for p in first.projects]
+
+
+async def test_r17_forecasts_use_the_provinces_own_previous_year_shape():
+    from app.services.forecast import DEFAULT_SEASONAL_CURVE
+    from app.services.monitoring import seasonal_curve
+
+    async with session_scope() as session:
+        await province.load(session, with_extensions=False)
+        own = await seasonal_curve(session, 2024)
+        none_before = await seasonal_curve(session, 2023)  # no 2022 in the ledger
+    assert none_before is DEFAULT_SEASONAL_CURVE
+    assert 0.95 <= own.final <= 0.99  # the demo's 2023 outcome at 31/01/2024, not the national 90%
+    assert own.fraction_at(date(2023, 6, 30), 2023) < own.fraction_at(date(2023, 9, 30), 2023) < own.final
