@@ -35,6 +35,8 @@ lint: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m app openapi > openapi.json
+	@if [ -d node_modules ]; then npx --no-install openapi-typescript openapi.json -o clients/ts/schema.d.ts; \
+	else echo "run 'npm ci --ignore-scripts' to regenerate clients/ts/schema.d.ts"; fi
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -17,7 +17,7 @@ from app.enums import Role
 from app.models import ApiKey
 from app.security import Principal, hash_key, key_matches, parse_key
 from app.services import idempotency
-from app.services.audit import AuditNote, add_entry
+from app.services.audit import AuditNote, write_entry
 from app.services.errors import BadRequest, DomainError
 from app.services.organisations import subunit_ids
 
@@ -59,7 +59,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             if request.method in WRITE_METHODS:
                 principal: Principal | None = getattr(request.state, "principal", None)
-                add_entry(
+                await write_entry(
                     session,
                     request_id=request.state.request_id,
                     method=request.method,
@@ -69,6 +69,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                     organisation_id=principal.organisation_id if principal else None,
                     role=principal.role.value if principal else None,
                     note=audit_note(request),
+                    idempotency_record=session.info.pop(idempotency.PENDING, None),
                 )
             await session.commit()
         except BaseException:

@@ -21,6 +21,7 @@ from app.schemas.ledger import (
 )
 from app.services import disbursements, projects
 from app.services.disbursements import DisbursementInput
+from app.services.errors import NotFound
 
 router = APIRouter(tags=["disbursements"])
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
@@ -44,11 +45,14 @@ async def create_disbursement(project_id: int, body: DisbursementCreate, request
     """Checks R1 (plan), R2 (TMĐT), R7 (recovery ≤ outstanding) and R14 (windows) against locked balances."""
     if (replayed := await idem.replay()) is not None:
         return replayed
-    project = await projects.get(session, project_id)
-    authorize_project(principal, "disbursement.write", project.investor_id)
+    # One statement: lock the project's balance row (first in the lock order) and read the project.
+    facts, locked = await disbursements.lock_projects_for_write(session, [project_id])
+    if project_id not in facts:
+        raise NotFound("project_not_found", f"Project {project_id} does not exist.")
+    authorize_project(principal, "disbursement.write", facts[project_id].investor_id)
     [row] = await disbursements.record(
         session, [DisbursementInput(project_id=project_id, **body.model_dump())], today=today(),
-        key_id=principal.key_id)
+        key_id=principal.key_id, projects=facts, locked_projects=locked)
     note_write(request, "disbursement.create", "disbursement", row.id)
     return idem.respond(201, DisbursementOut.model_validate(row))
 
@@ -61,12 +65,12 @@ async def create_batch(body: DisbursementBatch, request: Request, session: Sessi
     """Every row is checked like a single POST; any failing row rejects the batch with errors by row index."""
     if (replayed := await idem.replay()) is not None:
         return replayed
-    facts = await disbursements.project_facts(session, [r.project_id for r in body.rows])
+    facts, locked = await disbursements.lock_projects_for_write(session, [r.project_id for r in body.rows])
     for investor_id in {p.investor_id for p in facts.values()}:
         authorize_project(principal, "disbursement.write", investor_id)
     created = await disbursements.record(
         session, [DisbursementInput(**r.model_dump()) for r in body.rows], today=today(), key_id=principal.key_id,
-        batch=True, projects=facts)
+        batch=True, projects=facts, locked_projects=locked)
     note_write(request, "disbursement.batch", "disbursement", created[0].id, {"rows": len(created)})
     return idem.respond(201, BatchResult(created=len(created), ids=[d.id for d in created]))
 

@@ -16,7 +16,7 @@ from app.api.deps import SessionDep, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import WatchList
-from app.schemas.common import PageSize, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, PageSize, decode_page_token, encode_page_token
 from app.schemas.monitoring import (
     FlagOut,
     ForecastComponentOut,
@@ -34,7 +34,7 @@ from app.services.monitoring import ProjectState
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 READ_ERRORS = problem_responses(400, 401, 403, 404, 422)
 PlanYear = Annotated[int, Query(ge=2000, le=2100, description="Plan year (năm kế hoạch); default: as_of's year")]
-AsOf = Annotated[date | None, Query(description="Business date to compute as known then (default: today)")]
+AsOf = Annotated[IsoDate | None, Query(description="Business date to compute as known then (default: today)")]
 
 
 def flags_out(st: ProjectState) -> list[FlagOut]:

@@ -11,7 +11,7 @@ from pydantic import Field
 from app.api.deps import PrincipalDep, SessionDep, authorize_project, json_created, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
-from app.schemas.common import Page, PageSize, Schema, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, Page, PageSize, Schema, decode_page_token, encode_page_token
 from app.services import obstacles, projects
 from app.services.errors import PreconditionRequired
 from app.services.obstacles import ObstacleCategory, ObstacleStatus
@@ -139,7 +139,7 @@ async def list_obstacles(
     project_id: int | None = None,
     status: ObstacleStatus | None = None,
     working_group_id: int | None = None,
-    overdue_on: Annotated[date | None, Query(description="Only unresolved past deadline")] = None,
+    overdue_on: Annotated[IsoDate | None, Query(description="Only unresolved past deadline")] = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> Page[ObstacleOut]:
@@ -172,7 +172,7 @@ async def list_obstacles(
     dependencies=[require("read")],
 )
 async def overdue(
-    session: SessionDep, as_of: Annotated[date | None, Query(description="Default: today")] = None
+    session: SessionDep, as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None
 ) -> OverdueOut:
     day = as_of or today()
     groups = await obstacles.overdue_by_working_group(session, day)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -14,7 +13,7 @@ from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import BudgetLevel, CapitalSource, ProjectStatus, WatchList
 from app.models import AllocationEntry, PoolBalance, Project
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, Page, PageSize, decode_page_token, encode_page_token
 from app.schemas.ledger import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
 from app.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from app.services import allocations, projects
@@ -140,9 +139,9 @@ async def list_allocations(project_id: int, session: SessionDep, plan_year: int 
             responses=READ_ERRORS, dependencies=[require("read")])
 async def get_balances(
     project_id: int, session: SessionDep, plan_year: int | None = None,
-    as_of: Annotated[date | None, Query(description="Count entries dated on or before this day (default: today)")
+    as_of: Annotated[IsoDate | None, Query(description="Count entries dated on or before this day (default: today)")
                      ] = None,
-    known_on: Annotated[date | None, Query(description="Also ignore entries recorded after this day, to reproduce "
+    known_on: Annotated[IsoDate | None, Query(description="Also ignore entries recorded after this day, to reproduce "
                                                        "a past report exactly")] = None,
 ) -> ProjectBalancesOut:
     await projects.get(session, project_id)

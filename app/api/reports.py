@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -10,13 +9,14 @@ from fastapi import APIRouter, Query, Response
 from app.api.deps import SessionDep, require
 from app.api.problems import problem_responses
 from app.clock import today
+from app.schemas.common import IsoDate
 from app.services import reports
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 READ_ERRORS = problem_responses(400, 401, 403, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="Plan year (default: as_of's year)")]
-AsOf = Annotated[date | None, Query(description="Report date, reproducible for any past date (default: today)")]
+AsOf = Annotated[IsoDate | None, Query(description="Report date, reproducible for any past date (default: today)")]
 Format = Annotated[Literal["json", "xlsx"], Query(description="json or xlsx (Vietnamese headers)")]
 DOC = {200: {"content": {"application/json": {}, XLSX: {}}, "description": "The report as JSON or .xlsx"}}
 

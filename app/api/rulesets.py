@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api.deps import PrincipalDep, SessionDep, note_write, require
 from app.api.problems import problem_responses
@@ -58,7 +58,8 @@ async def update_rule_set(
 @router.get("/calendar-days", operation_id="listCalendarDays",
             summary="Government-decided days off and working days added by administrators",
             response_model=list[CalendarDayOut], responses=READ_ERRORS, dependencies=[require("read")])
-async def list_days(session: SessionDep, year: int | None = None) -> list[CalendarDayOut]:
+async def list_days(session: SessionDep,
+                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> list[CalendarDayOut]:
     return [CalendarDayOut.model_validate(row) for row in await rule_sets.list_days(session, year)]
 
 

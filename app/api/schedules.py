@@ -8,7 +8,7 @@ from app.api.deps import PrincipalDep, SessionDep, authorize_project, json_creat
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import DisbursementSchedule
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, PlanYearPath, decode_page_token, encode_page_token
 from app.schemas.monitoring import (
     ExtraNeedCreate,
     ExtraNeedOut,
@@ -97,7 +97,7 @@ async def list_schedules(
     responses=READ_ERRORS,
     dependencies=[require("read")],
 )
-async def get_milestones(plan_year: int, session: SessionDep) -> MilestoneCurveOut:
+async def get_milestones(plan_year: PlanYearPath, session: SessionDep) -> MilestoneCurveOut:
     points, default = await schedules.milestone_points(session, plan_year)
     return MilestoneCurveOut(
         plan_year=plan_year,
@@ -115,7 +115,7 @@ async def get_milestones(plan_year: int, session: SessionDep) -> MilestoneCurveO
     dependencies=[require("allocation.write")],
 )
 async def set_milestones(
-    plan_year: int, body: MilestoneCurveIn, request: Request, session: SessionDep
+    plan_year: PlanYearPath, body: MilestoneCurveIn, request: Request, session: SessionDep
 ) -> MilestoneCurveOut:
     await schedules.set_milestones(session, plan_year, [(p.on_date, p.target_pct / 100) for p in body.points])
     note_write(request, "milestone_curve.set", "milestone_curve", plan_year)

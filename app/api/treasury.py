@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,7 +11,7 @@ from app.api.deps import SessionDep, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import CapitalSource
-from app.schemas.common import PageSize, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, PageSize, decode_page_token, encode_page_token
 from app.schemas.treasury import BucketTotal, OverdueAdvanceOut, OverdueAdvancePage
 from app.services import sweep as sweep_service
 from app.services import treasury
@@ -46,7 +45,7 @@ async def list_overdue_advances(
     bucket: Annotated[Bucket | None, Query(description="Overdue age in days")] = None,
     rule: Annotated[Literal["R9", "R10", "R11"] | None, Query(description="Overdue rule")] = None,
     capital_source: CapitalSource | None = None,
-    as_of: Annotated[date | None, Query(description="Business date (default today)")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Business date (default today)")] = None,
     page_size: PageSize = 50, page_token: str | None = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> OverdueAdvancePage | Response:
@@ -76,8 +75,10 @@ async def list_overdue_advances(
 
 @router.post("/sweep", operation_id="runSweep", summary="Run the overdue sweep now (admin)",
              responses=problem_responses(401, 403, 422), dependencies=[require("sweep.run")])
-async def run_sweep(request: Request, session: SessionDep,
-                    as_of: Annotated[date | None, Query(description="Business date (default today)")] = None) -> dict:
+async def run_sweep(
+    request: Request, session: SessionDep,
+    as_of: Annotated[IsoDate | None, Query(description="Business date (default today)")] = None,
+) -> dict:
     """Records due-soon / overdue / guarantee transitions once each and opens recovery cases (R16)."""
     result = await sweep_service.sweep(session, as_of or today())
     note_write(request, "sweep.run", "sweep", (as_of or today()).isoformat(), {"recorded": result.recorded})

@@ -76,6 +76,7 @@ class IndicatorSnapshotPool(Base):
     at_risk_vnd: Mapped[int]
     absorbable_vnd: Mapped[int]
     computed_for: Mapped[date] = mapped_column(Date)
+    flag_mask: Mapped[int] = mapped_column(Integer)  # the project's flags, copied: source/level groupings need no join
 
 
 class IndicatorRefreshState(Base):

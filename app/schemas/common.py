@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import date
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.services.errors import BadRequest
 
@@ -20,6 +22,24 @@ NonNegativeVnd = Annotated[int, Field(strict=True, ge=0, le=MAX_VND, description
 PlanYear = Annotated[int, Field(strict=True, ge=2000, le=2100, description="Plan year (năm kế hoạch)",
                                 examples=[2024])]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic's lax mode reads "0" or 1700000000 as a Unix time; a business date is YYYY-MM-DD, nothing else.
+    if isinstance(value, str) and not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        raise ValueError("a date must be written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("a date must be written YYYY-MM-DD")
+    return value
+
+
+def _plausible_year(value: date) -> date:
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("the date must fall in the years 2000–2100")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_plausible_year)]
+PlanYearPath = Annotated[int, Path(ge=2000, le=2100, description="Plan year (năm kế hoạch)")]
 
 PageSize = Annotated[int, Field(ge=1, le=500, description="Items per page (default 50, max 500)")]
 

@@ -20,7 +20,7 @@ class ProposalOptions(Schema):
     minimum_transfer_vnd: NonNegativeVnd = Field(100_000_000, description="Smallest transfer worth a decision")
     safety_margin_vnd: NonNegativeVnd = Field(0, description="Kept above each donor's forecast")
     safety_margin_pct: float = Field(0.0, ge=0, le=100, description="% of a donor's plan kept above its forecast")
-    protect_watch_lists: bool = Field(True, description="Projects on a watch-list never give capital")
+    protect_watch_lists: bool = Field(True, strict=True, description="Projects on a watch-list never give capital")
 
 
 class ProposalCreate(Schema):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import utcnow
 from app.enums import AdvanceKind, DisbursementKind
-from app.models import Advance, Contract, ContractBalance, Disbursement, RecoveryCase, RecoveryStep
+from app.models import Advance, Contract, ContractBalance, Disbursement, RecoveryCase, RecoveryStep, snapshot
 from app.rules.rulesets import RuleSet
 from app.services import advance_rules, events
 
@@ -104,6 +104,9 @@ async def track_advances(session: AsyncSession, created: Sequence[Disbursement],
     recovered_delta: dict[tuple[int, int | None, bool], int] = {}
     reversed_ids: list[int] = []
     for d in created:
+        if d.contract_id is not None or d.kind == DisbursementKind.advance or d.advance_recovered_vnd:
+            # explicit, so the Treasury's snapshot ETag moves even if these rows are ever written in Core
+            snapshot.mark(session.sync_session, d.project_id)
         if d.kind == DisbursementKind.advance and d.reverses_id is None:
             kind = AdvanceKind(d.advance_kind) if d.advance_kind else AdvanceKind.contract
             advance = Advance(disbursement_id=d.id, project_id=d.project_id, contract_id=d.contract_id, kind=kind,

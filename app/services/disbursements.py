@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import utcnow
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, ProjectStatus
-from app.models import Disbursement, Event, Project
+from app.models import Disbursement, Event, Project, ProjectBalance
 from app.rules.rulesets import DEFAULT_RULE_SETS, RuleSet, ruleset_for
 from app.services import contract_ledger
 from app.services.balances import (
@@ -226,14 +226,24 @@ async def reversal_of(session: AsyncSession, original: Disbursement, *, document
         value_date=value_date, document_number=document_number, note=note, reverses_id=original.id)
 
 
-async def project_facts(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, Any]:
-    """What the caps need of each project (id, code, investor, status, TMĐT), one statement, no ORM objects."""
+async def lock_projects_for_write(session: AsyncSession, project_ids: Sequence[int]
+                                  ) -> tuple[dict[int, Any], dict[int, LockedProject]]:
+    """Lock the project balance rows (first in the lock order, by id) and read what the caps and the owner
+    check need of each project (code, investor, status, TMĐT), in one statement. Missing projects are absent."""
     ids = sorted(set(project_ids))
     if not ids:
-        return {}
-    query = select(Project.id, Project.code, Project.investor_id, Project.status, Project.total_investment_vnd)
-    query = query.where(Project.id == ids[0]) if len(ids) == 1 else query.where(Project.id.in_(ids))
-    return {row.id: row for row in await session.execute(query)}
+        return {}, {}
+    b, p = ProjectBalance.__table__, Project.__table__
+    query = (select(b.c.project_id, b.c.disbursed_total_vnd, b.c.advance_outstanding_vnd, p.c.code, p.c.investor_id,
+                    p.c.status, p.c.total_investment_vnd)
+             .join(p, p.c.id == b.c.project_id))
+    query = query.where(b.c.project_id == ids[0]) if len(ids) == 1 else query.where(b.c.project_id.in_(ids))
+    facts: dict[int, Any] = {}
+    locked: dict[int, LockedProject] = {}
+    for row in await session.execute(query.order_by(b.c.project_id).with_for_update(of=b)):
+        facts[row.project_id] = row
+        locked[row.project_id] = LockedProject(row.project_id, row.disbursed_total_vnd, row.advance_outstanding_vnd)
+    return facts, locked
 
 
 async def _projects(session: AsyncSession, project_ids: list[int]) -> dict[int, Any]:
@@ -241,7 +251,8 @@ async def _projects(session: AsyncSession, project_ids: list[int]) -> dict[int, 
         # The router loaded these already: the identity map answers without a statement.
         found = {pid: await session.get(Project, pid) for pid in project_ids}
         return {pid: project for pid, project in found.items() if project is not None}
-    return await project_facts(session, project_ids)
+    query = select(Project.id, Project.code, Project.status, Project.total_investment_vnd)
+    return {row.id: row for row in await session.execute(query.where(Project.id.in_(project_ids)))}
 
 
 async def _existing_documents(session: AsyncSession, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
@@ -250,6 +261,13 @@ async def _existing_documents(session: AsyncSession, keys: list[tuple[int, str]]
         found = await session.scalar(select(Disbursement.id).where(
             Disbursement.project_id == project_id, Disbursement.document_number == document))
         return set(keys) if found is not None else set()
+    if session.bind.dialect.name == "postgresql":
+        # One probe of the (project_id, document_number) unique index per key, the keys bound as two arrays.
+        found = await session.execute(text(
+            "SELECT d.project_id, d.document_number FROM disbursements AS d JOIN unnest(CAST(:p AS BIGINT[]), "
+            "CAST(:n AS VARCHAR[])) AS k(p, n) ON d.project_id = k.p AND d.document_number = k.n"),
+            {"p": [k[0] for k in keys], "n": [k[1] for k in keys]})
+        return {(row[0], row[1]) for row in found}
     existing: set[tuple[int, str]] = set()
     for start in range(0, len(keys), 5000):
         chunk = keys[start:start + 5000]
@@ -268,10 +286,12 @@ async def record(
     key_id: int | None,
     batch: bool = False,
     projects: dict[int, Any] | None = None,
+    locked_projects: dict[int, LockedProject] | None = None,
 ) -> list[Recorded]:
     """Validate and write disbursements; all or nothing. Emits `disbursement.recorded` events.
 
-    `projects` (from `project_facts`) saves a statement when the caller has loaded them already.
+    `projects` and `locked_projects` come from `lock_projects_for_write` when the caller has locked the project
+    balances already (to authorise the owner in the same statement).
     """
     errors: list[RowError] = []
     project_ids = sorted({r.project_id for r in rows})
@@ -280,7 +300,7 @@ async def record(
 
     rule_sets = await effective_rule_sets(session)
     # Lock order: project balances → pool balances → contract balances (each sorted): no deadlock.
-    balances = await lock_project_rows(session, project_ids)
+    balances = locked_projects if locked_projects is not None else await lock_project_rows(session, project_ids)
     pools = await lock_pool_rows(session, (r.pool for r in rows))
     contracts = await contract_ledger.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
     # Natural key (project + voucher/document number), checked under the project locks so that two writers

@@ -52,14 +52,11 @@ async def claim(
     return record
 
 
+PENDING = "idempotency_record"
+
+
 def store(session: AsyncSession, api_key_id: int, key: str, fingerprint: str, status: int, body: str) -> None:
-    session.add(
-        IdempotencyRecord(
-            api_key_id=api_key_id,
-            key=key,
-            request_hash=fingerprint,
-            status_code=status,
-            response_body=body,
-            created_at=utcnow(),
-        )
-    )
+    """Keep the first response for replays; the unit of work inserts it with the audit line, in the same
+    transaction as the effect (app.api.deps.get_session → app.services.audit.write_entry)."""
+    session.info[PENDING] = {"api_key_id": api_key_id, "key": key, "request_hash": fingerprint, "status_code": status,
+                             "response_body": body, "created_at": utcnow()}

@@ -48,8 +48,8 @@ def _figure_columns(t, mask: ColumnElement, projects: ColumnElement) -> list:
 
 
 def _pool_flag_columns() -> list:
-    pid = IndicatorSnapshotPool.project_id
-    return [func.count(func.distinct(case((_has(S.flag_mask, code), pid)))) for code in FLAG_BITS]
+    t = IndicatorSnapshotPool
+    return [func.count(func.distinct(case((_has(t.flag_mask, code), t.project_id)))) for code in FLAG_BITS]
 
 
 def _figures(values) -> dict:
@@ -87,9 +87,8 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
     t = IndicatorSnapshotPool
     key = t.capital_source if group_by == "capital_source" else t.budget_level
     query = (
-        select(key, func.count(func.distinct(t.project_id)), *_figure_columns(t, S.flag_mask, func.count())[1:6])
+        select(key, func.count(func.distinct(t.project_id)), *_figure_columns(t, t.flag_mask, func.count())[1:6])
         .select_from(t)
-        .join(S, (S.plan_year == t.plan_year) & (S.project_id == t.project_id))
         .where(t.plan_year == plan_year)
         .group_by(key)
         .add_columns(*_pool_flag_columns())

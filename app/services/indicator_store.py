@@ -122,6 +122,7 @@ def _rows(plan_year: int, day: date, states: dict[int, ProjectState],
                 "forecast_vnd": f.forecast_vnd if f else 0, "low_vnd": f.low_vnd if f else 0,
                 "high_vnd": f.high_vnd if f else 0, "at_risk_vnd": f.at_risk_vnd if f else 0,
                 "absorbable_vnd": min(p.extra_need_vnd, f.extra_capacity_vnd) if f else 0, "computed_for": day,
+                "flag_mask": projects[-1]["flag_mask"],
             })
     return projects, pools, details
 
@@ -180,9 +181,7 @@ async def _rebuild_step(session: AsyncSession, state: IndicatorRefreshState, bat
             await session.execute(
                 delete(model).where(model.plan_year == state.plan_year, model.computed_for < day)
             )
-        if session.bind.dialect.name == "postgresql":
-            # Fresh statistics after a full rebuild: the planner otherwise guesses row counts badly.
-            await session.execute(text("ANALYZE indicator_snapshots, indicator_snapshot_pools"))
+        _maintenance_due.set()
         state.computed_for, state.building_for, state.build_cursor = day, None, 0
     return len(ids)
 
@@ -267,6 +266,22 @@ async def maintained_years(session: AsyncSession) -> list[int]:
 
 
 _running = asyncio.Lock()  # in-process only: one background refresher per worker; workers share the PG lock
+# Set when a full rebuild finishes: the rebuild replaced every row, so reclaim the dead ones and refresh the
+# planner's statistics (VACUUM cannot run inside a transaction, hence after the rebuild's commit).
+_maintenance_due = asyncio.Event()
+
+
+async def vacuum_after_rebuild() -> None:
+    from app.db import get_engine
+
+    _maintenance_due.clear()
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ("indicator_snapshots", "indicator_snapshot_pools", "indicator_flag_details"):
+            await autocommit.execute(text(f"VACUUM (ANALYZE) {table}"))
 
 
 async def refresh_once() -> int:
@@ -285,6 +300,8 @@ async def refresh_once() -> int:
                 done += result.refreshed
                 if not result.stale or result.refreshed == 0:
                     break
+        if _maintenance_due.is_set():
+            await vacuum_after_rebuild()
     return done
 
 

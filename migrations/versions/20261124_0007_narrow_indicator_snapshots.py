@@ -31,6 +31,8 @@ def upgrade() -> None:
     sa.Column('flags', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql').with_variant(sqlite.JSON(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('plan_year', 'project_id', name=op.f('pk_indicator_flag_details'))
     )
+    with op.batch_alter_table('indicator_snapshot_pools', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('flag_mask', sa.Integer(), nullable=False))
     with op.batch_alter_table('indicator_snapshots', schema=None) as batch_op:
         batch_op.add_column(sa.Column('investor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False))
         batch_op.add_column(sa.Column('sector', sa.String(length=60), nullable=False))
@@ -54,4 +56,6 @@ def downgrade() -> None:
         batch_op.drop_column('sector')
         batch_op.drop_column('investor_id')
 
+    with op.batch_alter_table('indicator_snapshot_pools', schema=None) as batch_op:
+        batch_op.drop_column('flag_mask')
     op.drop_table('indicator_flag_details')

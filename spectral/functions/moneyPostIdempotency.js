@@ -27,6 +27,6 @@ export default function moneyPostIdempotency(operation, _options, context) {
   return [{
     message: 'money POST (a `_vnd` field in its body) does not declare the Idempotency-Key header; '
       + 'add IdempotencyDep, or `x-money-post: false` if it records no money',
-    path: at(['parameters']),
+    path: at([]),
   }];
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The API as a product, checked with tools we did not write (CI runs this after `make test`):
+#   1. Node tools from the lock file (npm ci, no install scripts, so no browser downloads)
+#   2. openapi.json is what the code generates, and it is a valid OpenAPI document
+#   3. Spectral: spectral:oas + our rules (.spectral.yaml, spectral/functions/)
+#   4. openapi-typescript regenerates clients/ts/schema.d.ts (must be committed as generated) and
+#      `tsc --noEmit` compiles it with the typed usage file clients/ts/usage.ts
+# Fix a stale document with `make openapi` (it also regenerates the TypeScript schema).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+[ -x "$PY" ] || PY=python3
+export PUPPETEER_SKIP_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_config_fund=false npm_config_audit=false
+step() { printf '== check-api: %s\n' "$*"; }
+
+step "npm ci (package-lock.json)"
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.lock-sha256
+else
+  echo "node_modules already installed from this lock file"
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+step "openapi.json is fresh and valid"
+"$PY" -m app openapi > "$tmp/openapi.json"
+if ! diff -q "$tmp/openapi.json" openapi.json > /dev/null; then
+  diff -u openapi.json "$tmp/openapi.json" | head -40
+  echo "openapi.json is stale: run 'make openapi' and commit it" >&2
+  exit 1
+fi
+"$PY" -m openapi_spec_validator openapi.json
+
+step "spectral lint"
+npx --no-install spectral lint --fail-severity=warn --ruleset .spectral.yaml openapi.json
+
+step "openapi-typescript + tsc"
+npx --no-install openapi-typescript openapi.json -o "$tmp/schema.d.ts" > /dev/null
+if ! diff -q "$tmp/schema.d.ts" clients/ts/schema.d.ts > /dev/null; then
+  echo "clients/ts/schema.d.ts is stale: run 'make openapi' and commit it" >&2
+  exit 1
+fi
+npx --no-install tsc -p clients/ts --noEmit
+step "ok"
