@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app import logging as app_logging
 from app.api import (
+    advances,
     audit,
     contracts,
     disbursements,
@@ -119,6 +120,6 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     install_problem_handlers(app)
     for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
                    obstacles, reports,
-                   contracts, treasury, recovery, rulesets, audit, dossiers, reports_advances):
+                   contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances):
         app.include_router(module.router)
     return app

@@ -101,6 +101,9 @@ class Advance(Base):
     outstanding_vnd: Mapped[int]
     held_for_disputes_vnd: Mapped[int] = mapped_column(default=0)
     extended_until: Mapped[date | None] = mapped_column(Date)
+    # R9: the Treasury marked the advance overdue for misuse (sử dụng sai mục đích), with its document.
+    misuse_marked_on: Mapped[date | None] = mapped_column(Date)
+    misuse_document_number: Mapped[str | None] = mapped_column(String(100))
     # Bumped on every change (recovery, contract change, sweep transition): feeds the snapshot ETag.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]

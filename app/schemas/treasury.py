@@ -9,7 +9,7 @@ from pydantic import Field
 
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource
 from app.rules.calendar import DayKind
-from app.schemas.common import NonNegativeVnd, PositiveVnd, Schema, Text200
+from app.schemas.common import IsoDate, NonNegativeVnd, PositiveVnd, Schema, Text200
 from app.services.recovery_rules import CaseState, Escalation, StepKind
 
 ContractType = Literal["consulting", "construction", "equipment", "epc", "turnkey", "other"]
@@ -174,3 +174,35 @@ class CalendarDayOut(Schema):
     day: date
     kind: DayKind
     description: str
+
+
+class AdvanceOut(Schema):
+    """One advance (tạm ứng) and how it stands today (R9–R12)."""
+
+    id: int
+    project_id: int
+    contract_id: int | None
+    kind: AdvanceKind
+    plan_year: int
+    advanced_on: date
+    amount_vnd: int
+    recovered_vnd: int
+    outstanding_vnd: int
+    held_for_disputes_vnd: int = Field(description="R10: money held for owners who refuse or dispute compensation")
+    extended_until: date | None
+    misuse_marked_on: date | None = Field(description="R9: marked overdue for misuse by the Treasury")
+    misuse_document_number: str | None
+    status: str = Field(description="current, due_soon, overdue or recovered, as of today")
+    rule: str = Field(description="The rule that sets its deadline: R9, R10 or R11")
+    overdue_date: date | None = Field(description="Last day before it becomes overdue")
+    overdue_vnd: int
+
+
+class MisuseMark(Schema):
+    marked_on: IsoDate = Field(description="Date of the Treasury's finding")
+    document_number: Text200 = Field(description="The Treasury's document (số văn bản)")
+
+
+class HeldForDisputes(Schema):
+    amount_vnd: NonNegativeVnd = Field(description="Money held for refusing or disputing owners (R10)")
+    document_number: Text200

@@ -254,6 +254,7 @@ async def rebuild_all(session: AsyncSession, plan_year: int) -> Freshness:
     if state is not None:
         state.building_for = None
         state.computed_for = None  # forces a rebuild below
+        await session.flush()  # refresh() re-reads the row (populate_existing): the change must be in the database
     return await refresh(session, plan_year, dirty_limit=2**62)
 
 

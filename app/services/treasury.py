@@ -39,7 +39,8 @@ def facts_of(advance: Advance, contract: Contract | None) -> overdue.AdvanceFact
         outstanding_vnd=advance.outstanding_vnd,
         full_recovery_date=contract.full_recovery_date if contract is not None else None,
         held_for_disputes_vnd=advance.held_for_disputes_vnd if kind is AdvanceKind.site_clearance else 0,
-        extended_until=advance.extended_until if kind is AdvanceKind.other else None)
+        extended_until=advance.extended_until if kind is AdvanceKind.other else None,
+        marked_misuse=advance.misuse_marked_on is not None, marked_misuse_on=advance.misuse_marked_on)
 
 
 async def outstanding_advances(session: AsyncSession, *, project_id: int | None = None,

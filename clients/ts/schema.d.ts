@@ -700,6 +700,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/advances/{advance_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An advance and how it stands today */
+        get: operations["getAdvance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/advances/{advance_id}/misuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark an advance overdue for misuse (R9) */
+        post: operations["markAdvanceMisuse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/advances/{advance_id}/held-for-disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Record money held for owners who refuse or dispute compensation (R10) */
+        put: operations["setAdvanceHeldForDisputes"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/recovery-cases": {
         parameters: {
             query?: never;
@@ -990,6 +1041,63 @@ export interface components {
          * @enum {string}
          */
         AdvanceKind: "contract" | "site_clearance" | "other";
+        /**
+         * AdvanceOut
+         * @description One advance (tạm ứng) and how it stands today (R9–R12).
+         */
+        AdvanceOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Contract Id */
+            contract_id: number | null;
+            kind: components["schemas"]["AdvanceKind"];
+            /** Plan Year */
+            plan_year: number;
+            /**
+             * Advanced On
+             * Format: date
+             */
+            advanced_on: string;
+            /** Amount Vnd */
+            amount_vnd: number;
+            /** Recovered Vnd */
+            recovered_vnd: number;
+            /** Outstanding Vnd */
+            outstanding_vnd: number;
+            /**
+             * Held For Disputes Vnd
+             * @description R10: money held for owners who refuse or dispute compensation
+             */
+            held_for_disputes_vnd: number;
+            /** Extended Until */
+            extended_until: string | null;
+            /**
+             * Misuse Marked On
+             * @description R9: marked overdue for misuse by the Treasury
+             */
+            misuse_marked_on: string | null;
+            /** Misuse Document Number */
+            misuse_document_number: string | null;
+            /**
+             * Status
+             * @description current, due_soon, overdue or recovered, as of today
+             */
+            status: string;
+            /**
+             * Rule
+             * @description The rule that sets its deadline: R9, R10 or R11
+             */
+            rule: string;
+            /**
+             * Overdue Date
+             * @description Last day before it becomes overdue
+             */
+            overdue_date: string | null;
+            /** Overdue Vnd */
+            overdue_vnd: number;
+        };
         /** AdvanceReport */
         AdvanceReport: {
             /** Year */
@@ -2060,6 +2168,17 @@ export interface components {
          * @enum {string}
          */
         GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "working_group" | "watch_list" | "lead_official";
+        /** HeldForDisputes */
+        HeldForDisputes: {
+            /**
+             * Amount Vnd
+             * @description Money held for refusing or disputing owners (R10)
+             * @example 0
+             */
+            amount_vnd: number;
+            /** Document Number */
+            document_number: string;
+        };
         /**
          * IndicatorPage
          * @description A page of the indicator list (cursor pagination) and the freshness of its figures.
@@ -2235,6 +2354,20 @@ export interface components {
              * @description Target cumulative disbursement rate (% of plan)
              */
             target_pct: number;
+        };
+        /** MisuseMark */
+        MisuseMark: {
+            /**
+             * Marked On
+             * Format: date
+             * @description Date of the Treasury's finding
+             */
+            marked_on: string;
+            /**
+             * Document Number
+             * @description The Treasury's document (số văn bản)
+             */
+            document_number: string;
         };
         /**
          * ObstacleCategory
@@ -7384,6 +7517,224 @@ export interface operations {
             };
             /** @description Role or organisation scope does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdvance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                advance_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdvanceOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markAdvanceMisuse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                advance_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MisuseMark"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdvanceOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAdvanceHeldForDisputes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                advance_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeldForDisputes"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdvanceOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
