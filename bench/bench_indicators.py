@@ -35,14 +35,12 @@ async def _timed_get(client, url: str, headers: dict, n: int) -> tuple[float, fl
     return statistics.median(times), _pct(times, 0.95)
 
 
-async def main(db: str, before: bool, n: int) -> None:
-    import httpx
+async def main(db: str, before: bool, n: int, reads_only: bool = False) -> None:
     from sqlalchemy import select
 
     from app.clock import today
     from app.db import session_scope
     from app.enums import Role
-    from app.main import create_app
     from app.models import Organisation, Project
     from app.services import events, indicator_store, organisations, summaries
 
@@ -59,6 +57,9 @@ async def main(db: str, before: bool, n: int) -> None:
             await summaries.summarise(s, year, today(), "investor", None)
         print(f"before: on-the-fly summary (old cold path)  {time.perf_counter() - t:8.2f} s")
     t = time.perf_counter()
+    if reads_only:
+        await _reads(key, n)
+        return
     async with session_scope() as s:
         await indicator_store.rebuild_all(s, year)
     print(f"cold full refresh        {time.perf_counter() - t:8.2f} s")
@@ -79,6 +80,13 @@ async def main(db: str, before: bool, n: int) -> None:
     async with session_scope() as s:
         await indicator_store.ensure_fresh(s, year)
     print(f"request-path check, nothing changed        {(time.perf_counter() - t) * 1000:8.1f} ms")
+    await _reads(key, n)
+
+
+async def _reads(key: str, n: int) -> None:
+    import httpx
+
+    from app.main import create_app
 
     app = create_app(background_jobs=False)
     headers = {"Authorization": f"Bearer {key}"}
@@ -100,6 +108,7 @@ if __name__ == "__main__":
     parser.add_argument("--db", default="bench_snap")
     parser.add_argument("--before", action="store_true", help="also time the old on-the-fly summary (slow)")
     parser.add_argument("-n", type=int, default=50)
+    parser.add_argument("--reads-only", action="store_true", help="only time the reads (rows already stored)")
     args = parser.parse_args()
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.db}"
     os.environ["DATABASE_URL"] = url
@@ -107,4 +116,4 @@ if __name__ == "__main__":
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     subprocess.run([sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "heads"],
                    check=True, cwd=ROOT, env={**os.environ}, capture_output=True)
-    asyncio.run(main(args.db, args.before, args.n))
+    asyncio.run(main(args.db, args.before, args.n, args.reads_only))
