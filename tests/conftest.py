@@ -182,5 +182,13 @@ def disbursement_body(amount: int, doc: str, *, kind: str = "payment", value_dat
     return body
 
 
+async def pay(client: httpx.AsyncClient, world: World, project_id: int, amount: int, doc: str, day: str) -> dict:
+    """Record a payment for completed work through the API (the Treasury's key) and expect 201."""
+    response = await client.post(f"/api/v1/projects/{project_id}/disbursements",
+                                 json=disbursement_body(amount, doc, value_date=day), headers=world.h("treasury"))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 __all__ = ["IS_POSTGRES", "World", "allocate", "disbursement_body", "get_sessionmaker", "make_project",
-           "truncate_all"]
+           "pay", "truncate_all"]

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import allocate, disbursement_body, make_project
+from tests.conftest import allocate, make_project, pay
 
 B = 1_000_000_000  # 1 tỷ
-
-
-async def _pay(client, world, project_id, amount, doc, day):
-    r = await client.post(
-        f"/api/v1/projects/{project_id}/disbursements",
-        json=disbursement_body(amount, doc, value_date=day),
-        headers=world.h("treasury"),
-    )
-    assert r.status_code == 201, r.text
 
 
 async def _scenario(client, world):
@@ -22,9 +13,9 @@ async def _scenario(client, world):
     b = await make_project(client, world, code="B-FAST", tmdt=500 * B, stage="completed")
     assert (await allocate(client, world, a["id"], 100 * B)).status_code == 201
     assert (await allocate(client, world, b["id"], 50 * B)).status_code == 201
-    await _pay(client, world, a["id"], 10 * B, "A-1", "2024-03-15")
+    await pay(client, world, a["id"], 10 * B, "A-1", "2024-03-15")
     for i, (amount, day) in enumerate([(10, "2024-05-10"), (10, "2024-07-10"), (12, "2024-09-10"), (13, "2024-10-08")]):
-        await _pay(client, world, b["id"], amount * B, f"B-{i}", day)
+        await pay(client, world, b["id"], amount * B, f"B-{i}", day)
     r = await client.post(
         f"/api/v1/projects/{b['id']}/extra-needs",
         headers=world.h("owner"),

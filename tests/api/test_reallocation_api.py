@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import allocate, disbursement_body, make_project
+from tests.conftest import allocate, make_project, pay
 
 B = 1_000_000_000
 PROBLEM = "application/problem+json"
-
-
-async def _pay(client, world, project_id, amount, doc, day):
-    r = await client.post(
-        f"/api/v1/projects/{project_id}/disbursements",
-        json=disbursement_body(amount, doc, value_date=day),
-        headers=world.h("treasury"),
-    )
-    assert r.status_code == 201, r.text
 
 
 async def _pools(client, world):
@@ -23,9 +14,9 @@ async def _pools(client, world):
     r = await make_project(client, world, code="R-RECIP", tmdt=500 * B, stage="completed")
     assert (await allocate(client, world, d["id"], 100 * B)).status_code == 201
     assert (await allocate(client, world, r["id"], 50 * B)).status_code == 201
-    await _pay(client, world, d["id"], 10 * B, "D-1", "2024-03-15")
+    await pay(client, world, d["id"], 10 * B, "D-1", "2024-03-15")
     for i, (amount, day) in enumerate([(10, "2024-05-10"), (10, "2024-07-10"), (12, "2024-09-10"), (13, "2024-10-08")]):
-        await _pay(client, world, r["id"], amount * B, f"R-{i}", day)
+        await pay(client, world, r["id"], amount * B, f"R-{i}", day)
     need = {
         "plan_year": 2024,
         "capital_source": "local_balanced",
@@ -137,7 +128,7 @@ async def test_r19_apply_after_conflicting_disbursement_fails_whole_and_changes_
     sub = await _step(client, world, p["id"], "submit", etag, "planner")
     appr = await _step(client, world, p["id"], "approve", sub.headers["ETag"], "approver", APPROVAL)
     # The donor disburses after drafting: its plan can no longer give what the proposal takes.
-    await _pay(client, world, d["id"], 85 * B, "D-2", "2024-10-11")
+    await pay(client, world, d["id"], 85 * B, "D-2", "2024-10-11")
     before = (await client.get("/api/v1/summaries", params={"group_by": "investor"}, headers=world.h("viewer"))).json()[
         "province"
     ]
