@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from app.api.deps import PrincipalDep, SessionDep, authorize_project, json_created, note_write, require
+from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
 from app.api.problems import problem_responses
 from app.models import Contract, ContractBalance
 from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
@@ -29,12 +29,14 @@ def contract_out(contract: Contract, bal: ContractBalance | None) -> ContractOut
              summary="Register a contract under a project", status_code=201, response_model=ContractOut,
              responses=problem_responses(401, 403, 404, 409, 422), dependencies=[require("contract.write")])
 async def create_contract(project_id: int, body: ContractCreate, request: Request, session: SessionDep,
-                          principal: PrincipalDep) -> Response:
+                          principal: PrincipalDep, idem: IdempotencyDep) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     project = await projects.get(session, project_id)
     authorize_project(principal, "contract.write", project.investor_id)
     contract = await contracts.create(session, project_id, body.model_dump())
     note_write(request, "contract.create", "contract", contract.id)
-    response = json_created(request, contract_out(contract, None))
+    response = idem.respond(201, contract_out(contract, None))
     response.headers["ETag"] = contracts.etag(contract)
     return response
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from app.api.deps import PrincipalDep, SessionDep, json_created, note_write, require
+from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import ReallocationProposal
@@ -50,7 +50,10 @@ def _need_if_match(if_match: str | None) -> str:
     responses=problem_responses(401, 403, 409, 413, 422),
     dependencies=[require("proposal.draft")],
 )
-async def draft(body: ProposalCreate, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+async def draft(body: ProposalCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+                idem: IdempotencyDep) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     o = body.options
     options = ReallocationOptions(
         minimum_transfer_vnd=o.minimum_transfer_vnd,
@@ -70,7 +73,7 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
         today=today(),
     )
     note_write(request, "proposal.draft", "reallocation_proposal", p.id)
-    response = json_created(request, await _out(session, p))
+    response = idem.respond(201, await _out(session, p))
     response.headers["ETag"] = proposals.etag(p)
     return response
 

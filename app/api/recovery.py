@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from app.api.deps import PrincipalDep, SessionDep, note_write, require
+from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import Advance, RecoveryCase
@@ -64,11 +64,13 @@ async def get_case(case_id: int, session: SessionDep, response: Response) -> Rec
              dependencies=[require("recovery.write")])
 async def add_step(
     case_id: int, body: RecoveryStepCreate, request: Request, session: SessionDep, principal: PrincipalDep,
-    response: Response,
+    idem: IdempotencyDep,
     if_match: Annotated[str | None, Header(alias="If-Match", description="Optional: the case's ETag")] = None,
-) -> RecoveryCaseOut:
+) -> Response:
     """Illegal transitions (e.g. a commitment before any notice, anything on a closed case) → 409
     `illegal_transition`. Recoveries are not posted here: they come from the disbursement ledger."""
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     if body.kind == "notice_sent" and body.deadline is None:
         raise RuleViolation("deadline_required", "A notice needs the deadline given to the investor.",
                             pointer="/deadline")
@@ -80,6 +82,6 @@ async def add_step(
                             "guarantee_claim or account_debit.", pointer="/escalation")
     case = await recovery.add_step(session, case_id, if_match, body.model_dump(), principal.key_id, today())
     note_write(request, f"recovery_case.{body.kind}", "recovery_case", case.id, body.model_dump(mode="json"))
-    request.state.status_code = 201
+    response = idem.respond(201, (await _outs(session, [case]))[0])
     response.headers["ETag"] = recovery.etag(case)
-    return (await _outs(session, [case]))[0]
+    return response

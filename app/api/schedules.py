@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import PrincipalDep, SessionDep, authorize_project, json_created, note_write, require
+from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import DisbursementSchedule
@@ -51,8 +51,11 @@ def _schedule_out(s: DisbursementSchedule, months: dict[int, int]) -> ScheduleOu
     dependencies=[require("schedule.write")],
 )
 async def register_schedule(
-    project_id: int, body: ScheduleCreate, request: Request, session: SessionDep, principal: PrincipalDep
+    project_id: int, body: ScheduleCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+    idem: IdempotencyDep,
 ) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     project = await projects.get(session, project_id)
     authorize_project(principal, "schedule.write", project.investor_id)
     months: dict[int, int] = {}
@@ -62,7 +65,7 @@ async def register_schedule(
         session, project_id, body.plan_year, months, body.note, today(), principal.key_id
     )
     note_write(request, "schedule.register", "disbursement_schedule", schedule.id)
-    return json_created(request, _schedule_out(schedule, months))
+    return idem.respond(201, _schedule_out(schedule, months))
 
 
 @router.get(
@@ -132,8 +135,11 @@ async def set_milestones(
     dependencies=[require("need.write")],
 )
 async def register_need(
-    project_id: int, body: ExtraNeedCreate, request: Request, session: SessionDep, principal: PrincipalDep
+    project_id: int, body: ExtraNeedCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+    idem: IdempotencyDep,
 ) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     project = await projects.get(session, project_id)
     authorize_project(principal, "need.write", project.investor_id)
     need = await schedules.register_need(
@@ -149,7 +155,7 @@ async def register_need(
         principal.key_id,
     )
     note_write(request, "extra_need.register", "extra_need", need.id)
-    return json_created(request, ExtraNeedOut.model_validate(need))
+    return idem.respond(201, ExtraNeedOut.model_validate(need))
 
 
 @router.get(

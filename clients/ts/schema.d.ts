@@ -5357,7 +5357,10 @@ export interface operations {
     registerSchedule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -5604,7 +5607,10 @@ export interface operations {
     registerExtraNeed: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -6057,7 +6063,10 @@ export interface operations {
     draftReallocationProposal: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7160,7 +7169,10 @@ export interface operations {
     createContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -7880,6 +7892,8 @@ export interface operations {
             header?: {
                 /** @description Optional: the case's ETag */
                 "If-Match"?: string | null;
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
             };
             path: {
                 case_id: number;

@@ -157,3 +157,23 @@ async def test_r17_summaries_groups_sum_to_province_totals(client, world):
         "/api/v1/summaries", params={"group_by": "investor", "sort": "nope"}, headers=world.h("viewer")
     )
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_sort"
+
+
+async def test_schedule_and_need_retries_with_the_same_idempotency_key_record_once(client, world):
+    p = await make_project(client, world)
+    headers = world.h("owner", **{"Idempotency-Key": "schedule-1"})
+    url = f"/api/v1/projects/{p['id']}/schedules"
+    body = {"plan_year": 2024, "months": [{"month": 11, "amount_vnd": 4 * B}]}
+    first = await client.post(url, json=body, headers=headers)
+    again = await client.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 201 and again.headers["idempotency-replayed"] == "true"
+    assert again.json() == first.json() and first.json()["revision"] == 1
+    listed = (await client.get(url, params={"plan_year": 2024}, headers=world.h("viewer"))).json()["items"]
+    assert len(listed) == 1
+    need = {"plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "amount_vnd": B,
+            "justification": "Khối lượng hoàn thành chờ thanh toán", "spend_by": "2024-12-31"}
+    need_url = f"/api/v1/projects/{p['id']}/extra-needs"
+    need_headers = world.h("owner", **{"Idempotency-Key": "need-1"})
+    assert (await client.post(need_url, json=need, headers=need_headers)).status_code == 201
+    other = await client.post(need_url, json={**need, "amount_vnd": 2 * B}, headers=need_headers)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"

@@ -7,7 +7,8 @@ from datetime import date
 
 from app.config import get_settings
 from app.services import indicator_store
-from tests.api.test_monitoring_indicators import B, _pay, _scenario
+from tests.api.test_monitoring_indicators import B, _scenario
+from tests.conftest import pay
 
 GROUPS = ("investor", "sector", "location", "capital_source", "budget_level", "working_group", "lead_official")
 
@@ -29,7 +30,7 @@ async def test_r17_a_write_is_reflected_in_the_next_summary(client, world):
     before = await _summary(client, world, group_by="investor")
     assert before["computed_for"] == "2024-10-11" and before["stale"] is False
     assert before["province"]["disbursed_vnd"] == 55 * B
-    await _pay(client, world, a["id"], 5 * B, "A-2", "2024-10-10")
+    await pay(client, world, a["id"], 5 * B, "A-2", "2024-10-10")
     after = await _summary(client, world, group_by="investor")
     assert after["province"]["disbursed_vnd"] == 60 * B and after["stale"] is False
     row = next(i for i in (await _list(client, world))["items"] if i["project_id"] == a["id"])
@@ -68,7 +69,7 @@ async def test_r17_too_many_changes_answer_stale_until_the_refresher_runs(client
     limit = settings.indicator_sync_limit
     settings.indicator_sync_limit = 0
     try:
-        await _pay(client, world, a["id"], 5 * B, "A-2", "2024-10-10")
+        await pay(client, world, a["id"], 5 * B, "A-2", "2024-10-10")
         stale = await _summary(client, world)
         assert stale["stale"] is True and stale["pending_projects"] == 1
         assert stale["province"]["disbursed_vnd"] == 55 * B  # the stored rows, said to be stale
