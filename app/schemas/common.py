@@ -23,13 +23,13 @@ PlanYear = Annotated[int, Field(strict=True, ge=2000, le=2100, description="Plan
                                 examples=[2024])]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 
-def _iso_date_only(value: object) -> object:
+def _iso_date_only(raw: object) -> object:
     # Pydantic's lax mode reads "0" or 1700000000 as a Unix time; a business date is YYYY-MM-DD, nothing else.
-    if isinstance(value, str) and not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
+    if isinstance(raw, str) and not (len(raw) == 10 and raw[4] == "-" and raw[7] == "-"):
         raise ValueError("a date must be written YYYY-MM-DD")
-    if isinstance(value, int | float):
+    if isinstance(raw, int | float):
         raise ValueError("a date must be written YYYY-MM-DD")
-    return value
+    return raw
 
 
 def _plausible_year(value: date) -> date:

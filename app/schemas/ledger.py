@@ -136,7 +136,7 @@ class PoolBalanceOut(PoolFields):
     advance_recovered_vnd: int
     paid_vnd: int = Field(description="Completed work paid (gross)")
     remaining_vnd: int = Field(description="Plan − disbursed")
-    rate_pct: float = Field(description="Disbursed ÷ plan × 100 (a ratio, not money)")
+    rate_pct: float = Field(description="Disbursed ÷ plan × 100 (a percentage)")
 
 
 class ProjectBalancesOut(Schema):

@@ -2868,7 +2868,7 @@ export interface components {
             remaining_vnd: number;
             /**
              * Rate Pct
-             * @description Disbursed ÷ plan × 100 (a ratio, not money)
+             * @description Disbursed ÷ plan × 100 (a percentage)
              */
             rate_pct: number;
         };
