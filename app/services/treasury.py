@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import AdvanceKind
@@ -43,13 +43,34 @@ def facts_of(advance: Advance, contract: Contract | None) -> overdue.AdvanceFact
         marked_misuse=advance.misuse_marked_on is not None, marked_misuse_on=advance.misuse_marked_on)
 
 
+def could_be_overdue(as_of: date, rule_set: RuleSet):
+    """A SQL pre-filter that keeps every advance that may be overdue on `as_of` (R9–R11) and drops the
+    many that cannot yet be, so only candidates are classified in Python. Months are counted as at least
+    28 days less a margin, so the filter is a superset of the exact rule (which `overdue.classify` applies)."""
+
+    def earliest(months: int) -> date:
+        return as_of - timedelta(days=max(0, months * 28 - 3))
+
+    return or_(
+        Advance.misuse_marked_on <= as_of,
+        (Advance.kind == AdvanceKind.contract)
+        & (Contract.full_recovery_date <= earliest(rule_set.overdue_contract_months)),
+        (Advance.kind == AdvanceKind.site_clearance)
+        & (Advance.advanced_on <= earliest(rule_set.overdue_site_clearance_months)),
+        (Advance.kind == AdvanceKind.other) & (Advance.advanced_on <= earliest(rule_set.overdue_other_months)),
+    )
+
+
 async def outstanding_advances(session: AsyncSession, *, project_id: int | None = None,
-                               investor_id: int | None = None) -> list[AdvanceRow]:
-    """Every advance with an outstanding balance (plus its contract and project's investor)."""
+                               investor_id: int | None = None, only=None) -> list[AdvanceRow]:
+    """Every advance with an outstanding balance (plus its contract and project's investor); `only` narrows
+    it with an extra SQL condition (e.g. `could_be_overdue`)."""
     query = (select(Advance, Project.investor_id, Project.code, Contract)
              .join(Project, Project.id == Advance.project_id)
              .outerjoin(Contract, Contract.id == Advance.contract_id)
              .where(Advance.outstanding_vnd > 0).order_by(Advance.id))
+    if only is not None:
+        query = query.where(only)
     if project_id is not None:
         query = query.where(Advance.project_id == project_id)
     if investor_id is not None:
@@ -79,7 +100,9 @@ async def overdue_snapshot(session: AsyncSession, f: OverdueFilter, as_of: date,
     rule_sets = rule_sets or await effective_rule_sets(session)
     rule_set = ruleset_for(as_of, rule_sets)
     items = []
-    for row in await outstanding_advances(session, project_id=f.project_id, investor_id=f.investor_id):
+    candidates = await outstanding_advances(session, project_id=f.project_id, investor_id=f.investor_id,
+                                            only=could_be_overdue(as_of, rule_set))
+    for row in candidates:
         if f.capital_source and row.advance.capital_source != f.capital_source:
             continue
         c = overdue.classify(row.facts, as_of, rule_set)

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.enums import AdvanceKind
+from app.rules.calendar import add_months
 from app.rules.rulesets import ND99, ND254, RuleSet
 from app.services.overdue import (
     AdvanceFacts,
@@ -348,3 +349,10 @@ def test_every_default_rule_set_is_usable_for_classification():
     for rule_set in RULE_SETS:
         assert isinstance(rule_set, RuleSet)
         assert classify(contract(), date(2025, 1, 1), rule_set).status is AdvanceStatus.current
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(min_value=1, max_value=24))
+def test_r9_r10_r11_sql_prefilter_never_drops_an_overdue_advance(reference, months):
+    # treasury.could_be_overdue keeps advances whose reference date ≤ as_of − (28·months − 3) days; an advance
+    # is overdue only when as_of > add_months(reference, months), so that bound must never exceed the real one.
+    assert (add_months(reference, months) - reference).days >= months * 28 - 3
