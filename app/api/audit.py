@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, require
 from app.api.problems import problem_responses
 from app.models import AuditEntry
-from app.schemas.common import Page, PageSize, Schema, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, Schema, after_id, split_page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -40,12 +40,12 @@ async def list_audit_log(session: SessionDep, entity_type: str | None = None, en
                          request_id: str | None = None, api_key_id: int | None = None, page_size: PageSize = 50,
                          page_token: str | None = None) -> Page[AuditOut]:
     filters = {"entity_type": entity_type, "entity_id": entity_id, "request_id": request_id, "api_key_id": api_key_id}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     query = select(AuditEntry).where(AuditEntry.id > after)
     for column, value in ((AuditEntry.entity_type, entity_type), (AuditEntry.entity_id, entity_id),
                           (AuditEntry.request_id, request_id), (AuditEntry.api_key_id, api_key_id)):
         if value is not None:
             query = query.where(column == value)
     rows = list((await session.scalars(query.order_by(AuditEntry.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], next_page_token=token)

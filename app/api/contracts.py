@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
 from app.api.problems import problem_responses
 from app.models import Contract, ContractBalance
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, after_id, split_page
 from app.schemas.treasury import ContractCreate, ContractOut, ContractUpdate
 from app.services import contracts, projects
 from app.services.errors import PreconditionRequired
@@ -48,11 +48,11 @@ async def list_contracts(project_id: int, session: SessionDep, page_size: PageSi
                          page_token: str | None = None) -> Page[ContractOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     rows = await contracts.list_for_project(session, project_id, after, page_size + 1)
-    balances = await contracts.balances_for(session, [c.id for c in rows[:page_size]])
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[ContractOut](items=[contract_out(c, balances.get(c.id)) for c in rows[:page_size]],
+    rows, token = split_page(rows, page_size, filters)
+    balances = await contracts.balances_for(session, [c.id for c in rows])
+    return Page[ContractOut](items=[contract_out(c, balances.get(c.id)) for c in rows],
                              next_page_token=token)
 
 

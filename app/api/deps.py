@@ -18,7 +18,7 @@ from app.models import ApiKey
 from app.security import Principal, hash_key, key_matches, parse_key
 from app.services import idempotency
 from app.services.audit import AuditNote, write_entry
-from app.services.errors import BadRequest, DomainError
+from app.services.errors import DomainError
 from app.services.organisations import subunit_ids
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -188,5 +188,3 @@ def json_created(request: Request, model: BaseModel, status: int = 201) -> Respo
     request.state.status_code = status
     return JSONResponse(model.model_dump(mode="json"), status_code=status)
 
-
-__all__ = ["BadRequest"]

@@ -11,7 +11,7 @@ from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_pro
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import Disbursement
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, after_id, split_page
 from app.schemas.ledger import (
     BatchResult,
     DisbursementBatch,
@@ -101,11 +101,11 @@ async def list_disbursements(
 ) -> Page[DisbursementOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id, "plan_year": plan_year}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     query = select(Disbursement).where(Disbursement.project_id == project_id, Disbursement.id > after)
     if plan_year is not None:
         query = query.where(Disbursement.plan_year == plan_year)
     rows = list((await session.scalars(query.order_by(Disbursement.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[DisbursementOut](items=[DisbursementOut.model_validate(r) for r in rows[:page_size]],
+    rows, token = split_page(rows, page_size, filters)
+    return Page[DisbursementOut](items=[DisbursementOut.model_validate(r) for r in rows],
                                  next_page_token=token)

@@ -10,7 +10,7 @@ from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_pro
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import Dossier
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, after_id, split_page
 from app.schemas.dossiers import DelayReason, DossierAction, DossierCreate, DossierOut
 from app.services import contracts, dossiers, projects, sla
 from app.services.errors import RuleViolation
@@ -50,12 +50,12 @@ async def list_dossiers(session: SessionDep, project_id: int | None = None, stat
                         pending_without_reason: bool = False, page_size: PageSize = 50,
                         page_token: str | None = None) -> Page[DossierOut]:
     filters = {"project_id": project_id, "status": status, "pending_without_reason": pending_without_reason}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     rows = await dossiers.list_page(session, project_id=project_id, status=status.value if status else None,
                                     pending_without_reason_on=today() if pending_without_reason else None,
                                     after_id=after, limit=page_size + 1)
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[DossierOut](items=[dossier_out(d) for d in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[DossierOut](items=[dossier_out(d) for d in rows], next_page_token=token)
 
 
 @router.get("/api/v1/dossiers/{dossier_id}", operation_id="getDossier", summary="Read a dossier",

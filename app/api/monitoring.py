@@ -16,7 +16,7 @@ from app.api.deps import SessionDep, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import WatchList
-from app.schemas.common import IsoDate, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, PageSize, after_id, split_page
 from app.schemas.monitoring import (
     FlagOut,
     ForecastComponentOut,
@@ -149,7 +149,7 @@ async def list_indicators(
         watch_list.value if watch_list else None,
     )
     filters = {"plan_year": year, "as_of": day.isoformat(), **asdict(f)}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     if indicator_store.serves_from_store(day):
         fresh = await indicator_store.ensure_fresh(session, year)
         rows = [_stored_row(r) for r in await indicator_queries.list_rows(session, year, f, after, page_size + 1)]
@@ -159,8 +159,8 @@ async def list_indicators(
         attrs = await summaries.project_attrs(session)
         rows = [_live_row(st, a) for st, a in summaries.list_rows(snap, attrs, f, after, page_size + 1)]
         info = {"computed_for": day}
-    token = encode_page_token(rows[page_size - 1].project_id, filters) if len(rows) > page_size else None
-    return IndicatorPage(items=rows[:page_size], next_page_token=token, **info)
+    rows, token = split_page(rows, page_size, filters, key=lambda r: r.project_id)
+    return IndicatorPage(items=rows, next_page_token=token, **info)
 
 
 def _live_row(st: ProjectState, a: summaries.ProjectAttrs) -> IndicatorRow:

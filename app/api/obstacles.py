@@ -11,7 +11,7 @@ from pydantic import Field
 from app.api.deps import PrincipalDep, SessionDep, authorize_project, json_created, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
-from app.schemas.common import IsoDate, Page, PageSize, Schema, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, Page, PageSize, Schema, after_id, split_page
 from app.services import obstacles, projects
 from app.services.errors import PreconditionRequired
 from app.services.obstacles import ObstacleCategory, ObstacleStatus
@@ -149,7 +149,7 @@ async def list_obstacles(
         "working_group_id": working_group_id,
         "overdue_on": overdue_on,
     }
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     rows = await obstacles.list_page(
         session,
         project_id=project_id,
@@ -159,8 +159,8 @@ async def list_obstacles(
         after=after,
         limit=page_size + 1,
     )
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[ObstacleOut](items=[ObstacleOut.model_validate(o) for o in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[ObstacleOut](items=[ObstacleOut.model_validate(o) for o in rows], next_page_token=token)
 
 
 @router.get(

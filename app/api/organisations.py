@@ -10,7 +10,7 @@ from app.api.deps import PrincipalDep, SessionDep, json_created, note_write, req
 from app.api.problems import problem_responses
 from app.clock import utcnow
 from app.models import ApiKey, Organisation, WorkingGroup
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, after_id, split_page
 from app.schemas.projects import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -33,11 +33,11 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
             response_model=Page[OrganisationOut], responses=READ_ERRORS, dependencies=[require("read")])
 async def list_organisations(session: SessionDep, page_size: PageSize = 50,
                              page_token: str | None = None) -> Page[OrganisationOut]:
-    after = int(decode_page_token(page_token, {}) or 0)
+    after = after_id(page_token, {})
     rows = list((await session.scalars(
         select(Organisation).where(Organisation.id > after).order_by(Organisation.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, {}) if len(rows) > page_size else None
-    return Page[OrganisationOut](items=[OrganisationOut.model_validate(r) for r in rows[:page_size]],
+    rows, token = split_page(rows, page_size, {})
+    return Page[OrganisationOut](items=[OrganisationOut.model_validate(r) for r in rows],
                                  next_page_token=token)
 
 
@@ -76,11 +76,11 @@ async def record_succession(organisation_id: int, body: SuccessionCreate, reques
             response_model=Page[WorkingGroupOut], responses=READ_ERRORS, dependencies=[require("read")])
 async def list_working_groups(session: SessionDep, page_size: PageSize = 50,
                               page_token: str | None = None) -> Page[WorkingGroupOut]:
-    after = int(decode_page_token(page_token, {}) or 0)
+    after = after_id(page_token, {})
     rows = list((await session.scalars(
         select(WorkingGroup).where(WorkingGroup.id > after).order_by(WorkingGroup.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, {}) if len(rows) > page_size else None
-    return Page[WorkingGroupOut](items=[WorkingGroupOut.model_validate(r) for r in rows[:page_size]],
+    rows, token = split_page(rows, page_size, {})
+    return Page[WorkingGroupOut](items=[WorkingGroupOut.model_validate(r) for r in rows],
                                  next_page_token=token)
 
 
@@ -96,11 +96,11 @@ async def create_api_key(body: ApiKeyCreate, request: Request, session: SessionD
             response_model=Page[ApiKeyOut], responses=READ_ERRORS, dependencies=[require("apikey.manage")])
 async def list_api_keys(session: SessionDep, page_size: PageSize = 50,
                         page_token: str | None = None) -> Page[ApiKeyOut]:
-    after = int(decode_page_token(page_token, {}) or 0)
+    after = after_id(page_token, {})
     rows = list((await session.scalars(
         select(ApiKey).where(ApiKey.id > after).order_by(ApiKey.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, {}) if len(rows) > page_size else None
-    return Page[ApiKeyOut](items=[ApiKeyOut.model_validate(r) for r in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, {})
+    return Page[ApiKeyOut](items=[ApiKeyOut.model_validate(r) for r in rows], next_page_token=token)
 
 
 @router.post("/api-keys/{key_id}/revoke", operation_id="revokeApiKey", summary="Revoke an API key",

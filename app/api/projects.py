@@ -13,7 +13,7 @@ from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import BudgetLevel, CapitalSource, ProjectStatus, WatchList
 from app.models import AllocationEntry, PoolBalance, Project
-from app.schemas.common import IsoDate, Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, Page, PageSize, after_id, split_page
 from app.schemas.ledger import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
 from app.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from app.services import allocations, projects
@@ -46,10 +46,9 @@ async def list_projects(
 ) -> Page[ProjectOut]:
     f = projects.ProjectFilter(investor_id, sector, location, working_group_id, watch_list, status, q)
     filters = asdict(f)
-    after = decode_page_token(page_token, filters)
-    rows = await projects.list_page(session, f, int(after or 0), page_size + 1)
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[ProjectOut](items=[project_out(p) for p in rows[:page_size]], next_page_token=token)
+    rows = await projects.list_page(session, f, after_id(page_token, filters), page_size + 1)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[ProjectOut](items=[project_out(p) for p in rows], next_page_token=token)
 
 
 # OpenAPI links: the generated clients and Schemathesis' stateful run follow project → allocation → disbursement.
@@ -125,13 +124,13 @@ async def list_allocations(project_id: int, session: SessionDep, plan_year: int 
                            page_size: PageSize = 50, page_token: str | None = None) -> Page[AllocationOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id, "plan_year": plan_year}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     query = select(AllocationEntry).where(AllocationEntry.project_id == project_id, AllocationEntry.id > after)
     if plan_year is not None:
         query = query.where(AllocationEntry.plan_year == plan_year)
     rows = list((await session.scalars(query.order_by(AllocationEntry.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[AllocationOut](items=[AllocationOut.model_validate(r) for r in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[AllocationOut](items=[AllocationOut.model_validate(r) for r in rows], next_page_token=token)
 
 
 @router.get("/{project_id}/balances", operation_id="getProjectBalances",

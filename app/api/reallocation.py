@@ -10,7 +10,7 @@ from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, note_write, r
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import ReallocationProposal
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, after_id, split_page
 from app.schemas.reallocation import (
     ApproveIn,
     ProposalCreate,
@@ -96,16 +96,16 @@ async def list_proposals(
     from sqlalchemy import select
 
     filters = {"plan_year": plan_year, "status": status}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     query = select(ReallocationProposal).where(ReallocationProposal.id > after)
     if plan_year is not None:
         query = query.where(ReallocationProposal.plan_year == plan_year)
     if status is not None:
         query = query.where(ReallocationProposal.status == status)
     rows = list((await session.scalars(query.order_by(ReallocationProposal.id).limit(page_size + 1))).all())
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
+    rows, token = split_page(rows, page_size, filters)
     return Page[ProposalSummary](
-        items=[ProposalSummary.model_validate(r) for r in rows[:page_size]], next_page_token=token
+        items=[ProposalSummary.model_validate(r) for r in rows], next_page_token=token
     )
 
 

@@ -10,7 +10,7 @@ from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, note_write, r
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import Advance, RecoveryCase
-from app.schemas.common import Page, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, after_id, split_page
 from app.schemas.treasury import RecoveryCaseOut, RecoveryStepCreate, RecoveryStepOut
 from app.services import recovery
 from app.services.errors import RuleViolation
@@ -41,12 +41,12 @@ async def list_cases(session: SessionDep, state: CaseState | None = None, projec
                      deadline_passed: bool = False, page_size: PageSize = 50,
                      page_token: str | None = None) -> Page[RecoveryCaseOut]:
     filters = {"state": state, "project_id": project_id, "deadline_passed": deadline_passed}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     rows = await recovery.list_page(session, state=state.value if state else None, project_id=project_id,
                                     deadline_passed_on=today() if deadline_passed else None, after_id=after,
                                     limit=page_size + 1)
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[RecoveryCaseOut](items=await _outs(session, rows[:page_size]), next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[RecoveryCaseOut](items=await _outs(session, rows), next_page_token=token)
 
 
 @router.get("/{case_id}", operation_id="getRecoveryCase", summary="A recovery case and its steps",

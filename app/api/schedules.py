@@ -8,7 +8,7 @@ from app.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_pro
 from app.api.problems import problem_responses
 from app.clock import today
 from app.models import DisbursementSchedule
-from app.schemas.common import Page, PageSize, PlanYearPath, decode_page_token, encode_page_token
+from app.schemas.common import Page, PageSize, PlanYearPath, after_id, split_page
 from app.schemas.monitoring import (
     ExtraNeedCreate,
     ExtraNeedOut,
@@ -85,11 +85,11 @@ async def list_schedules(
 ) -> Page[ScheduleOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id, "plan_year": plan_year}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     rows = await schedules.list_schedules(session, project_id, plan_year, after, page_size + 1)
-    months = await schedules.schedule_months(session, [r.id for r in rows[:page_size]])
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[ScheduleOut](items=[_schedule_out(r, months[r.id]) for r in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    months = await schedules.schedule_months(session, [r.id for r in rows])
+    return Page[ScheduleOut](items=[_schedule_out(r, months[r.id]) for r in rows], next_page_token=token)
 
 
 @router.get(
@@ -174,9 +174,9 @@ async def list_needs(
     page_token: str | None = None,
 ) -> Page[ExtraNeedOut]:
     filters = {"project_id": project_id, "plan_year": plan_year}
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     rows = await schedules.list_needs(
         session, project_id=project_id, plan_year=plan_year, after=after, limit=page_size + 1
     )
-    token = encode_page_token(rows[page_size - 1].id, filters) if len(rows) > page_size else None
-    return Page[ExtraNeedOut](items=[ExtraNeedOut.model_validate(r) for r in rows[:page_size]], next_page_token=token)
+    rows, token = split_page(rows, page_size, filters)
+    return Page[ExtraNeedOut](items=[ExtraNeedOut.model_validate(r) for r in rows], next_page_token=token)

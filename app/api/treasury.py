@@ -11,7 +11,7 @@ from app.api.deps import SessionDep, note_write, require
 from app.api.problems import problem_responses
 from app.clock import today
 from app.enums import CapitalSource
-from app.schemas.common import IsoDate, PageSize, decode_page_token, encode_page_token
+from app.schemas.common import IsoDate, PageSize, after_id, split_page
 from app.schemas.treasury import BucketTotal, OverdueAdvanceOut, OverdueAdvancePage
 from app.services import sweep as sweep_service
 from app.services import treasury
@@ -55,7 +55,7 @@ async def list_overdue_advances(
     day = as_of or today()
     f = OverdueFilter(investor_id, project_id, bucket, rule, capital_source.value if capital_source else None)
     filters = asdict(f)
-    after = int(decode_page_token(page_token, filters) or 0)
+    after = after_id(page_token, filters)
     # One read of the snapshot version (app.models.snapshot), before any body work: an unchanged poll stops here.
     # Read before the body, a concurrent commit can only make the tag older than the body (an extra 200 next
     # time), never newer (a stale 304).
@@ -65,12 +65,12 @@ async def list_overdue_advances(
     items = await treasury.overdue_snapshot(session, f, day)
     totals = treasury.bucket_totals(items)
     page = [i for i in items if i.row.advance.id > after][:page_size + 1]
-    token = encode_page_token(page[page_size - 1].row.advance.id, filters) if len(page) > page_size else None
+    page, token = split_page(page, page_size, filters, key=lambda item: item.row.advance.id)
     response.headers["ETag"] = etag
     return OverdueAdvancePage(
         as_of=day, totals={k: BucketTotal(**v) for k, v in totals.items()},
         total_overdue_vnd=sum(v["overdue_vnd"] for v in totals.values()),
-        items=[_item(i) for i in page[:page_size]], next_page_token=token)
+        items=[_item(i) for i in page], next_page_token=token)
 
 
 @router.post("/sweep", operation_id="runSweep", summary="Run the overdue sweep now (admin)",

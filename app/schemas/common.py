@@ -78,3 +78,15 @@ def decode_page_token(token: str | None, filters: dict) -> int | str | None:
         raise BadRequest("invalid_page_token", "page_token was issued for other filters; start again without it.",
                          pointer="query:page_token")
     return after
+
+
+def after_id(token: str | None, filters: dict) -> int:
+    """The id after which a keyset page starts (0 for the first page); 400 on a foreign or broken token."""
+    return int(decode_page_token(token, filters) or 0)
+
+
+def split_page(rows: list[T], page_size: int, filters: dict, key=lambda row: row.id) -> tuple[list[T], str | None]:
+    """Rows fetched with `limit = page_size + 1` → (the page, the token of the next page or None)."""
+    if len(rows) > page_size:
+        return rows[:page_size], encode_page_token(key(rows[page_size - 1]), filters)
+    return rows, None

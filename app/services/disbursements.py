@@ -101,11 +101,6 @@ class BatchRejected(DomainError):
     title = "Batch rejected"
 
 
-class ScopeDenied(DomainError):
-    status = 403
-    title = "Forbidden"
-
-
 def _fmt(amount: int) -> str:
     return f"{amount:,} đồng"
 

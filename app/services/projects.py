@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import today as business_today
 from app.clock import utcnow
 from app.enums import ProjectStatus, WatchList
 from app.models import Organisation, Project, ProjectBalance, WorkingGroup
@@ -122,6 +120,3 @@ async def list_page(session: AsyncSession, f: ProjectFilter, after_id: int, limi
     query = filtered(select(Project), f).where(Project.id > after_id).order_by(Project.id).limit(limit)
     return list((await session.scalars(query)).all())
 
-
-def default_as_of(as_of: date | None) -> date:
-    return as_of or business_today()

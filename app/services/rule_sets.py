@@ -27,10 +27,6 @@ def etag(code: str, version: int) -> str:
     return f'"ruleset-{code}-v{version}"'
 
 
-async def _overrides(session: AsyncSession) -> dict[str, RuleSetOverride]:
-    return {row.code: row for row in await session.scalars(select(RuleSetOverride))}
-
-
 async def effective_rule_sets(session: AsyncSession) -> tuple[RuleSet, ...]:
     """The default rule sets with the administrator's overrides applied, in effective-date order.
 
