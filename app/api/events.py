@@ -25,6 +25,6 @@ async def list_events(
     """Positions are assigned in commit order after commit: storing `next_after` and polling again never
     misses or repeats an event, whatever concurrent writers do."""
     # Publishing in the reader's own transaction: committed events get positions before we read.
-    await events.publish_pending(session)
+    await events.publish_pending(session, wait=False)
     rows, next_after = await events.read_feed(session, after, page_size, types)
     return EventPage(items=[EventOut.model_validate(r) for r in rows], next_after=next_after)

@@ -46,14 +46,20 @@ def emit(
     return event
 
 
-async def publish_pending(session: AsyncSession, limit: int = 50_000) -> int:
+async def publish_pending(session: AsyncSession, limit: int = 50_000, *, wait: bool = True) -> int:
     """Give positions to committed, unpublished events; call in a transaction of its own and commit.
 
     Returns how many were published. On PostgreSQL rounds are serialised by a transaction-scoped
-    advisory lock; SQLite serialises all writers anyway.
+    advisory lock; SQLite serialises all writers anyway. With `wait=False` (a reader's request) a round
+    already under way elsewhere is not waited for: the reader serves what is published, never a gap.
     """
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISHER_LOCK_KEY})
+        if not wait:
+            got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PUBLISHER_LOCK_KEY})
+            if not got:
+                return 0
+        else:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISHER_LOCK_KEY})
     pending = (
         await session.scalars(select(Event.id).where(Event.position.is_(None)).order_by(Event.id).limit(limit))
     ).all()
