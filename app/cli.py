@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from app.config import ROOT
+from app.kernel.config import ROOT
 
 cli = typer.Typer(help="Disbursement Monitor command line", no_args_is_help=True, add_completion=False)
 
@@ -35,9 +35,9 @@ def create_key(org: str = typer.Option(..., help="Organisation code"),
                role: str = typer.Option(..., help="admin|planner|approver|treasury|owner|viewer"),
                name: str = typer.Option("cli", help="A label for the key")) -> None:
     """Issue an API key; it is printed once and stored only as a hash."""
-    from app.db import session_scope
     from app.enums import Role
-    from app.services import organisations
+    from app.kernel.db import session_scope
+    from app.registry import organisations
 
     async def go() -> str:
         async with session_scope() as session:
@@ -59,11 +59,11 @@ def demo(if_empty: bool = typer.Option(False, help="Do nothing if projects exist
     """Load the demo province (Vĩnh Phúc 2023–2024, as known on 2024-10-11) and write one key per role."""
     from sqlalchemy import select
 
-    from app.db import session_scope
     from app.demo import province
     from app.enums import Role
+    from app.kernel.db import session_scope
     from app.models import Project
-    from app.services import organisations
+    from app.registry import organisations
 
     keys_written = keys_file.exists()
 
@@ -100,8 +100,8 @@ def demo(if_empty: bool = typer.Option(False, help="Do nothing if projects exist
 @cli.command()
 def verify() -> None:
     """Recompute every balance from the ledger and report mismatches (exit 1 if any)."""
-    from app.db import session_scope
-    from app.services.balances import verify as verify_balances
+    from app.kernel.db import session_scope
+    from app.ledger.balances import verify as verify_balances
 
     async def go():
         async with session_scope() as session:
@@ -136,7 +136,7 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(int(os.environ.get("
 @cli.command()
 def sweep(as_of: str = typer.Option(None, "--as-of", help="Business date YYYY-MM-DD (default: today)")) -> None:
     """Run the overdue sweep once (R6, R9–R12, R16): records transitions once, opens recovery cases."""
-    from app.services.sweep import sweep_command
+    from app.treasury.sweep import sweep_command
 
     sweep_command(as_of)
 
@@ -151,8 +151,8 @@ __all__ = ["cli", "date", "main"]
 @cli.command()
 def backtest(plan_year: int = typer.Option(2023, help="A finished plan year (its 31/01 deadline has passed)")) -> None:
     """Replay the forecast at 30/06 and 30/09 against the actual 31/01 outcome (MAE in pp per cohort)."""
-    from app.db import session_scope
-    from app.services.backtest import backtest as run
+    from app.kernel.db import session_scope
+    from app.monitoring.backtest import backtest as run
 
     async def go() -> dict:
         async with session_scope() as session:

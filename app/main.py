@@ -9,31 +9,23 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 
-from app import logging as app_logging
-from app.api import (
-    advances,
-    audit,
-    contracts,
-    disbursements,
-    dossiers,
-    events,
-    health,
-    monitoring,
-    obstacles,
-    organisations,
-    projects,
-    reallocation,
-    recovery,
-    reports,
-    reports_advances,
-    rulesets,
-    schedules,
-    treasury,
-)
-from app.api.problems import install as install_problem_handlers
-from app.config import get_settings
-from app.middleware import RequestContextMiddleware
-from app.services.events import publish_committed
+from app.kernel import logging as app_logging
+from app.kernel.api import audit, health
+from app.kernel.api import feed as events
+from app.kernel.api.problems import install as install_problem_handlers
+from app.kernel.config import get_settings
+from app.kernel.feed import publish_committed
+from app.kernel.middleware import RequestContextMiddleware
+from app.ledger import api as disbursements
+from app.monitoring.api import indicators as monitoring
+from app.monitoring.api import obstacles, schedules
+from app.reallocation import api as reallocation
+from app.registry.api import organisations, projects
+from app.reporting.api import advances as reports_advances
+from app.reporting.api import reports
+from app.rulesets import api as rulesets
+from app.treasury.api import advances, contracts, dossiers, recovery
+from app.treasury.api import poller as treasury
 
 log = structlog.get_logger()
 
@@ -62,8 +54,8 @@ async def _publisher_loop(interval: float) -> None:
 
 async def _sweep_loop(interval: float) -> None:
     """The overdue sweep (R9–R12, R6, R16) every `sweep_interval_seconds`; one worker at a time."""
-    from app.clock import today
-    from app.services.sweep import run_sweep
+    from app.kernel.clock import today
+    from app.treasury.sweep import run_sweep
 
     while True:
         try:
@@ -79,7 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.background_jobs and get_settings().sweep_enabled:
         tasks.append(asyncio.create_task(_sweep_loop(float(get_settings().sweep_interval_seconds))))
     if app.state.background_jobs and get_settings().indicator_refresh_enabled:
-        from app.services.indicator_store import refresh_loop  # stored indicators, one worker at a time
+        from app.monitoring.indicator_store import refresh_loop  # stored indicators, one worker at a time
 
         tasks.append(asyncio.create_task(refresh_loop(float(get_settings().indicator_refresh_seconds))))
     yield

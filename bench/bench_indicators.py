@@ -38,11 +38,13 @@ async def _timed_get(client, url: str, headers: dict, n: int) -> tuple[float, fl
 async def main(db: str, before: bool, n: int, reads_only: bool = False) -> None:
     from sqlalchemy import select
 
-    from app.clock import today
-    from app.db import session_scope
     from app.enums import Role
+    from app.kernel import feed as events
+    from app.kernel.clock import today
+    from app.kernel.db import session_scope
     from app.models import Organisation, Project
-    from app.services import events, indicator_store, organisations, summaries
+    from app.monitoring import indicator_store, summaries
+    from app.registry import organisations
 
     year = today().year
     print(f"database {db}, business date {today()}, plan year {year}")

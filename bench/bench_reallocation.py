@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.services.reallocation import (  # noqa: E402
+from app.reallocation.optimiser import (  # noqa: E402
     CapitalPool,
     Donor,
     Priority,

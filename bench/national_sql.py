@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from app.rules.rulesets import DEFAULT_RULE_SETS
+from app.rulesets.model import DEFAULT_RULE_SETS
 
 DISBURSEMENT_COLUMNS = (
     "project_id",

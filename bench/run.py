@@ -121,8 +121,8 @@ def create_key(env: dict[str, str]) -> str:
 
 _REBUILD = """
 import asyncio
-from app.db import session_scope
-from app.services import indicator_store
+from app.kernel.db import session_scope
+from app.monitoring import indicator_store
 
 async def main():
     async with session_scope() as session:

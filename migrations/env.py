@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.config import get_settings
-from app.db import make_engine
+from app.kernel.config import get_settings
+from app.kernel.db import make_engine
 from app.models import Base
 
 config = context.config

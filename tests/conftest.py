@@ -26,12 +26,12 @@ from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import caches  # noqa: E402
-from app.config import ROOT, get_settings  # noqa: E402
-from app.db import get_engine, get_sessionmaker, is_sqlite, session_scope  # noqa: E402
 from app.enums import OrganisationKind, Role  # noqa: E402
+from app.kernel import caches  # noqa: E402
+from app.kernel.config import ROOT, get_settings  # noqa: E402
+from app.kernel.db import get_engine, get_sessionmaker, is_sqlite, session_scope  # noqa: E402
 from app.models import Base  # noqa: E402
-from app.services import organisations  # noqa: E402
+from app.registry import organisations  # noqa: E402
 
 IS_POSTGRES = not is_sqlite(TEST_DATABASE_URL)
 

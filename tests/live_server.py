@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from app.config import ROOT
+from app.kernel.config import ROOT
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import DisbursementSchedule, ExtraNeed, MilestonePoint, Obstacle, ObstacleChange, ScheduleMonth
-from app.services.forecast import DEFAULT_MILESTONE_CURVE
+from app.monitoring.forecast import DEFAULT_MILESTONE_CURVE
 
 TY = 1_000_000_000
 # Owners' schedules are optimistic: a front-loaded version of the national shape (cumulative, month end).

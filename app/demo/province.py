@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo.names import DISTRICTS, LEAD_OFFICIALS, PROVINCE_BOARDS, SECTORS, WORKING_GROUPS
 from app.enums import OrganisationKind
+from app.ledger.balances import rebuild
 from app.models import AllocationEntry, Disbursement, Organisation, Project, WorkingGroup
-from app.services.balances import rebuild
 
 TY = 1_000_000_000
 AS_OF = date(2024, 10, 11)
@@ -342,7 +342,7 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
                 continue
             await module.load(session, rng, context)
     await rebuild(session)
-    from app.services.indicator_store import rebuild_all  # the demo bypasses the change feed: fill the store
+    from app.monitoring.indicator_store import rebuild_all  # the demo bypasses the change feed: fill the store
 
     await rebuild_all(session, AS_OF.year)
     return context

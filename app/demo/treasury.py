@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ledger.advance_rebuild import rebuild_advances
 from app.models import Contract, ContractBalance, Disbursement, Dossier, RecoveryCase
-from app.services import recovery, sla
-from app.services.advance_rebuild import rebuild_advances
-from app.services.rule_sets import working_calendar
-from app.services.sweep import sweep
+from app.rulesets.service import working_calendar
+from app.treasury import recovery, sla
+from app.treasury.sweep import sweep
 
 TY = 1_000_000_000
 
@@ -111,7 +111,7 @@ async def _case_steps(session: AsyncSession, as_of: date) -> None:
 
 async def _dossiers(session: AsyncSession, rng: random.Random, context, as_of: date) -> None:
     calendar = await working_calendar(session)
-    from app.rules.rulesets import ruleset_for
+    from app.rulesets.model import ruleset_for
 
     pool = [p for p in context.projects if p.plan_2024 > 0]
     plan = (  # (status, submitted, completed, delay reason)

@@ -46,7 +46,7 @@ class IdempotencyRecord(Base):
 
 class Event(Base):
     """A change-feed entry. Written with its change; `position` is assigned after commit, in commit order,
-    by the feed publisher (app.services.events), so a poller's `after=` never skips or repeats."""
+    by the feed publisher (app.kernel.feed), so a poller's `after=` never skips or repeats."""
 
     __tablename__ = "events"
     __table_args__ = (

@@ -36,7 +36,7 @@ class IndicatorSnapshot(Base):
     rate_pct: Mapped[float] = mapped_column(Float)
     days_since_last_disbursement: Mapped[int] = mapped_column(Integer)
     last_disbursement_on: Mapped[date | None] = mapped_column(Date)
-    flag_mask: Mapped[int] = mapped_column(Integer)  # bit i = FlagCode number i (app.services.indicator_store)
+    flag_mask: Mapped[int] = mapped_column(Integer)  # bit i = FlagCode number i (app.monitoring.indicator_store)
     computed_for: Mapped[date] = mapped_column(Date)
     computed_at: Mapped[datetime]
     # The project's grouping keys, copied when the row is computed (a project change re-computes it), so a

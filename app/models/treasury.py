@@ -2,7 +2,7 @@
 balances, advances, sweep transitions, recovery cases (R16) and payment dossiers (R15).
 
 Money is BIGINT đồng. Balance rows (`contract_balances`, `advances`) are updated in the same
-transaction as the disbursement that moves them (app.services.contract_ledger).
+transaction as the disbursement that moves them (app.ledger.contract_ledger).
 """
 
 from __future__ import annotations

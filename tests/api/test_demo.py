@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from app.db import session_scope
 from app.demo import province
+from app.kernel.db import session_scope
+from app.ledger.balances import pool_figures, verify
 from app.models import Disbursement, Project
-from app.services.balances import pool_figures, verify
 from tests.conftest import truncate_all
 
 TY = 1_000_000_000
@@ -53,8 +53,8 @@ async def test_demo_is_deterministic():
 
 
 async def test_r17_forecasts_use_the_provinces_own_previous_year_shape():
-    from app.services.forecast import DEFAULT_SEASONAL_CURVE
-    from app.services.monitoring import seasonal_curve
+    from app.monitoring.forecast import DEFAULT_SEASONAL_CURVE
+    from app.monitoring.indicators import seasonal_curve
 
     async with session_scope() as session:
         await province.load(session, with_extensions=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.db import session_scope
+from app.kernel.db import session_scope
+from app.ledger.balances import verify
 from app.models import AuditEntry, Disbursement
-from app.services.balances import verify
 from tests.conftest import allocate, disbursement_body, make_project
 
 PROBLEM = "application/problem+json"

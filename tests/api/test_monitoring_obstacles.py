@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.db import session_scope
+from app.kernel.db import session_scope
 from app.models import WorkingGroup
 from tests.conftest import make_project
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.config import get_settings
-from app.services import indicator_store
+from app.kernel.config import get_settings
+from app.monitoring import indicator_store
 from tests.api.test_monitoring_indicators import B, _scenario
 from tests.conftest import pay
 

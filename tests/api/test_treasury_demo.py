@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.db import session_scope
 from app.demo import province
+from app.kernel.db import session_scope
 from app.models import RecoveryCase, SweepTransition
-from app.services import dossiers
-from app.services.treasury import OverdueFilter, overdue_snapshot
+from app.treasury import dossiers
+from app.treasury.view import OverdueFilter, overdue_snapshot
 
 
 async def test_demo_treasury_covers_r9_r10_r11_r12_r6_r15_r16():

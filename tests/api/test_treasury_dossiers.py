@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.db import session_scope
 from app.enums import BudgetLevel, CapitalSource
-from app.services.balances import PoolKey
-from app.services.dossiers import in_flight_by_pool
+from app.kernel.db import session_scope
+from app.ledger.balances import PoolKey
+from app.treasury.dossiers import in_flight_by_pool
 from tests.conftest import allocate, disbursement_body, make_project
 
 PROBLEM = "application/problem+json"

@@ -1,6 +1,6 @@
 """Authorisation matrix generated from the route table: every operation × every role, another owner, no key.
 
-Expected allow/deny comes from the route's `require(action)` dependency and `app.security.POLICY`; nothing
+Expected allow/deny comes from the route's `require(action)` dependency and `app.kernel.security.POLICY`; nothing
 here lists endpoints by hand, so a new endpoint is covered (or, without require(), fails) automatically.
 Fake ids and empty bodies are fine: an allowed caller may get 404/422, never 401/403; a denied caller gets
 403 problem+json that carries no data.
@@ -12,10 +12,10 @@ import datetime as dt
 
 import pytest
 
-from app.api.openapi_doc import api_routes, route_action
 from app.enums import Role
+from app.kernel.api.openapi_doc import api_routes, route_action
+from app.kernel.security import OWNER_SCOPED, POLICY
 from app.main import create_app
-from app.security import OWNER_SCOPED, POLICY
 
 PROBLEM = "application/problem+json"
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "instance", "request_id", "errors"}

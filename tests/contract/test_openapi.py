@@ -6,7 +6,7 @@ import json
 
 from openapi_spec_validator import validate
 
-from app.config import ROOT
+from app.kernel.config import ROOT
 from app.main import create_app
 
 DOCUMENT = ROOT / "openapi.json"

@@ -14,10 +14,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.db import session_scope
+from app.kernel import feed as events
+from app.kernel.db import session_scope
 from app.models import SweepTransition
-from app.services import events
-from app.services.sweep import sweep
+from app.treasury.sweep import sweep
 from tests.conftest import IS_POSTGRES, allocate, disbursement_body, make_project
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.db import get_engine
+from app.kernel.db import get_engine
 from app.models import Base
 
 

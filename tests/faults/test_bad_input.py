@@ -10,8 +10,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.config import get_settings
-from app.db import session_scope
+from app.kernel.config import get_settings
+from app.kernel.db import session_scope
 from app.models import Base
 from tests.conftest import allocate, disbursement_body, make_project
 

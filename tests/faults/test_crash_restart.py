@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.db import session_scope
+from app.kernel.db import session_scope
+from app.ledger.balances import verify
 from app.models import AuditEntry, Disbursement
 from app.models.audit import Event, IdempotencyRecord
-from app.services.balances import verify
 from tests.conftest import TEST_DATABASE_URL, allocate, disbursement_body, make_project
 from tests.live_server import LiveServer
 

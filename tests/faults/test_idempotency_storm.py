@@ -8,9 +8,9 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from app.db import session_scope
+from app.kernel.db import session_scope
+from app.ledger.balances import verify
 from app.models import Disbursement, PoolBalance
-from app.services.balances import verify
 from tests.conftest import allocate, disbursement_body, make_project
 
 pytestmark = pytest.mark.postgres

@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.enums import DisbursementKind
-from app.rules.rulesets import ND99, ND254
-from app.services.advance_rules import (
+from app.ledger.advance_rules import (
     ContractBalances,
     Movement,
     advance_ceiling_pct,
@@ -24,6 +23,7 @@ from app.services.advance_rules import (
     floor_band,
     minimum_recovery_vnd,
 )
+from app.rulesets.model import ND99, ND254
 
 TY = 1_000_000_000
 RULE_SETS = (ND99, ND254)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.rules.calendar import (
+from app.rulesets.calendar import (
     GOVERNMENT_CALENDAR,
     DayKind,
     WorkingCalendar,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.flags import (
+from app.monitoring.flags import (
     DEFAULT_THRESHOLDS,
     FlagCode,
     FlagThresholds,
@@ -19,7 +19,7 @@ from app.services.flags import (
     flag_slow,
     flag_stalled,
 )
-from app.services.forecast import CumulativeCurve, CurvePoint, milestone_target
+from app.monitoring.forecast import CumulativeCurve, CurvePoint, milestone_target
 
 Y = 2024
 PLAN = 100_000_000_000

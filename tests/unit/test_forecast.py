@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.forecast import (
+from app.monitoring.forecast import (
     DEFAULT_MILESTONE_CURVE,
     DEFAULT_SEASONAL_CURVE,
     CumulativeCurve,

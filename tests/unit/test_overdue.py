@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.enums import AdvanceKind
-from app.rules.calendar import add_months
-from app.rules.rulesets import ND99, ND254, RuleSet
-from app.services.overdue import (
+from app.rulesets.calendar import add_months
+from app.rulesets.model import ND99, ND254, RuleSet
+from app.treasury.overdue import (
     AdvanceFacts,
     AdvanceStatus,
     GuaranteeStatus,

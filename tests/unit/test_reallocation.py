@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from app.services.reallocation import (
+from app.reallocation.optimiser import (
     DEFAULT_PRIORITY_WEIGHTS,
     CapitalPool,
     Donor,
@@ -23,7 +23,7 @@ from app.services.reallocation import (
     optimise,
     recipient_capacity_vnd,
 )
-from app.services.reallocation_solver import (
+from app.reallocation.solver import (
     PoolProblem,
     aggregate_milp,
     best_fit_flows,

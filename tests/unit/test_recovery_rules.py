@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.services.recovery_rules import (
+from app.treasury.recovery_rules import (
     CaseState,
     IllegalTransition,
     Step,

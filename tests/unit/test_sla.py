@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.rules.calendar import WorkingCalendar, default_calendar
-from app.rules.rulesets import ND99, ND254
-from app.services.sla import (
+from app.rulesets.calendar import WorkingCalendar, default_calendar
+from app.rulesets.model import ND99, ND254
+from app.treasury.sla import (
     DossierAction,
     DossierKind,
     DossierStatus,

@@ -1,0 +1,189 @@
+"""Request-scoped dependencies: the unit of work, the caller, authorisation and idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.enums import Role
+from app.kernel import caches, idempotency
+from app.kernel.audit import AuditNote, write_entry
+from app.kernel.db import get_sessionmaker
+from app.kernel.errors import DomainError
+from app.kernel.security import Principal, hash_key, key_matches, parse_key
+from app.models import ApiKey
+from app.registry.organisations import subunit_ids
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Unauthenticated"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+def audit_note(request: Request) -> AuditNote:
+    note = getattr(request.state, "audit", None)
+    if note is None:
+        note = request.state.audit = AuditNote()
+    return note
+
+
+def note_write(request: Request, action: str, entity_type: str, entity_id: str | int,
+               detail: dict | None = None) -> None:
+    """Say what this write did, for its audit line."""
+    note = audit_note(request)
+    note.action, note.entity_type, note.entity_id, note.detail = action, entity_type, str(entity_id), detail
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent (scope="function").
+
+    A write's audit line goes into the same transaction, so an accepted write and its audit line
+    are committed together; a rejected write is audited by the error handler in its own transaction.
+    """
+    async with get_sessionmaker()() as session:
+        try:
+            yield session
+            if request.method in WRITE_METHODS:
+                principal: Principal | None = getattr(request.state, "principal", None)
+                await write_entry(
+                    session,
+                    request_id=request.state.request_id,
+                    method=request.method,
+                    path=request.url.path,
+                    status_code=getattr(request.state, "status_code", 200),
+                    api_key_id=principal.key_id if principal else None,
+                    organisation_id=principal.organisation_id if principal else None,
+                    role=principal.role.value if principal else None,
+                    note=audit_note(request),
+                    idempotency_record=session.info.pop(idempotency.PENDING, None),
+                )
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_principal(request: Request, session: SessionDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("missing_api_key", "Send an API key as 'Authorization: Bearer <key>'.")
+    token = token.strip()
+    # Per-worker cache keyed by the key's hash (never the key itself): revocation, role and owner-scope
+    # changes made elsewhere are seen within caches.PRINCIPAL_TTL_SECONDS (CONTRIBUTING.md).
+    token_hash = hash_key(token)
+    principal = caches.principals.get(token_hash)
+    if principal is caches.MISSING:
+        principal = await _authenticate(session, token)
+        caches.principals.put(token_hash, principal)
+    request.state.principal = principal
+    return principal
+
+
+async def _authenticate(session: AsyncSession, token: str) -> Principal:
+    prefix = parse_key(token)
+    key = None
+    if prefix is not None:
+        key = (await session.execute(
+            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash)
+            .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))).first()
+    if key is None or not key_matches(token, key.key_hash):
+        raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
+    role = Role(key.role)
+    scope = await subunit_ids(session, key.organisation_id) if role is Role.owner else frozenset()
+    return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(action: str):
+    """Dependency: the caller's role must allow `action` (app.kernel.security.POLICY)."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        if not principal.may(action):
+            raise Forbidden("forbidden", "Your API key's role may not perform this operation.")
+        return principal
+
+    dependency.__name__ = f"require_{action.replace('.', '_')}"
+    return Depends(dependency)
+
+
+def authorize_project(principal: Principal, action: str, investor_id: int) -> None:
+    """Role and owner scope for a write on one project (the one place both are checked)."""
+    if not principal.may_write_for_investor(action, investor_id):
+        raise Forbidden("forbidden", "Your API key may not write for this project.")
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Unique key for this write (1–200 characters). A retry with the same key and body returns "
+        "the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409.",
+        min_length=1,
+        max_length=200,
+    ),
+]
+
+
+class Idempotency:
+    """Per-request idempotency for money POSTs."""
+
+    def __init__(self, request: Request, session: AsyncSession, principal: Principal, key: str | None) -> None:
+        self.request, self.session, self.principal, self.key = request, session, principal, key
+        self.fingerprint = ""
+
+    async def replay(self) -> Response | None:
+        if self.key is None:
+            return None
+        body = await self.request.body()
+        self.fingerprint = idempotency.request_fingerprint(self.request.method, self.request.url.path, body)
+        record = await idempotency.claim(self.session, self.principal.key_id, self.key, self.fingerprint)
+        if record is None:
+            return None
+        audit_note(self.request).action = "idempotent_replay"
+        return Response(
+            content=record.response_body,
+            status_code=record.status_code,
+            media_type="application/json",
+            headers={"Idempotency-Replayed": "true"},
+        )
+
+    def respond(self, status: int, model: BaseModel) -> Response:
+        body = model.model_dump_json()
+        if self.key is not None:
+            idempotency.store(self.session, self.principal.key_id, self.key, self.fingerprint, status, body)
+        self.request.state.status_code = status
+        return Response(content=body, status_code=status, media_type="application/json")
+
+
+async def get_idempotency(
+    request: Request, session: SessionDep, principal: PrincipalDep, key: IdempotencyKeyHeader = None
+) -> Idempotency:
+    return Idempotency(request, session, principal, key)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
+
+
+def json_created(request: Request, model: BaseModel, status: int = 201) -> Response:
+    request.state.status_code = status
+    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+

@@ -1,0 +1,44 @@
+"""Settings, read only from the environment (DESIGN.md, Operations)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{ROOT / 'var' / 'disbursement.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(DEFAULT_SQLITE_URL, description="SQLAlchemy async URL; SQLite file by default")
+    clock_today: date | None = Field(None, description="The service's business date; the real date if unset")
+    environment: str = "development"
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_rows: int = 10_000
+    sweep_interval_seconds: int = 300
+    sweep_enabled: bool = True
+    db_pool_size: int = 10
+    # R18 flag thresholds
+    flag_slow_margin_pp: int = 10
+    flag_stalled_days: int = 60
+    flag_at_risk_tolerance_pct: int = 5
+    # Stored indicators (app.monitoring.indicator_store)
+    indicator_refresh_enabled: bool = True
+    indicator_refresh_seconds: float = 2.0
+    indicator_refresh_batch: int = Field(1000, ge=1, description="Projects per background refresh transaction")
+    indicator_sync_limit: int = Field(
+        300, ge=0, description="A request recomputes at most this many changed projects, else answers stale"
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,145 @@
+"""Capital plan, disbursement and balance schemas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field, model_validator
+
+from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.kernel.schemas import NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
+
+
+class PoolFields(Schema):
+    plan_year: PlanYear
+    capital_source: CapitalSource = Field(description="Capital source (nguồn vốn)")
+    budget_level: BudgetLevel = Field(description="Budget level (cấp ngân sách)")
+
+
+class AllocationCreate(PoolFields):
+    """One decision's change to a project's capital plan (kế hoạch vốn)."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": "supplement",
+        "amount_vnd": 25_000_000_000, "tranche": 3, "decision_number": "2145/QĐ-UBND",
+        "decision_date": "2024-10-08", "authority": "UBND tỉnh Vĩnh Phúc"}]}}
+
+    kind: AllocationKind = Field(description="initial (giao đầu năm), supplement (bổ sung), adjustment_in/out "
+                                 "(điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán)")
+    amount_vnd: PositiveVnd = Field(description="Positive amount in đồng; the kind gives the direction")
+    tranche: int | None = Field(None, ge=1, le=20, description="Allocation tranche (đợt), e.g. 3 for đợt 3")
+    decision_number: Text200 = Field(description="Decision number (số quyết định)")
+    decision_date: date
+    authority: Text200 = Field(description="Deciding authority (cơ quan quyết định)")
+    extended_until: date | None = Field(None, description="For an extension: last day the capital may be spent")
+    note: str | None = Field(None, max_length=1000)
+
+
+class AllocationOut(PoolFields):
+    id: int
+    project_id: int
+    kind: AllocationKind
+    amount_vnd: int = Field(description="Signed change of the plan (extension: amount extended)")
+    tranche: int | None
+    decision_number: str
+    decision_date: date
+    authority: str
+    extended_until: date | None
+    reallocation_proposal_id: int | None
+    note: str | None
+    known_on: date
+    created_at: datetime
+
+
+class DisbursementFields(PoolFields):
+    kind: DisbursementKind = Field(description="advance (tạm ứng), payment (thanh toán KLHT), clearance "
+                                   "(hoàn ứng GPMB: settles a site-clearance advance without new cash)")
+    advance_kind: AdvanceKind | None = Field(None, description="For an advance: contract, site_clearance (GPMB), other")
+    contract_id: int | None = Field(None, description="Contract the money is paid under (hợp đồng)")
+    amount_vnd: PositiveVnd = Field(description="Advance amount, or value of completed work paid, or value settled")
+    advance_recovered_vnd: NonNegativeVnd = Field(
+        0, description="Advance recovered from this payment (thu hồi tạm ứng)")
+    value_date: date = Field(description="Date the Treasury paid (ngày giá trị)")
+    document_number: Text200 = Field(description="Treasury voucher or owner document number; unique per project")
+    note: str | None = Field(None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _clearance_recovers_itself(self):
+        if self.kind is DisbursementKind.clearance:
+            self.advance_recovered_vnd = self.amount_vnd
+        return self
+
+
+class DisbursementCreate(DisbursementFields):
+    model_config = {"json_schema_extra": {"examples": [{
+        "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": "payment",
+        "amount_vnd": 3_200_000_000, "advance_recovered_vnd": 800_000_000, "value_date": "2024-10-10",
+        "document_number": "KB-VP-2024-018734"}]}}
+
+
+class BatchRow(DisbursementFields):
+    project_id: int
+
+
+class DisbursementBatch(Schema):
+    rows: list[BatchRow] = Field(min_length=1, max_length=10_000, description="Up to 10,000 rows; all or nothing")
+
+
+class ReversalCreate(Schema):
+    """A correction: a new entry that negates a recorded disbursement."""
+
+    document_number: Text200 = Field(description="Number of the correcting document")
+    value_date: date
+    note: str = Field(min_length=1, max_length=1000, description="Why the entry is reversed")
+
+
+class RuleWarning(Schema):
+    """A rule that warns without rejecting (R5 advance floor)."""
+
+    model_config = {"extra": "allow"}
+
+    code: str = Field(examples=["advance_below_floor"])
+    rule: str = Field(examples=["R5"])
+    detail: str
+
+
+class DisbursementOut(PoolFields):
+    id: int
+    project_id: int
+    kind: DisbursementKind
+    advance_kind: AdvanceKind | None
+    contract_id: int | None
+    amount_vnd: int
+    advance_recovered_vnd: int
+    net_vnd: int = Field(description="Cash paid out (amount − recovered); counts against the plan")
+    value_date: date
+    document_number: str
+    reverses_id: int | None
+    note: str | None
+    known_on: date
+    created_at: datetime
+    warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "
+                                        "write, e.g. R5: first advance below the usual minimum rate")
+
+
+class BatchResult(Schema):
+    created: int
+    ids: list[int]
+
+
+class PoolBalanceOut(PoolFields):
+    project_id: int
+    plan_vnd: int = Field(description="Plan (kế hoạch vốn) for the pool")
+    extended_vnd: int = Field(description="Part of the plan extended beyond the normal window (kéo dài)")
+    disbursed_vnd: int = Field(description="Net disbursed (giải ngân)")
+    advanced_vnd: int
+    advance_recovered_vnd: int
+    paid_vnd: int = Field(description="Completed work paid (gross)")
+    remaining_vnd: int = Field(description="Plan − disbursed")
+    rate_pct: float = Field(description="Disbursed ÷ plan × 100 (a percentage)")
+
+
+class ProjectBalancesOut(Schema):
+    project_id: int
+    as_of: date
+    pools: list[PoolBalanceOut]

@@ -1,0 +1,361 @@
+"""R17/R18 indicators for every project of a plan year at any `as_of`, computed set-based.
+
+A *snapshot* is built with a fixed number of aggregated queries, whatever the number of projects:
+1. pool figures — current `PoolBalance` rows when `as_of` ≥ today, else recomputed from the ledger as
+   known then (`balances.pool_figures`);
+2. the monthly disbursement series of every pool (one GROUP BY on year/month of the value date; each
+   month's point is dated on its last value date, so "days since last disbursement" stays exact);
+3. the schedule revision in force on `as_of` (months of the latest revision known by then);
+4. registered extra needs (known by `as_of`, spendable by the deadline);
+5. the milestone curve of the plan year (data, defaults from DOMAIN.md §6);
+6. overdue advances (the Treasury model's sweep transitions, when that module is installed).
+Forecasts (`services.forecast`) run per pool; a project's figures are the sums of its pools and R18
+flags (`services.flags`) are evaluated on those sums. `project_ids` restricts every query to those
+projects: the incremental refresher (`services.indicator_store`) recomputes the changed projects with the
+same code that computes a whole year on the fly for a past `as_of`. Nothing is cached in the worker.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, extract, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.enums import AllocationKind, BudgetLevel, CapitalSource
+from app.kernel import caches
+from app.kernel.clock import today as business_today
+from app.kernel.config import get_settings
+from app.ledger.balances import PoolKey, pool_figures, pool_key_of
+from app.models import (
+    AllocationEntry,
+    Disbursement,
+    DisbursementSchedule,
+    ExtraNeed,
+    MilestonePoint,
+    PoolBalance,
+    ScheduleMonth,
+)
+from app.monitoring.flags import Flag, FlagThresholds, ProjectIndicators, evaluate_flags
+from app.monitoring.forecast import (
+    DEFAULT_MILESTONE_CURVE,
+    DEFAULT_SEASONAL_CURVE,
+    CumulativeCurve,
+    CurvePoint,
+    Forecast,
+    ForecastInput,
+    ForecastParams,
+    deadline_for,
+    forecast,
+    scheduled_to_date,
+    seasonal_curve_from_history,
+)
+
+
+@dataclass(slots=True)
+class PoolState:
+    key: PoolKey
+    plan_vnd: int = 0
+    disbursed_vnd: int = 0
+    advanced_vnd: int = 0
+    recovered_vnd: int = 0
+    series: list[tuple[date, int]] = field(default_factory=list)
+    extra_need_vnd: int = 0
+    forecast: Forecast | None = None
+
+
+@dataclass(slots=True)
+class ProjectState:
+    project_id: int
+    plan_vnd: int = 0
+    disbursed_vnd: int = 0
+    advance_outstanding_vnd: int = 0
+    overdue_advance_vnd: int | None = None
+    schedule: dict[int, int] | None = None
+    scheduled_to_date_vnd: int | None = None
+    last_disbursement_on: date | None = None
+    days_since_last_disbursement: int = 0
+    forecast_vnd: int = 0
+    low_vnd: int = 0
+    high_vnd: int = 0
+    capacity_vnd: int = 0
+    at_risk_vnd: int = 0
+    extra_need_vnd: int = 0
+    absorbable_vnd: int = 0
+    milestone_target_pct: float = 0.0
+    flags: list[Flag] = field(default_factory=list)
+    pools: list[PoolState] = field(default_factory=list)
+
+    @property
+    def rate_pct(self) -> float:
+        return round(self.disbursed_vnd * 100 / self.plan_vnd, 2) if self.plan_vnd else 0.0
+
+
+@dataclass(slots=True)
+class Snapshot:
+    plan_year: int
+    as_of: date
+    projects: dict[int, ProjectState]
+    milestones: CumulativeCurve
+    overdue_source: str  # "treasury_sweep" or "unavailable"
+
+
+def thresholds() -> FlagThresholds:
+    s = get_settings()
+    return FlagThresholds(
+        slow_margin_pp=float(s.flag_slow_margin_pp),
+        stalled_days=s.flag_stalled_days,
+        at_risk_tolerance_pct=float(s.flag_at_risk_tolerance_pct),
+    )
+
+
+async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+    """R17: the plan year's milestone curve from data, or the default (95% at 31/01 of Y+1)."""
+    rows = (
+        await session.execute(
+            select(MilestonePoint.on_date, MilestonePoint.target_fraction)
+            .where(MilestonePoint.plan_year == plan_year)
+            .order_by(MilestonePoint.on_date)
+        )
+    ).all()
+    if not rows:
+        return DEFAULT_MILESTONE_CURVE
+    return CumulativeCurve(tuple(CurvePoint(d.year - plan_year, d.month, d.day, f) for d, f in rows))
+
+
+async def _pools(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, current: bool
+) -> dict[PoolKey, PoolState]:
+    out: dict[PoolKey, PoolState] = {}
+    if current:
+        query = select(PoolBalance).where(PoolBalance.plan_year == plan_year)
+        if ids is not None:
+            query = query.where(PoolBalance.project_id.in_(ids))
+        for row in await session.scalars(query):
+            key = pool_key_of(row)
+            out[key] = PoolState(key, row.plan_vnd, row.disbursed_vnd, row.advanced_vnd, row.advance_recovered_vnd)
+    else:
+        for key, fig in (await pool_figures(session, plan_year=plan_year, project_ids=ids, as_of=as_of)).items():
+            out[key] = PoolState(key, fig.plan_vnd, fig.disbursed_vnd, fig.advanced_vnd, fig.advance_recovered_vnd)
+    return out
+
+
+async def _series(
+    session: AsyncSession,
+    plan_year: int,
+    as_of: date,
+    ids: Sequence[int] | None,
+    current: bool,
+    pools: dict[PoolKey, PoolState],
+) -> None:
+    d = Disbursement
+    year, month = extract("year", d.value_date), extract("month", d.value_date)
+    query = (
+        select(d.project_id, d.capital_source, d.budget_level, year, month, func.sum(d.net_vnd), func.max(d.value_date))
+        .where(d.plan_year == plan_year, d.value_date <= as_of)
+        .group_by(d.project_id, d.capital_source, d.budget_level, year, month)
+        .order_by(d.project_id, d.capital_source, d.budget_level, year, month)
+    )
+    if not current:
+        query = query.where(d.known_on <= as_of)
+    if ids is not None:
+        query = query.where(d.project_id.in_(ids))
+    running: dict[PoolKey, int] = defaultdict(int)
+    for pid, source, level, _y, _m, net, last in (await session.execute(query)).all():
+        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
+        state = pools.setdefault(key, PoolState(key))
+        running[key] += int(net or 0)
+        when = last if isinstance(last, date) else date.fromisoformat(str(last))
+        state.series.append((when, running[key]))
+
+
+async def _schedules(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, current: bool
+) -> dict[int, dict[int, int]]:
+    s = DisbursementSchedule
+    if current:
+        cond = and_(s.plan_year == plan_year, s.is_current.is_(True), s.known_on <= as_of)
+    else:
+        latest = (
+            select(s.project_id, func.max(s.revision).label("rev"))
+            .where(s.plan_year == plan_year, s.known_on <= as_of)
+            .group_by(s.project_id)
+            .subquery()
+        )
+        cond = and_(s.plan_year == plan_year, s.project_id == latest.c.project_id, s.revision == latest.c.rev)
+    query = (
+        select(s.project_id, ScheduleMonth.month, ScheduleMonth.amount_vnd)
+        .join(ScheduleMonth, ScheduleMonth.schedule_id == s.id)
+        .where(cond)
+    )
+    if ids is not None:
+        query = query.where(s.project_id.in_(ids))
+    out: dict[int, dict[int, int]] = defaultdict(dict)
+    for pid, month, amount in (await session.execute(query)).all():
+        out[pid][month] = int(amount)
+    return out
+
+
+async def _needs(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolState]
+) -> None:
+    n = ExtraNeed
+    query = (
+        select(n.project_id, n.capital_source, n.budget_level, func.sum(n.amount_vnd))
+        .where(
+            n.plan_year == plan_year,
+            n.known_on <= as_of,
+            n.spend_by <= deadline_for(plan_year),
+            (n.status == "registered") | (n.withdrawn_on > as_of),
+        )
+        .group_by(n.project_id, n.capital_source, n.budget_level)
+    )
+    if ids is not None:
+        query = query.where(n.project_id.in_(ids))
+    for pid, source, level, amount in (await session.execute(query)).all():
+        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
+        pools.setdefault(key, PoolState(key)).extra_need_vnd = int(amount or 0)
+
+
+async def _overdue(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None
+) -> dict[int, int] | None:
+    """Overdue outstanding advances per project, from the Treasury module's sweep (None if absent)."""
+    try:
+        from app.models.treasury import Advance, SweepTransition
+    except ImportError:  # the Treasury module is not installed
+        return None
+    overdue_ids = select(SweepTransition.subject_id).where(
+        SweepTransition.subject_type == "advance", SweepTransition.kind == "overdue", SweepTransition.as_of <= as_of
+    )
+    query = (
+        select(Advance.project_id, func.sum(Advance.outstanding_vnd))
+        .where(Advance.outstanding_vnd > 0, Advance.id.in_(overdue_ids))
+        .group_by(Advance.project_id)
+    )
+    if ids is not None:
+        query = query.where(Advance.project_id.in_(ids))
+    rows = (await session.execute(query)).all()
+    return {pid: int(amount or 0) for pid, amount in rows}
+
+
+def _split_schedule(schedule: dict[int, int], share_num: int, share_den: int) -> dict[int, int]:
+    if share_den <= 0 or share_num == share_den:
+        return schedule
+    return {m: a * share_num // share_den for m, a in schedule.items()}
+
+
+def evaluate(
+    plan_year: int,
+    as_of: date,
+    pools: dict[PoolKey, PoolState],
+    schedules: dict[int, dict[int, int]],
+    overdue: dict[int, int] | None,
+    milestones: CumulativeCurve,
+    seasonal: CumulativeCurve = DEFAULT_SEASONAL_CURVE,
+) -> dict[int, ProjectState]:
+    """Forecast every pool, sum per project, and raise R18 flags on the project's figures (pure)."""
+    s = get_settings()
+    params = ForecastParams(stalled_days=s.flag_stalled_days)
+    limits = thresholds()
+    by_project: dict[int, list[PoolState]] = defaultdict(list)
+    for key in sorted(pools):
+        by_project[key.project_id].append(pools[key])
+    target_pct = round(milestones.fraction_at(as_of, plan_year) * 100, 2)
+    projects: dict[int, ProjectState] = {}
+    for pid, states in by_project.items():
+        schedule = schedules.get(pid)
+        plan_total = sum(p.plan_vnd for p in states)
+        st = ProjectState(pid, pools=states, schedule=schedule, milestone_target_pct=target_pct)
+        last: date | None = None
+        for p in states:
+            share = _split_schedule(schedule, p.plan_vnd, plan_total) if schedule else None
+            p.forecast = f = forecast(
+                ForecastInput(plan_year, as_of, max(0, p.plan_vnd), p.series, share), seasonal, params=params
+            )
+            st.plan_vnd += p.plan_vnd
+            st.disbursed_vnd += p.disbursed_vnd
+            st.advance_outstanding_vnd += p.advanced_vnd - p.recovered_vnd
+            st.forecast_vnd += f.forecast_vnd
+            st.low_vnd += f.low_vnd
+            st.high_vnd += f.high_vnd
+            st.capacity_vnd += f.unconstrained_capacity_vnd
+            st.at_risk_vnd += f.at_risk_vnd
+            st.extra_need_vnd += p.extra_need_vnd
+            st.absorbable_vnd += min(p.extra_need_vnd, f.extra_capacity_vnd)
+            if f.last_disbursement_on and (last is None or f.last_disbursement_on > last):
+                last = f.last_disbursement_on
+        st.last_disbursement_on = last
+        start = date(plan_year, 1, 1)
+        st.days_since_last_disbursement = max(0, (as_of - (last if last and last >= start else start)).days)
+        if schedule:
+            st.scheduled_to_date_vnd = scheduled_to_date(schedule, plan_year, as_of)
+        st.overdue_advance_vnd = None if overdue is None else overdue.get(pid, 0)
+        ind = ProjectIndicators(
+            plan_year,
+            as_of,
+            st.plan_vnd,
+            st.disbursed_vnd,
+            st.scheduled_to_date_vnd,
+            last,
+            st.forecast_vnd,
+            st.capacity_vnd,
+            st.extra_need_vnd,
+            st.overdue_advance_vnd or 0,
+        )
+        st.flags = evaluate_flags(ind, limits, milestones)
+        projects[pid] = st
+    return projects
+
+
+async def seasonal_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+    """The province's own shape of the year (R17): month-end cumulative disbursement of the previous plan
+    year as a share of its plan, when that year is in the ledger; else the national default (DOMAIN.md §6)."""
+    cached = caches.seasonal_curves.get(plan_year)
+    if cached is not caches.MISSING:
+        return cached
+    curve = await _seasonal_from_ledger(session, plan_year)
+    caches.seasonal_curves.put(plan_year, curve)
+    return curve
+
+
+async def _seasonal_from_ledger(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+    year = plan_year - 1
+    plan = await session.scalar(select(func.sum(AllocationEntry.amount_vnd)).where(
+        AllocationEntry.plan_year == year, AllocationEntry.kind != AllocationKind.extension))
+    if not plan or plan <= 0:
+        return DEFAULT_SEASONAL_CURVE
+    y, m = extract("year", Disbursement.value_date), extract("month", Disbursement.value_date)
+    monthly = {(int(a), int(b)): int(v or 0) for a, b, v in (await session.execute(
+        select(y, m, func.sum(Disbursement.net_vnd)).where(Disbursement.plan_year == year).group_by(y, m))).all()}
+    if not any(key[0] == plan_year for key in monthly):  # no January of the next year: history incomplete
+        return DEFAULT_SEASONAL_CURVE
+    running, cumulative = 0, []
+    for index in range(13):
+        running += monthly.get((year, index + 1) if index < 12 else (plan_year, 1), 0)
+        cumulative.append(running)
+    return seasonal_curve_from_history([(int(plan), cumulative)])
+
+
+async def build_snapshot(
+    session: AsyncSession, plan_year: int, as_of: date, project_ids: Sequence[int] | None = None
+) -> Snapshot:
+    current = as_of >= business_today()
+    ids = list(project_ids) if project_ids is not None else None
+    pools = await _pools(session, plan_year, as_of, ids, current)
+    await _series(session, plan_year, as_of, ids, current, pools)
+    await _needs(session, plan_year, as_of, ids, pools)
+    schedules = await _schedules(session, plan_year, as_of, ids, current)
+    for pid in schedules:  # a project with a schedule but no pool yet still shows (plan 0)
+        if not any(k.project_id == pid for k in pools):
+            pools[PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)] = PoolState(
+                PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)
+            )
+    overdue = await _overdue(session, plan_year, as_of, ids)
+    milestones = await milestone_curve(session, plan_year)
+    seasonal = await seasonal_curve(session, plan_year)
+    projects = evaluate(plan_year, as_of, pools, schedules, overdue, milestones, seasonal)
+    return Snapshot(plan_year, as_of, projects, milestones, "unavailable" if overdue is None else "treasury_sweep")

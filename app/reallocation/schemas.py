@@ -1,0 +1,106 @@
+"""R19 reallocation proposal schemas (đề xuất điều chuyển vốn)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+
+from app.enums import BudgetLevel, CapitalSource
+from app.kernel.schemas import NonNegativeVnd, PlanYear, Schema, Text200
+
+
+class PoolIn(Schema):
+    capital_source: CapitalSource = Field(description="Capital source (nguồn vốn)")
+    budget_level: BudgetLevel = Field(description="Budget level (cấp ngân sách)")
+
+
+class ProposalOptions(Schema):
+    minimum_transfer_vnd: NonNegativeVnd = Field(100_000_000, description="Smallest transfer worth a decision")
+    safety_margin_vnd: NonNegativeVnd = Field(0, description="Kept above each donor's forecast")
+    safety_margin_pct: float = Field(0.0, ge=0, le=100, description="% of a donor's plan kept above its forecast")
+    protect_watch_lists: bool = Field(True, strict=True, description="Projects on a watch-list never give capital")
+
+
+class ProposalCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "plan_year": 2024,
+                    "as_of": "2024-10-11",
+                    "pools": [{"capital_source": "local_balanced", "budget_level": "province"}],
+                    "options": {"minimum_transfer_vnd": 500_000_000, "safety_margin_pct": 2},
+                }
+            ]
+        }
+    }
+
+    plan_year: PlanYear
+    as_of: date | None = Field(None, description="Date of the figures (default: today)")
+    pools: list[PoolIn] | None = Field(None, description="Pools to consider (default: all); never mixed")
+    options: ProposalOptions = Field(default_factory=ProposalOptions)
+    title: str | None = Field(None, max_length=500)
+
+
+class TransferOut(Schema):
+    id: int
+    capital_source: CapitalSource
+    budget_level: BudgetLevel
+    plan_year: int
+    donor_project_id: int
+    recipient_project_id: int
+    amount_vnd: int
+    reason: str
+
+
+class ProposalOut(Schema):
+    id: int
+    plan_year: int
+    as_of: date
+    status: str = Field(description="draft | submitted | approved | applied | rejected")
+    title: str | None
+    request: dict[str, Any]
+    moved_vnd: int
+    transfer_count: int
+    expected_rate_before: float = Field(description="Σ forecast ÷ Σ plan of the pools considered")
+    expected_rate_after: float
+    transfers: list[TransferOut]
+    analysis: dict[str, Any] = Field(
+        description="Every candidate donor (surplus, floor) and recipient (capacity, "
+        "limiting factor, priority weight), pool outcomes and the greedy comparison"
+    )
+    drafted_by_key_id: int | None
+    approved_by_key_id: int | None
+    authority: str | None
+    decision_number: str | None
+    decision_date: date | None
+    rejection_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProposalSummary(Schema):
+    id: int
+    plan_year: int
+    as_of: date
+    status: str
+    title: str | None
+    moved_vnd: int
+    transfer_count: int
+    expected_rate_before: float
+    expected_rate_after: float
+    version: int
+    created_at: datetime
+
+
+class ApproveIn(Schema):
+    authority: Text200 = Field(description="Deciding authority (cơ quan quyết định), e.g. UBND tỉnh")
+    decision_number: Text200 = Field(description="Decision number (số quyết định)")
+    decision_date: date
+
+
+class RejectIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)

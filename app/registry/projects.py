@@ -1,0 +1,122 @@
+"""Projects: create, update (optimistic concurrency via version/ETag), list and read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.enums import ProjectStatus, WatchList
+from app.kernel import feed as events
+from app.kernel.clock import utcnow
+from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.models import Organisation, Project, ProjectBalance, WorkingGroup
+
+WATCH_COLUMNS = {WatchList.app1: "on_app1", WatchList.app2: "on_app2", WatchList.app3: "on_app3"}
+
+
+def etag(project: Project) -> str:
+    return f'"project-{project.id}-v{project.version}"'
+
+
+def watch_lists(project: Project) -> list[WatchList]:
+    return [wl for wl, column in WATCH_COLUMNS.items() if getattr(project, column)]
+
+
+async def get(session: AsyncSession, project_id: int) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound("project_not_found", f"Project {project_id} does not exist.")
+    return project
+
+
+async def _check_references(session: AsyncSession, investor_id: int | None, working_group_id: int | None) -> None:
+    if investor_id is not None and await session.get(Organisation, investor_id) is None:
+        raise NotFound("organisation_not_found", f"Investor organisation {investor_id} does not exist.",
+                       pointer="/investor_id")
+    if working_group_id is not None and await session.get(WorkingGroup, working_group_id) is None:
+        raise NotFound("working_group_not_found", f"Working group {working_group_id} does not exist.",
+                       pointer="/working_group_id")
+
+
+async def create(session: AsyncSession, fields: dict[str, Any]) -> Project:
+    if await session.scalar(select(Project.id).where(Project.code == fields["code"])) is not None:
+        raise Conflict("project_code_taken", f"A project with code {fields['code']!r} exists.", pointer="/code")
+    await _check_references(session, fields.get("investor_id"), fields.get("working_group_id"))
+    lists = set(fields.pop("watch_lists", []) or [])
+    if fields["end_year"] < fields["start_year"]:
+        raise RuleViolation("invalid_years", "end_year is before start_year.", pointer="/end_year")
+    now = utcnow()
+    project = Project(**fields, **{col: wl in lists for wl, col in WATCH_COLUMNS.items()},
+                      status=fields.get("status") or ProjectStatus.active, version=1, created_at=now, updated_at=now)
+    session.add(project)
+    await session.flush()
+    session.add(ProjectBalance(project_id=project.id, updated_at=now))
+    events.emit(session, "project.created", "project", project.id, {"id": project.id, "code": project.code},
+                project_id=project.id)
+    return project
+
+
+async def update(session: AsyncSession, project_id: int, if_match: str, changes: dict[str, Any]) -> Project:
+    project = await session.scalar(select(Project).where(Project.id == project_id).with_for_update())
+    if project is None:
+        raise NotFound("project_not_found", f"Project {project_id} does not exist.")
+    if if_match.strip() != etag(project):
+        raise PreconditionFailed("etag_mismatch", "The project changed since you read it; fetch it again.",
+                                 current_etag=etag(project))
+    await _check_references(session, changes.get("investor_id"), changes.get("working_group_id"))
+    if "total_investment_vnd" in changes:
+        balance = await session.get(ProjectBalance, project_id)
+        floor = max(balance.planned_total_vnd, balance.disbursed_total_vnd) if balance else 0
+        if changes["total_investment_vnd"] < floor:
+            raise RuleViolation("tmdt_below_plan", f"R2: TMĐT cannot go below the cumulative plan or disbursement "
+                                f"({floor:,} đồng).", pointer="/total_investment_vnd", minimum_vnd=floor)
+    if "watch_lists" in changes:
+        lists = set(changes.pop("watch_lists") or [])
+        for wl, column in WATCH_COLUMNS.items():
+            setattr(project, column, wl in lists)
+    for name, value in changes.items():
+        setattr(project, name, value)
+    project.version += 1
+    project.updated_at = utcnow()
+    events.emit(session, "project.updated", "project", project.id,
+                {"id": project.id, "changed": sorted(changes)}, project_id=project.id)
+    return project
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFilter:
+    investor_id: int | None = None
+    sector: str | None = None
+    location: str | None = None
+    working_group_id: int | None = None
+    watch_list: WatchList | None = None
+    status: ProjectStatus | None = None
+    search: str | None = None
+
+
+def filtered(query: Select, f: ProjectFilter) -> Select:
+    if f.investor_id is not None:
+        query = query.where(Project.investor_id == f.investor_id)
+    if f.sector:
+        query = query.where(Project.sector == f.sector)
+    if f.location:
+        query = query.where(Project.location == f.location)
+    if f.working_group_id is not None:
+        query = query.where(Project.working_group_id == f.working_group_id)
+    if f.watch_list is not None:
+        query = query.where(getattr(Project, WATCH_COLUMNS[f.watch_list]).is_(True))
+    if f.status is not None:
+        query = query.where(Project.status == f.status)
+    if f.search:
+        pattern = f"%{f.search.lower()}%"
+        query = query.where(Project.name.ilike(pattern) | Project.code.ilike(pattern))
+    return query
+
+
+async def list_page(session: AsyncSession, f: ProjectFilter, after_id: int, limit: int) -> list[Project]:
+    query = filtered(select(Project), f).where(Project.id > after_id).order_by(Project.id).limit(limit)
+    return list((await session.scalars(query)).all())
+

@@ -1,0 +1,127 @@
+"""Project and organisation schemas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from app.enums import OrganisationKind, ProjectGroup, ProjectStage, ProjectStatus, Role, WatchList
+from app.kernel.schemas import PositiveVnd, Schema
+
+Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-/]+$")]
+Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
+
+
+class ProjectBase(Schema):
+    name: str = Field(min_length=1, max_length=500, description="Project name (tên dự án)")
+    investor_id: int = Field(description="Investor organisation (chủ đầu tư / Ban QLDA)")
+    sector: str = Field(min_length=1, max_length=60, description="Sector (lĩnh vực), e.g. transport",
+                        examples=["transport"])
+    location: str = Field(min_length=1, max_length=120, description="Location (địa điểm), e.g. a district",
+                          examples=["Vĩnh Yên"])
+    group: ProjectGroup = Field(description="Project group (nhóm dự án): national, A, B, C")
+    stage: ProjectStage = Field(description="Stage: new (khởi công mới), ongoing (chuyển tiếp), completed, settled")
+    total_investment_vnd: PositiveVnd = Field(description="Total investment (tổng mức đầu tư, TMĐT) in đồng")
+    decision_ref: str | None = Field(None, max_length=100, description="Investment decision number (số quyết định)")
+    decision_date: date | None = None
+    start_year: Year
+    end_year: Year
+    watch_lists: list[WatchList] = Field(default_factory=list, description="Appendices 1/2/3 of the action programme")
+    is_key_project: bool = Field(False, description="Key project (dự án trọng điểm)")
+    lead_official: str | None = Field(None, max_length=200,
+                                      description="Leader following the project (lãnh đạo theo dõi)")
+    working_group_id: int | None = Field(None, description="Provincial working group (Tổ công tác)")
+
+
+class ProjectCreate(ProjectBase):
+    code: Code = Field(description="Project code (mã dự án)", examples=["VP-GT-0001"])
+
+
+class ProjectUpdate(Schema):
+    """Fields to change; absent fields stay as they are."""
+
+    name: str | None = Field(None, min_length=1, max_length=500)
+    investor_id: int | None = None
+    sector: str | None = Field(None, min_length=1, max_length=60)
+    location: str | None = Field(None, min_length=1, max_length=120)
+    group: ProjectGroup | None = None
+    stage: ProjectStage | None = None
+    total_investment_vnd: PositiveVnd | None = None
+    decision_ref: str | None = Field(None, max_length=100)
+    decision_date: date | None = None
+    end_year: Year | None = None
+    watch_lists: list[WatchList] | None = None
+    is_key_project: bool | None = None
+    lead_official: str | None = Field(None, max_length=200)
+    working_group_id: int | None = None
+    status: ProjectStatus | None = None
+
+
+class ProjectOut(ProjectBase):
+    id: int
+    code: str
+    status: ProjectStatus
+    version: int = Field(description="Increases on every change; the ETag is derived from it")
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganisationCreate(Schema):
+    code: Code
+    name: str = Field(min_length=1, max_length=300)
+    kind: OrganisationKind
+    parent_id: int | None = None
+    valid_from: date
+    valid_to: date | None = None
+
+
+class OrganisationOut(Schema):
+    id: int
+    code: str
+    name: str
+    kind: OrganisationKind
+    parent_id: int | None
+    valid_from: date
+    valid_to: date | None
+
+
+class OrganisationDetail(OrganisationOut):
+    predecessor_ids: list[int] = Field(description="Organisations this one took over")
+    successor_ids: list[int] = Field(description="Organisations that took this one over")
+
+
+class SuccessionCreate(Schema):
+    """This organisation is taken over by `successor_id` (e.g. the 2025-07-01 provincial merger)."""
+
+    successor_id: int
+    effective_on: date
+    decision_ref: str | None = Field(None, max_length=100)
+
+
+class WorkingGroupOut(Schema):
+    id: int
+    code: str
+    name: str
+    leader_name: str | None
+
+
+class ApiKeyCreate(Schema):
+    organisation_id: int
+    role: Role
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ApiKeyOut(Schema):
+    id: int
+    name: str
+    role: Role
+    organisation_id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret key. Shown once; store it now.")

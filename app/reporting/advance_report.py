@@ -1,0 +1,105 @@
+"""Quarterly advance report (báo cáo tình hình tạm ứng, form 08.a shape), R20.
+
+Per investor and project: outstanding advances, overdue balances by rule (R9–R11), reasons and remedies
+from the recovery cases (R16). Classified on the quarter's last day (or today, for the current quarter).
+Limitation: outstanding balances are today's rows restricted to advances made by that day, so recoveries
+recorded after the quarter end already reduce them (a point-in-time FIFO recomputation is future work).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Organisation, Project, RecoveryCase, RecoveryStep
+from app.rulesets.model import ruleset_for
+from app.rulesets.service import effective_rule_sets
+from app.treasury import overdue
+from app.treasury.view import outstanding_advances
+
+REMEDY_VI = {"open": "Chưa gửi thông báo thu hồi", "notice_sent": "Đã gửi thông báo thu hồi",
+             "committed": "Chủ đầu tư cam kết thu hồi",
+             "escalated": "Đã báo cáo / xử lý theo bảo lãnh, trích tài khoản",
+             "closed": "Đã thu hồi hết"}
+
+
+def quarter_end(year: int, quarter: int) -> date:
+    return date(year, 12, 31) if quarter == 4 else date(year, quarter * 3 + 1, 1) - timedelta(days=1)
+
+
+async def build(session: AsyncSession, year: int, quarter: int, today: date) -> dict:
+    as_of = min(quarter_end(year, quarter), today)
+    rule_set = ruleset_for(as_of, await effective_rule_sets(session))
+    rows = [r for r in await outstanding_advances(session) if r.advance.advanced_on <= as_of]
+    project_ids = sorted({r.advance.project_id for r in rows})
+    projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
+    investor_ids = sorted({p.investor_id for p in projects.values()})
+    names = dict((await session.execute(select(Organisation.id, Organisation.name)
+                                        .where(Organisation.id.in_(investor_ids)))).all())
+    cases = {c.advance_id: c for c in await session.scalars(
+        select(RecoveryCase).where(RecoveryCase.advance_id.in_([r.advance.id for r in rows])))}
+    notes: dict[int, list[str]] = {}
+    for step in await session.scalars(select(RecoveryStep).where(RecoveryStep.case_id.in_(
+            [c.id for c in cases.values()])).order_by(RecoveryStep.id)):
+        if step.note:
+            notes.setdefault(step.case_id, []).append(step.note)
+    by_project: dict[int, dict] = {}
+    for r in rows:
+        c = overdue.classify(r.facts, as_of, rule_set)
+        p = projects[r.advance.project_id]
+        item = by_project.setdefault(p.id, {
+            "investor_id": p.investor_id, "investor_name": names.get(p.investor_id, ""), "project_id": p.id,
+            "project_code": p.code, "project_name": p.name, "outstanding_vnd": 0, "overdue_vnd": 0,
+            "overdue_by_rule_vnd": {"R9": 0, "R10": 0, "R11": 0}, "due_soon_vnd": 0, "reasons": [],
+            "remedies": []})
+        item["outstanding_vnd"] += r.advance.outstanding_vnd
+        if c.status is overdue.AdvanceStatus.overdue:
+            item["overdue_vnd"] += c.overdue_vnd
+            item["overdue_by_rule_vnd"][c.rule_id] += c.overdue_vnd
+        elif c.status is overdue.AdvanceStatus.due_soon:
+            item["due_soon_vnd"] += r.advance.outstanding_vnd
+        case = cases.get(r.advance.id)
+        if case is not None:
+            item["reasons"].extend(n for n in notes.get(case.id, []) if n not in item["reasons"])
+            remedy = REMEDY_VI[case.state]
+            if remedy not in item["remedies"]:
+                item["remedies"].append(remedy)
+    items = sorted(by_project.values(), key=lambda i: (i["investor_name"], i["project_code"]))
+    totals = {k: sum(i[k] for i in items) for k in ("outstanding_vnd", "overdue_vnd", "due_soon_vnd")}
+    return {"year": year, "quarter": quarter, "as_of": as_of, "rule_set": rule_set.code, "items": items,
+            "totals": totals}
+
+
+HEADERS = ("STT", "Chủ đầu tư", "Mã dự án", "Tên dự án", "Dư tạm ứng (đồng)", "Tạm ứng quá hạn (đồng)",
+           "Quá hạn theo HĐ - R9", "Quá hạn GPMB - R10", "Quá hạn khác - R11", "Sắp đến hạn (đồng)",
+           "Nguyên nhân", "Giải pháp / biện pháp thu hồi")
+
+
+def to_xlsx(report: dict) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Mau 08a"
+    ws.append([f"BÁO CÁO TÌNH HÌNH TẠM ỨNG VỐN ĐẦU TƯ CÔNG QUÝ {report['quarter']}/{report['year']} "
+               f"(đến ngày {report['as_of'].strftime('%d/%m/%Y')})"])
+    ws.append([])
+    ws.append(list(HEADERS))
+    for cell in ws[3]:
+        cell.font = Font(bold=True)
+    for n, i in enumerate(report["items"], start=1):
+        by_rule = i["overdue_by_rule_vnd"]
+        ws.append([n, i["investor_name"], i["project_code"], i["project_name"], i["outstanding_vnd"],
+                   i["overdue_vnd"], by_rule["R9"], by_rule["R10"], by_rule["R11"], i["due_soon_vnd"],
+                   "; ".join(i["reasons"]), "; ".join(i["remedies"])])
+    t = report["totals"]
+    ws.append(["", "Tổng cộng", "", "", t["outstanding_vnd"], t["overdue_vnd"], "", "", "", t["due_soon_vnd"]])
+    for row in ws.iter_rows(min_row=4, min_col=5, max_col=10):
+        for cell in row:
+            cell.number_format = "#,##0"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,55 @@
+"""R20 reports: monthly (TT 37 shape) and watch-list progress, as JSON or .xlsx, for any past as_of."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from app.kernel.api.deps import SessionDep, require
+from app.kernel.api.problems import problem_responses
+from app.kernel.clock import today
+from app.kernel.schemas import IsoDate
+from app.reporting import reports
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+READ_ERRORS = problem_responses(400, 401, 403, 422)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Year = Annotated[int | None, Query(ge=2000, le=2100, description="Plan year (default: as_of's year)")]
+AsOf = Annotated[IsoDate | None, Query(description="Report date, reproducible for any past date (default: today)")]
+Format = Annotated[Literal["json", "xlsx"], Query(description="json or xlsx (Vietnamese headers)")]
+DOC = {200: {"content": {"application/json": {}, XLSX: {}}, "description": "The report as JSON or .xlsx"}}
+
+
+def _xlsx(body: bytes, name: str) -> Response:
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get(
+    "/monthly",
+    operation_id="getMonthlyReport",
+    summary="Monthly report (TT 37 shape): actual to end of last month, estimate for this month",
+    responses={**DOC, **READ_ERRORS},
+    dependencies=[require("read")],
+)
+async def monthly(session: SessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
+    day = as_of or today()
+    data = await reports.monthly(session, plan_year or day.year, day)
+    if format == "xlsx":
+        return _xlsx(reports.monthly_xlsx(data), f"bao-cao-thang-{day.isoformat()}.xlsx")
+    return data
+
+
+@router.get(
+    "/watch-lists",
+    operation_id="getWatchListReport",
+    summary="Watch-list progress (Appendices 1/2/3) with rate, flags, obstacles and recommendations",
+    responses={**DOC, **READ_ERRORS},
+    dependencies=[require("read")],
+)
+async def watch_lists(session: SessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
+    day = as_of or today()
+    data = await reports.watch_list(session, plan_year or day.year, day)
+    if format == "xlsx":
+        return _xlsx(reports.watch_list_xlsx(data), f"bao-cao-danh-muc-{day.isoformat()}.xlsx")
+    return data

@@ -1,0 +1,158 @@
+"""Effective-dated rule sets (bộ quy tắc) as data: DOMAIN.md §4.
+
+`nd99` applies to events dated before 2025-09-26 (Decree 99/2021/NĐ-CP), `nd254` from then on
+(Decree 254/2025/NĐ-CP). The defaults below are the values read from the decrees; an administrator
+may override any field through the API (stored in the database, audited) without a release, so
+code must read thresholds from a `RuleSet` instance, never from literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
+
+from app.kernel.errors import RuleViolation
+
+ND254_EFFECTIVE = date(2025, 9, 26)
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceFloorBand:
+    """R5: minimum advance rate for a contract type up to (and including) a value bound."""
+
+    contract_type: str
+    up_to_vnd: int | None  # None: no upper bound
+    min_rate_pct: int
+    upper_inclusive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    code: str
+    effective_from: date
+    effective_to: date | None
+    # R4 advance ceiling (% of contract value at signing)
+    advance_ceiling_pct: int = 30
+    # R5 floor table
+    advance_floor: tuple[AdvanceFloorBand, ...] = ()
+    # R6 guarantee
+    guarantee_threshold_vnd: int = 1_000_000_000
+    guarantee_warning_days: int = 30
+    # R8
+    completion_recovery_pct: int = 80
+    # R9–R11 overdue delays (months after the reference date)
+    overdue_contract_months: int = 3
+    overdue_site_clearance_months: int = 3
+    overdue_other_months: int = 6
+    site_clearance_settle_days: int = 30
+    # R12
+    due_soon_days: int = 30
+    # R14 windows, as (month, day) offsets within plan year Y or Y+1
+    advance_deadline: tuple[int, int, int] = (0, 12, 31)  # (year offset, month, day)
+    site_clearance_advance_deadline: tuple[int, int, int] = (1, 1, 31)
+    payment_deadline: tuple[int, int, int] = (1, 1, 31)
+    extension_max: tuple[int, int, int] = (1, 12, 31)
+    # nd254: capital added after this day of year Y may be spent until extension_max
+    late_capital_after: tuple[int, int] | None = None
+    # R15 Treasury SLA in working days from a complete dossier
+    sla_payment_working_days: int = 3
+    sla_advance_working_days: int = 3
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def applies_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+    @staticmethod
+    def _on(plan_year: int, spec: tuple[int, int, int]) -> date:
+        offset, month, day = spec
+        return date(plan_year + offset, month, day)
+
+    def advance_deadline_for(self, plan_year: int, site_clearance: bool = False) -> date:
+        """R14: last value date of an advance from plan year Y."""
+        return self._on(plan_year, self.site_clearance_advance_deadline if site_clearance else self.advance_deadline)
+
+    def payment_deadline_for(self, plan_year: int) -> date:
+        """R14: last value date of a payment from plan year Y without an extension."""
+        return self._on(plan_year, self.payment_deadline)
+
+    def extension_limit_for(self, plan_year: int) -> date:
+        """R14: no extension of plan year Y capital goes beyond this date."""
+        return self._on(plan_year, self.extension_max)
+
+    def is_late_capital(self, plan_year: int, decided_on: date) -> bool:
+        """R14 (nd254): capital added after 30/09/Y may be spent until 31/12/Y+1."""
+        if self.late_capital_after is None:
+            return False
+        month, day = self.late_capital_after
+        return decided_on > date(plan_year, month, day)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["effective_from"] = self.effective_from.isoformat()
+        data["effective_to"] = self.effective_to.isoformat() if self.effective_to else None
+        return data
+
+    def with_overrides(self, overrides: dict) -> RuleSet:
+        """Apply an administrator's overrides (validated field names only)."""
+        known = {f.name for f in fields(self)} - {"code", "effective_from", "effective_to"}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown rule set fields: {sorted(unknown)}")
+        values = dict(overrides)
+        if "advance_floor" in values:
+            values["advance_floor"] = tuple(AdvanceFloorBand(**band) for band in values["advance_floor"])
+        for key in ("advance_deadline", "site_clearance_advance_deadline", "payment_deadline", "extension_max",
+                    "late_capital_after"):
+            if key in values and values[key] is not None:
+                values[key] = tuple(values[key])
+        return replace(self, **values)
+
+
+_FLOOR = (
+    AdvanceFloorBand("consulting", 10_000_000_000, 20),
+    AdvanceFloorBand("consulting", None, 15),
+    AdvanceFloorBand("construction", 10_000_000_000, 20, upper_inclusive=False),
+    AdvanceFloorBand("construction", 50_000_000_000, 15),
+    AdvanceFloorBand("construction", None, 10),
+    AdvanceFloorBand("equipment", None, 10),
+    AdvanceFloorBand("epc", None, 10),
+    AdvanceFloorBand("turnkey", None, 10),
+    AdvanceFloorBand("other", None, 10),
+)
+
+ND99 = RuleSet(
+    code="nd99",
+    effective_from=date(2021, 1, 1),
+    effective_to=ND254_EFFECTIVE,
+    advance_floor=_FLOOR,
+    sla_payment_working_days=3,
+    sla_advance_working_days=3,
+    notes={"source": "Decree 99/2021/NĐ-CP; Law on Public Investment 39/2019/QH14"},
+)
+
+ND254 = RuleSet(
+    code="nd254",
+    effective_from=ND254_EFFECTIVE,
+    effective_to=None,
+    advance_floor=_FLOOR,
+    late_capital_after=(9, 30),
+    sla_payment_working_days=2,
+    sla_advance_working_days=1,
+    notes={"source": "Decree 254/2025/NĐ-CP; Law on Public Investment 58/2024/QH15"},
+)
+
+DEFAULT_RULE_SETS: tuple[RuleSet, ...] = (ND99, ND254)
+
+
+class NoRuleSet(RuleViolation, LookupError):
+    """A date before (or after) every rule set: a 422 for the client, never a 500."""
+
+
+def ruleset_for(event_date: date, rule_sets: tuple[RuleSet, ...] = DEFAULT_RULE_SETS) -> RuleSet:
+    """The rule set that governs an event dated `event_date` (chosen by the event's date)."""
+    for rule_set in rule_sets:
+        if rule_set.applies_on(event_date):
+            return rule_set
+    first = min((r.effective_from for r in rule_sets), default=event_date)
+    raise NoRuleSet("no_rule_set_for_date", f"No rule set covers {event_date.isoformat()}; dates before "
+                    f"{first.isoformat()} are outside this service's rules.", date=event_date.isoformat())

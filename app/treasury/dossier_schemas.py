@@ -1,0 +1,53 @@
+"""Payment and advance dossier schemas (R15)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field
+
+from app.kernel.schemas import PositiveVnd, Schema, Text200
+from app.ledger.schemas import PoolFields
+from app.treasury.sla import DossierKind, DossierStatus
+
+
+class DossierCreate(PoolFields):
+    """A dossier the investor files with the Treasury (hồ sơ đề nghị thanh toán / tạm ứng)."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": "payment",
+        "amount_vnd": 2_400_000_000, "document_number": "HS-2024-0915", "submitted_on": "2024-10-09"}]}}
+
+    kind: DossierKind = Field(description="payment (hồ sơ thanh toán) or advance (hồ sơ tạm ứng)")
+    contract_id: int | None = None
+    amount_vnd: PositiveVnd
+    document_number: Text200 = Field(description="Dossier number; unique per project")
+    submitted_on: date | None = Field(None, description="Default: today")
+
+
+class DossierAction(Schema):
+    on: date | None = Field(None, description="Day of the action (default today)")
+    reason: str | None = Field(None, max_length=1000, description="Required to return a dossier (lý do trả lại)")
+
+
+class DelayReason(Schema):
+    reason: str = Field(min_length=1, max_length=1000, description="Why the dossier is not processed in time")
+
+
+class DossierOut(PoolFields):
+    id: int
+    project_id: int
+    contract_id: int | None
+    kind: DossierKind
+    amount_vnd: int
+    document_number: str
+    status: DossierStatus
+    submitted_on: date
+    completed_on: date | None
+    sla_due: date | None = Field(description="R15: last day to pay or return (working days from completion)")
+    pending_without_reason: bool = Field(description="R15: past its SLA with no recorded reason")
+    delay_reason: str | None
+    return_reason: str | None
+    closed_on: date | None
+    version: int
+    created_at: datetime

@@ -1,0 +1,127 @@
+"""Payment and advance dossiers (hồ sơ thanh toán / tạm ứng), R15.
+
+submitted → complete → paid | returned (reason required). The SLA due day is computed when the dossier
+becomes complete (sla.sla_due under the rule set in force that day, on the working calendar with the
+administrator's days). A dossier past its SLA without a recorded delay reason is "pending without reason".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.enums import BudgetLevel, CapitalSource
+from app.kernel import feed as events
+from app.kernel.clock import utcnow
+from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.ledger.balances import PoolKey
+from app.models import Dossier
+from app.rulesets.model import ruleset_for
+from app.rulesets.service import effective_rule_sets, working_calendar
+from app.treasury import sla
+
+
+def etag(dossier: Dossier) -> str:
+    return f'"dossier-{dossier.id}-v{dossier.version}"'
+
+
+def _payload(d: Dossier) -> dict[str, Any]:
+    return {"id": d.id, "project_id": d.project_id, "kind": d.kind, "status": d.status, "amount_vnd": d.amount_vnd,
+            "sla_due": d.sla_due.isoformat() if d.sla_due else None}
+
+
+async def get(session: AsyncSession, dossier_id: int, *, lock: bool = False) -> Dossier:
+    query = select(Dossier).where(Dossier.id == dossier_id)
+    dossier = await session.scalar(query.with_for_update() if lock else query)
+    if dossier is None:
+        raise NotFound("dossier_not_found", f"Dossier {dossier_id} does not exist.")
+    return dossier
+
+
+async def submit(session: AsyncSession, project_id: int, fields: dict[str, Any], today: date) -> Dossier:
+    now = utcnow()
+    dossier = Dossier(project_id=project_id, status=sla.DossierStatus.submitted.value, version=1,
+                      created_at=now, updated_at=now, submitted_on=fields.pop("submitted_on", None) or today,
+                      **{**fields, "kind": fields["kind"].value})
+    session.add(dossier)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("duplicate_dossier", f"Dossier {fields['document_number']!r} is already filed.",
+                       pointer="/document_number") from exc
+    events.emit(session, "dossier.submitted", "dossier", dossier.id, _payload(dossier), project_id=project_id,
+                known_on=today)
+    return dossier
+
+
+async def act(session: AsyncSession, dossier_id: int, action: sla.DossierAction, *, on: date, reason: str | None,
+              if_match: str | None) -> Dossier:
+    """complete / pay / return a dossier; illegal → 409 `illegal_transition`, no reason → 422."""
+    dossier = await get(session, dossier_id, lock=True)
+    if if_match is not None and if_match.strip() != etag(dossier):
+        raise PreconditionFailed("etag_mismatch", "The dossier changed since you read it; fetch it again.",
+                                 current_etag=etag(dossier))
+    try:
+        status = sla.next_state(sla.DossierStatus(dossier.status), action, reason=reason)
+    except sla.ReturnReasonRequired as exc:
+        raise RuleViolation("return_reason_required", f"R15: {exc.detail}", pointer="/reason") from exc
+    except sla.IllegalTransition as exc:
+        raise Conflict("illegal_transition", f"R15: {exc.detail}", state=dossier.status,
+                       action=action.value) from exc
+    if action is sla.DossierAction.complete:
+        rule_sets = await effective_rule_sets(session)
+        dossier.completed_on = on
+        dossier.sla_due = sla.sla_due(on, sla.DossierKind(dossier.kind), ruleset_for(on, rule_sets),
+                                      await working_calendar(session))
+    if status in sla.FINAL_STATUSES:
+        dossier.closed_on = on
+    if status is sla.DossierStatus.returned:
+        dossier.return_reason = reason
+    dossier.status = status.value
+    dossier.version += 1
+    dossier.updated_at = utcnow()
+    events.emit(session, f"dossier.{status.value}", "dossier", dossier.id, _payload(dossier),
+                project_id=dossier.project_id, known_on=on)
+    return dossier
+
+
+async def set_delay_reason(session: AsyncSession, dossier_id: int, reason: str, today: date) -> Dossier:
+    dossier = await get(session, dossier_id, lock=True)
+    if dossier.status not in sla.PENDING_STATUSES:
+        raise Conflict("illegal_transition", f"R15: dossier {dossier.id} is {dossier.status}, not pending.")
+    dossier.delay_reason = reason
+    dossier.version += 1
+    dossier.updated_at = utcnow()
+    events.emit(session, "dossier.delay_reason", "dossier", dossier.id, {**_payload(dossier), "reason": reason},
+                project_id=dossier.project_id, known_on=today)
+    return dossier
+
+
+async def list_page(session: AsyncSession, *, project_id: int | None, status: str | None,
+                    pending_without_reason_on: date | None, after_id: int, limit: int) -> list[Dossier]:
+    query = select(Dossier).where(Dossier.id > after_id)
+    if project_id is not None:
+        query = query.where(Dossier.project_id == project_id)
+    if status is not None:
+        query = query.where(Dossier.status == status)
+    if pending_without_reason_on is not None:
+        query = query.where(Dossier.status.in_([s.value for s in sla.PENDING_STATUSES]),
+                            Dossier.sla_due < pending_without_reason_on,
+                            (Dossier.delay_reason.is_(None)) | (func.trim(Dossier.delay_reason) == ""))
+    return list(await session.scalars(query.order_by(Dossier.id).limit(limit)))
+
+
+async def in_flight_by_pool(session: AsyncSession, plan_year: int) -> dict[PoolKey, int]:
+    """Amounts of dossiers in flight (submitted or complete) per pool: R19 never takes capital below
+    what is disbursed plus what is in flight (used by reallocation, issue #4)."""
+    query = (select(Dossier.project_id, Dossier.capital_source, Dossier.budget_level, func.sum(Dossier.amount_vnd))
+             .where(Dossier.plan_year == plan_year,
+                    Dossier.status.in_([s.value for s in sla.PENDING_STATUSES]))
+             .group_by(Dossier.project_id, Dossier.capital_source, Dossier.budget_level))
+    return {PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level)): int(total or 0)
+            for pid, source, level, total in (await session.execute(query)).all()}
