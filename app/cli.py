@@ -99,19 +99,19 @@ def demo(if_empty: bool = typer.Option(False, help="Do nothing if projects exist
 
 @cli.command()
 def verify() -> None:
-    """Recompute every balance from the ledger and report mismatches (exit 1 if any)."""
+    """Check every fact derivable from the ledger against what is stored (exit 1 on any finding)."""
     from app.kernel.db import session_scope
-    from app.ledger.balances import verify as verify_balances
+    from app.ledger.verify import check_all
 
     async def go():
         async with session_scope() as session:
-            return await verify_balances(session)
+            return await check_all(session)
 
-    mismatches = _run(go())
-    for m in mismatches:
-        typer.echo(f"MISMATCH {m.where} {m.field}: stored {m.stored} ledger {m.ledger}")
-    typer.echo(f"{len(mismatches)} mismatch(es)")
-    raise typer.Exit(1 if mismatches else 0)
+    findings = _run(go())
+    for finding in findings:
+        typer.echo(str(finding))
+    typer.echo(f"{len(findings)} finding(s)")
+    raise typer.Exit(1 if findings else 0)
 
 
 @cli.command()
