@@ -408,11 +408,11 @@ async def load(db: str, scale: float, seed: int = 2024) -> dict[str, float]:
 
 
 async def time_python_rebuild(db: str) -> float:
-    """app.ledger.balances.rebuild on the same data, for comparison (slow at national scale)."""
+    """app.ledger.books.rebuild on the same data, for comparison (slow at national scale)."""
     os.environ["DATABASE_URL"] = sqlalchemy_url(db)
     sys.path.insert(0, str(ROOT))
     from app.kernel.db import session_scope
-    from app.ledger.balances import rebuild
+    from app.ledger.books import rebuild
 
     started = time.perf_counter()
     async with session_scope() as session:
@@ -433,7 +433,7 @@ def main() -> None:
     parser.add_argument(
         "--compare-python-rebuild",
         action="store_true",
-        help="also time app.ledger.balances.rebuild on the loaded data",
+        help="also time app.ledger.books.rebuild on the loaded data",
     )
     args = parser.parse_args()
     result = asyncio.run(load(args.db, args.scale))

@@ -178,7 +178,7 @@ def disbursement_body(amount: int, doc: str, *, kind: str = "payment", value_dat
     body = {"plan_year": year, "capital_source": "local_balanced", "budget_level": "province", "kind": kind,
             "amount_vnd": amount, "value_date": value_date, "document_number": doc, **extra}
     if kind == "advance":
-        body.setdefault("advance_kind", "contract")
+        body.setdefault("advance_kind", "contract" if extra.get("contract_id") else "other")  # R4a
     return body
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo.names import DISTRICTS, LEAD_OFFICIALS, PROVINCE_BOARDS, SECTORS, WORKING_GROUPS
 from app.enums import OrganisationKind
-from app.ledger.balances import rebuild
+from app.ledger.books import rebuild
 from app.models import AllocationEntry, Disbursement, Organisation, Project, WorkingGroup
 
 TY = 1_000_000_000
@@ -127,7 +127,7 @@ async def _projects(session: AsyncSession, rng: random.Random, orgs: dict[str, i
     profiles = list(PROFILES)
     now = datetime(2024, 1, 2, tzinfo=UTC)
     demo: list[DemoProject] = []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(PROJECT_COUNT):
         sector = rng.choices(sectors, sector_weights)[0]
         district = rng.choice(list(DISTRICTS))
@@ -303,7 +303,7 @@ def _year_path(rng, p: DemoProject, year: int, plan: int, path: list[float], mon
                     emit(year, "clearance", settle, settle, min(day + timedelta(days=1), last_day), None)
                     outstanding -= settle
         elif done == 0 and month <= 12 and increment > plan // 10:
-            emit(year, "advance", increment, 0, day, "contract")
+            emit(year, "advance", increment, 0, day, "other")  # R4a: no contract here, so not a contract advance
             outstanding += increment
         else:
             recover = min(outstanding, increment // 3 // 1_000_000 * 1_000_000)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger.advance_rebuild import rebuild_advances
+from app.ledger.books import rebuild
 from app.models import Contract, ContractBalance, Disbursement, Dossier, RecoveryCase
 from app.rulesets.service import working_calendar
 from app.treasury import recovery, sla
@@ -48,8 +48,12 @@ def _vnd(tỷ: float) -> int:
 
 async def load(session: AsyncSession, rng: random.Random, context) -> None:
     as_of: date = context.as_of
+    spent_2023 = dict((await session.execute(
+        select(Disbursement.project_id, func.sum(Disbursement.net_vnd)).where(Disbursement.plan_year == 2023)
+        .group_by(Disbursement.project_id))).all())
+    # R1: the contracts below add 2023 advances, so only projects whose 2023 plan has room for them qualify.
     candidates = [p for p in context.projects if p.plan_2024 >= 30 * TY and p.plan_2023 > 0
-                  and p.profile in ("normal", "slow")]
+                  and p.plan_2023 - int(spent_2023.get(p.id) or 0) >= 2 * TY and p.profile in ("normal", "slow")]
     rng.shuffle(candidates)
     chosen = candidates[: len(CONTRACTS) + 2]
     rows: list[dict] = []
@@ -84,7 +88,7 @@ async def load(session: AsyncSession, rng: random.Random, context) -> None:
         p = chosen[len(CONTRACTS) + i % 2]
         ledger(p, year, "advance", _vnd(amount), 0, day, kind, None, f"KB-TU-NC-{i}")
     await session.execute(insert(Disbursement), rows)
-    await rebuild_advances(session)
+    await rebuild(session)  # advances and contract balances from the rows above, before the sweep reads them
     await sweep(session, as_of)
     await _case_steps(session, as_of)
     await _dossiers(session, rng, context, as_of)

@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.clock import utcnow
+from app.kernel.db import dialect_name
 from app.models import AuditEntry, IdempotencyRecord
 
 
@@ -79,7 +80,7 @@ async def write_entry(
         await session.execute(audit_line)
         return
     record = insert(IdempotencyRecord.__table__).values(**idempotency_record)
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(record.add_cte(audit_line.cte("audit_line")))
     else:
         await session.execute(audit_line)

@@ -46,6 +46,14 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """The name of the dialect the session is bound to ("postgresql" or "sqlite")."""
+    bind = session.bind
+    if bind is None:  # every session here comes from get_sessionmaker(), bound to the engine
+        raise RuntimeError("session is not bound to an engine")
+    return bind.dialect.name
+
+
 @lru_cache
 def get_engine() -> AsyncEngine:
     settings = get_settings()

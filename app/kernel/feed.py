@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.clock import today, utcnow
+from app.kernel.db import dialect_name
 from app.models import Event
 
 # Arbitrary constant identifying the feed publisher's advisory lock on PostgreSQL.
@@ -53,7 +54,7 @@ async def publish_pending(session: AsyncSession, limit: int = 50_000, *, wait: b
     advisory lock; SQLite serialises all writers anyway. With `wait=False` (a reader's request) a round
     already under way elsewhere is not waited for: the reader serves what is published, never a gap.
     """
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         if not wait:
             got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PUBLISHER_LOCK_KEY})
             if not got:

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.clock import utcnow
+from app.kernel.db import dialect_name
 from app.kernel.errors import Conflict, DomainError
 from app.models import IdempotencyRecord
 
@@ -30,7 +31,7 @@ async def claim(
     session: AsyncSession, api_key_id: int, key: str, fingerprint: str
 ) -> IdempotencyRecord | None:
     """Claim `key` for this transaction. Returns the stored record to replay, or None to proceed."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         # Held until our transaction ends; a concurrent twin fails to take it and is told "in flight".
         lock_id = zlib.crc32(f"{api_key_id}:{key}".encode()) - 2**31  # int4 range
         got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:a, :b)"), {"a": 7_301_002, "b": lock_id})

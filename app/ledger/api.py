@@ -12,8 +12,8 @@ from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import NotFound
 from app.kernel.schemas import Page, PageSize, after_id, split_page
-from app.ledger import disbursements
-from app.ledger.disbursements import DisbursementInput
+from app.ledger import disbursements, locks, posting
+from app.ledger.fold import DisbursementInput
 from app.ledger.schemas import (
     BatchResult,
     DisbursementBatch,
@@ -47,13 +47,13 @@ async def create_disbursement(project_id: int, body: DisbursementCreate, request
     if (replayed := await idem.replay()) is not None:
         return replayed
     # One statement: lock the project's balance row (first in the lock order) and read the project.
-    facts, locked = await disbursements.lock_projects_for_write(session, [project_id])
+    facts, locked = await locks.lock_projects(session, [project_id])
     if project_id not in facts:
         raise NotFound("project_not_found", f"Project {project_id} does not exist.")
     authorize_project(principal, "disbursement.write", facts[project_id].investor_id)
-    [row] = await disbursements.record(
+    [row] = await posting.post_disbursements(
         session, [DisbursementInput(project_id=project_id, **body.model_dump())], today=today(),
-        key_id=principal.key_id, projects=facts, locked_projects=locked)
+        key_id=principal.key_id, projects=facts, balances=locked)
     note_write(request, "disbursement.create", "disbursement", row.id)
     return idem.respond(201, DisbursementOut.model_validate(row))
 
@@ -66,12 +66,12 @@ async def create_batch(body: DisbursementBatch, request: Request, session: Sessi
     """Every row is checked like a single POST; any failing row rejects the batch with errors by row index."""
     if (replayed := await idem.replay()) is not None:
         return replayed
-    facts, locked = await disbursements.lock_projects_for_write(session, [r.project_id for r in body.rows])
+    facts, locked = await locks.lock_projects(session, [r.project_id for r in body.rows])
     for investor_id in {p.investor_id for p in facts.values()}:
         authorize_project(principal, "disbursement.write", investor_id)
-    created = await disbursements.record(
+    created = await posting.post_disbursements(
         session, [DisbursementInput(**r.model_dump()) for r in body.rows], today=today(), key_id=principal.key_id,
-        batch=True, projects=facts, locked_projects=locked)
+        batch=True, projects=facts, balances=locked)
     note_write(request, "disbursement.batch", "disbursement", created[0].id, {"rows": len(created)})
     return idem.respond(201, BatchResult(created=len(created), ids=[d.id for d in created]))
 
@@ -84,11 +84,11 @@ async def reverse_disbursement(disbursement_id: int, body: ReversalCreate, reque
     if (replayed := await idem.replay()) is not None:
         return replayed
     original = await disbursements.get(session, disbursement_id)
-    project = await projects.get(session, original.project_id)
-    authorize_project(principal, "disbursement.write", project.investor_id)
+    facts, locked = await locks.lock_projects(session, [original.project_id])
+    authorize_project(principal, "disbursement.write", facts[original.project_id].investor_id)
     reversal = await disbursements.reversal_of(session, original, **body.model_dump())
-    [row] = await disbursements.record(session, [reversal],
-                                       today=today(), key_id=principal.key_id)
+    [row] = await posting.post_disbursements(session, [reversal], today=today(), key_id=principal.key_id,
+                                             projects=facts, balances=locked)
     note_write(request, "disbursement.reverse", "disbursement", row.id, {"reverses_id": original.id})
     return idem.respond(201, DisbursementOut.model_validate(row))
 

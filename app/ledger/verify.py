@@ -1,16 +1,39 @@
 """`python -m app verify`: every fact derivable from the ledger, checked against what is stored.
 
 `check_all(session)` returns one `Finding` per inconsistency (empty: the books agree). The simulator calls it
-after every step; the CLI prints the findings and exits 1 on any.
+after every step; the CLI prints the findings and exits 1 on any. The checks are the invariants of
+docs/rules.md ("Invariants of the books"); each finding names its check.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger.balances import verify as verify_balances
+from app.enums import AdvanceKind, DisbursementKind
+from app.kernel.clock import today
+from app.ledger.advance_rules import reaches_completion
+from app.ledger.books import load_books
+from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
+from app.models import (
+    Advance,
+    AllocationEntry,
+    Contract,
+    ContractBalance,
+    Disbursement,
+    Event,
+    PoolBalance,
+    Project,
+    ProjectBalance,
+    ReallocationProposal,
+    RecoveryCase,
+)
+from app.rulesets.model import ruleset_for
+from app.rulesets.service import effective_rule_sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +46,141 @@ class Finding:
         return f"[{self.check}] {self.where}: {self.detail}"
 
 
+def _compare(check: str, where: str, stored: Any, derived: Any, names: tuple[str, ...]) -> list[Finding]:
+    return [Finding(check, where, f"{name}: stored {getattr(stored, name)!s}, ledger {getattr(derived, name)!s}")
+            for name in names if getattr(stored, name) != getattr(derived, name)]
+
+
+_POOL_FIELDS = tuple(f.name for f in fields(PoolState) if f.name not in ("id", "key"))
+_PROJECT_FIELDS = tuple(f.name for f in fields(ProjectState) if f.name != "project_id")
+_CONTRACT_FIELDS = tuple(f.name for f in fields(ContractState) if f.name != "contract_id")
+
+
+async def _balances(session: AsyncSession) -> list[Finding]:
+    """Every column of every balance row and advance equals the fold of the ledger."""
+    books = await load_books(session)
+    out: list[Finding] = []
+    stored_pools = {(r.project_id, r.plan_year, r.capital_source, r.budget_level): r
+                    for r in await session.scalars(select(PoolBalance))}
+    for key, derived in books.pools.items():
+        row = stored_pools.pop((key.project_id, key.plan_year, key.capital_source, key.budget_level), None)
+        if row is None:
+            out.append(Finding("pool_balance", f"pool {key}", "no balance row for a pool the ledger has"))
+            continue
+        out += _compare("pool_balance", f"pool {key}", row, derived, _POOL_FIELDS)
+    for key, row in stored_pools.items():
+        out += _compare("pool_balance", f"pool {key}", row, PoolState(0, None), _POOL_FIELDS)  # type: ignore[arg-type]
+    for row in await session.scalars(select(ProjectBalance)):
+        out += _compare("project_balance", f"project {row.project_id}", row, books.project(row.project_id),
+                        _PROJECT_FIELDS)
+    for row in await session.scalars(select(ContractBalance)):
+        out += _compare("contract_balance", f"contract {row.contract_id}", row, books.contract(row.contract_id),
+                        _CONTRACT_FIELDS)
+    stored_advances = {a.disbursement_id: a for a in await session.scalars(select(Advance))}
+    for disbursement_id, derived_advance in books.advances.items():
+        advance = stored_advances.pop(disbursement_id, None)
+        if advance is None:
+            out.append(Finding("advance", f"disbursement {disbursement_id}", "an advance without its advance row"))
+            continue
+        out += _compare("advance", f"advance {advance.id}", advance, derived_advance, ("amount_vnd", "recovered_vnd"))
+        if advance.outstanding_vnd != advance.amount_vnd - advance.recovered_vnd:
+            out.append(Finding("advance", f"advance {advance.id}", "outstanding ≠ amount − recovered"))
+    out += [Finding("advance", f"advance {a.id}", "an advance row without an advance in the ledger")
+            for a in stored_advances.values()]
+    by_scope: dict[Any, list[AdvanceState]] = defaultdict(list)
+    for derived_advance in books.advances.values():
+        by_scope[derived_advance.scope].append(derived_advance)
+    for scope, recovered in books.scope_recovered.items():
+        advanced = sum(a.amount_vnd for a in by_scope.get(scope, []))
+        if recovered > advanced or recovered < 0:
+            out.append(Finding("r13_recovery_scope", f"{scope}", f"recovered {recovered:,} of {advanced:,} "
+                               "advanced in this scope"))
+    return out
+
+
+async def _caps(session: AsyncSession) -> list[Finding]:
+    """R1, R2, R3, R4a, R8 on the stored rows."""
+    out: list[Finding] = []
+    for r in await session.execute(select(PoolBalance).where(PoolBalance.disbursed_vnd > PoolBalance.plan_vnd)):
+        p = r[0]
+        out.append(Finding("r1_plan_cap", f"pool {p.id}", f"disbursed {p.disbursed_vnd:,} > plan {p.plan_vnd:,}"))
+    query = select(Project.id, Project.total_investment_vnd, ProjectBalance.planned_total_vnd,
+                   ProjectBalance.disbursed_total_vnd).join(ProjectBalance, ProjectBalance.project_id == Project.id)
+    for pid, tmdt, planned, disbursed in await session.execute(query):
+        if planned > tmdt:
+            out.append(Finding("r2_plan_within_tmdt", f"project {pid}", f"cumulative plan {planned:,} > TMĐT {tmdt:,}"))
+        if disbursed > tmdt:
+            out.append(Finding("r2_tmdt_cap", f"project {pid}", f"disbursed {disbursed:,} > TMĐT {tmdt:,}"))
+    rule_set = ruleset_for(today(), await effective_rule_sets(session))
+    query = select(Contract.id, Contract.value_vnd, ContractBalance.outstanding_vnd, ContractBalance.paid_vnd,
+                   ContractBalance.advanced_vnd, ContractBalance.recovered_vnd).join(
+        ContractBalance, ContractBalance.contract_id == Contract.id)
+    for cid, value, outstanding, paid, advanced, recovered in await session.execute(query):
+        if outstanding + paid > value:
+            out.append(Finding("r3_contract_cap", f"contract {cid}", f"disbursed {outstanding + paid:,} > value "
+                               f"{value:,}"))
+        if outstanding < 0 or recovered > advanced:
+            out.append(Finding("r7_contract_outstanding", f"contract {cid}", f"advanced {advanced:,}, recovered "
+                               f"{recovered:,}"))
+        if outstanding > 0 and reaches_completion(paid, value, rule_set):
+            out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} with "
+                               f"{outstanding:,} advance outstanding"))
+    orphan = select(func.count()).select_from(Disbursement).where(
+        Disbursement.kind == DisbursementKind.advance, Disbursement.advance_kind == AdvanceKind.contract,
+        Disbursement.contract_id.is_(None))
+    if n := await session.scalar(orphan):
+        out.append(Finding("r4a_contract_advance", "disbursements", f"{n} contract advance(s) without a contract"))
+    return out
+
+
+async def _one_outstanding_model(session: AsyncSession) -> list[Finding]:
+    """R13: project, contract and advance figures are the same money."""
+    out: list[Finding] = []
+    by_project = dict((await session.execute(
+        select(Advance.project_id, func.sum(Advance.outstanding_vnd)).group_by(Advance.project_id))).all())
+    for pid, outstanding in await session.execute(select(ProjectBalance.project_id,
+                                                         ProjectBalance.advance_outstanding_vnd)):
+        if outstanding != int(by_project.get(pid) or 0):
+            out.append(Finding("r13_one_outstanding", f"project {pid}", f"project outstanding {outstanding:,}, "
+                               f"its advances {int(by_project.get(pid) or 0):,}"))
+    by_contract = dict((await session.execute(select(Advance.contract_id, func.sum(Advance.outstanding_vnd))
+                                              .where(Advance.contract_id.is_not(None))
+                                              .group_by(Advance.contract_id))).all())
+    for cid, outstanding in await session.execute(select(ContractBalance.contract_id,
+                                                         ContractBalance.outstanding_vnd)):
+        if outstanding != int(by_contract.get(cid) or 0):
+            out.append(Finding("r13_one_outstanding", f"contract {cid}", f"contract outstanding {outstanding:,}, "
+                               f"its advances {int(by_contract.get(cid) or 0):,}"))
+    return out
+
+
+async def _workflows(session: AsyncSession) -> list[Finding]:
+    """R16 cases against outstanding; R19 applied proposals zero-sum; the change feed contiguous."""
+    out: list[Finding] = []
+    query = select(RecoveryCase.id, RecoveryCase.state, Advance.outstanding_vnd).join(
+        Advance, Advance.id == RecoveryCase.advance_id)
+    for case_id, state, outstanding in await session.execute(query):
+        if (state == "closed") != (outstanding == 0):
+            out.append(Finding("r16_case_state", f"recovery case {case_id}", f"state {state} with "
+                               f"{outstanding:,} outstanding"))
+    sums = dict((await session.execute(
+        select(AllocationEntry.reallocation_proposal_id, func.sum(AllocationEntry.amount_vnd))
+        .where(AllocationEntry.reallocation_proposal_id.is_not(None))
+        .group_by(AllocationEntry.reallocation_proposal_id))).all())
+    for pid, status in await session.execute(select(ReallocationProposal.id, ReallocationProposal.status)):
+        if (status == "applied") != (pid in sums):
+            out.append(Finding("r19_proposal_status", f"proposal {pid}", f"status {status}, "
+                               f"{'with' if pid in sums else 'without'} plan entries"))
+        if pid in sums and sums[pid] != 0:
+            out.append(Finding("r19_zero_sum", f"proposal {pid}", f"plan entries sum to {int(sums[pid]):,}"))
+    count, low, high = (await session.execute(
+        select(func.count(Event.position), func.min(Event.position), func.max(Event.position)))).one()
+    if count and (low != 1 or high != count):
+        out.append(Finding("feed_contiguous", "events", f"{count} positions spanning {low}..{high}"))
+    return out
+
+
 async def check_all(session: AsyncSession) -> list[Finding]:
-    return [Finding("balance", m.where, f"{m.field}: stored {m.stored:,}, ledger {m.ledger:,}")
-            for m in await verify_balances(session)]
+    """Every check; findings in a stable order."""
+    return [*await _balances(session), *await _caps(session), *await _one_outstanding_model(session),
+            *await _workflows(session)]

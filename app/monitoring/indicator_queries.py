@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Project
@@ -31,11 +31,11 @@ _WATCH_BITS = {"app1": 1, "app2": 2, "app3": 4}
 _SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd")
 
 
-def _has(mask: ColumnElement, code: str) -> ColumnElement:
+def _has(mask: SQLColumnExpression[int], code: str) -> ColumnElement[bool]:
     return mask.op("&")(FLAG_BITS[code]) != 0
 
 
-def _figure_columns(t, mask: ColumnElement, projects: ColumnElement) -> list:
+def _figure_columns(t, mask: SQLColumnExpression[int], projects: ColumnElement) -> list:
     return [
         projects,
         func.sum(t.plan_vnd),
@@ -80,9 +80,9 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
         query = base.add_columns(S.watch_mask, *_figure_columns(S, S.flag_mask, func.count())).group_by(S.watch_mask)
         merged: dict[object, list[int]] = defaultdict(lambda: [0] * (1 + len(_SUMS) + len(FLAG_BITS)))
         for row in (await session.execute(query)).all():
-            on = [name for name, bit in _WATCH_BITS.items() if row[0] & bit]
-            for key in on or [None]:
-                merged[key] = [a + int(b or 0) for a, b in zip(merged[key], row[1:], strict=True)]
+            on: list[str | None] = [name for name, bit in _WATCH_BITS.items() if row[0] & bit]
+            for watch_list in on or [None]:
+                merged[watch_list] = [a + int(b or 0) for a, b in zip(merged[watch_list], row[1:], strict=True)]
         return {k: tuple(v) for k, v in merged.items()}
     t = IndicatorSnapshotPool
     key = t.capital_source if group_by == "capital_source" else t.budget_level

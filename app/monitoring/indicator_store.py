@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel.clock import today as business_today
 from app.kernel.clock import utcnow
 from app.kernel.config import get_settings
+from app.kernel.db import dialect_name
 from app.models import Event, Project
 from app.models.indicators import (
     IndicatorFlagDetail,
@@ -67,7 +68,7 @@ def serves_from_store(as_of: date) -> bool:
 
 
 async def _try_lock(session: AsyncSession, plan_year: int) -> bool:
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         lock = text("SELECT pg_try_advisory_xact_lock(:k, :y)")
         return bool(await session.scalar(lock, {"k": REFRESH_LOCK_KEY, "y": plan_year}))
     return True  # SQLite: this transaction already holds the write lock (BEGIN IMMEDIATE)
@@ -90,7 +91,7 @@ async def _marks(session: AsyncSession) -> tuple[int, int]:
 async def _dirty(session: AsyncSession, state: IndicatorRefreshState) -> set[int]:
     cond = (Event.position > state.event_position) | (Event.position.is_(None) & (Event.id > state.event_id))
     rows = await session.scalars(select(Event.project_id).where(cond, Event.project_id.is_not(None)).distinct())
-    return {int(pid) for pid in rows}
+    return {int(pid) for pid in rows if pid is not None}  # NULLs are filtered out by the query already
 
 
 def _rows(plan_year: int, day: date, states: dict[int, ProjectState],

@@ -202,5 +202,6 @@ async def overdue_by_working_group(session: AsyncSession, as_of: date) -> list[d
             {"working_group_id": o.working_group_id, "name": name, "overdue_count": 0, "obstacles": []},
         )
         g["overdue_count"] += 1
+        assert o.deadline is not None  # the query keeps deadlines before as_of only
         g["obstacles"].append((o, (as_of - o.deadline).days))
     return list(groups.values())

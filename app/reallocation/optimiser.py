@@ -207,7 +207,8 @@ def _validate(donors: Sequence[Donor], recipients: Sequence[Recipient], options:
     if any(options.priority_weights.get(p, 0) < 1 for p in Priority):
         raise ValueError("every priority class needs an integer weight ≥ 1")
     seen: set[tuple[CapitalPool, ProjectId]] = set()
-    for item in (*donors, *recipients):
+    items: tuple[Donor | Recipient, ...] = (*donors, *recipients)
+    for item in items:
         key = (item.pool, item.project_id)
         if key in seen:
             raise ValueError(f"project {item.project_id!r} appears twice in pool {tuple(item.pool)}")
@@ -349,16 +350,16 @@ def _run(
     pools: list[PoolOutcome] = []
     for pool in sorted(by_pool, key=lambda p: tuple(map(str, p))):
         pool_donors, pool_recipients = by_pool[pool]
-        t, d, r, outcome = _solve_pool(
+        pool_transfers, pool_donor_out, pool_recipient_out, outcome = _solve_pool(
             pool,
             sorted(pool_donors, key=lambda x: id_key(x.project_id)),  # why: ties broken by project id
             sorted(pool_recipients, key=lambda x: id_key(x.project_id)),
             options,
             solver,
         )
-        transfers += t
-        donor_out += d
-        recipient_out += r
+        transfers += pool_transfers
+        donor_out += pool_donor_out
+        recipient_out += pool_recipient_out
         pools.append(outcome)
     plan = sum(p.plan_vnd for p in pools)
     expected = sum(p.expected_vnd for p in pools)

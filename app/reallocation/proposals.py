@@ -6,8 +6,9 @@ Candidates per pool (capital source × budget level × plan year) from the monit
 * donor — every other pool with a plan: surplus = plan − max(forecast + margin, disbursed + in flight).
 Workflow: draft → submitted → approved (authority, decision number, date; approver ≠ drafter) →
 applied | rejected. Applying re-checks every transfer against current balances and writes paired,
-zero-sum allocation entries (adjustment_out / adjustment_in) through `allocations.record` in the
-request's single transaction: any failure rejects the whole application and changes nothing.
+zero-sum allocation entries (adjustment_out / adjustment_in) through the posting pipeline
+(`posting.post_allocations`) in the request's single transaction: any failure rejects the whole application
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from app.enums import AllocationKind, BudgetLevel, CapitalSource
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.errors import Conflict, DomainError, NotFound, PreconditionFailed, RuleViolation
-from app.ledger import allocations
+from app.ledger import posting
 from app.ledger.balances import PoolKey, pool_key_of
+from app.ledger.fold import AllocationInput
 from app.models import PoolBalance, Project, ProjectBalance, ReallocationProposal, ReallocationTransfer
 from app.monitoring.indicators import build_snapshot
 from app.monitoring.summaries import ProjectAttrs, project_attrs
@@ -52,7 +54,7 @@ def etag(p: ReallocationProposal) -> str:
 async def in_flight_by_pool(session: AsyncSession, plan_year: int) -> tuple[dict[PoolKey, int], str]:
     """Dossiers filed and not yet paid or returned, from the Treasury module when it provides them."""
     try:
-        from app.treasury.dossiers import in_flight_by_pool as provided  # type: ignore[attr-defined]
+        from app.treasury.dossiers import in_flight_by_pool as provided
     except ImportError:
         return {}, "unavailable (treated as 0)"
     raw = await provided(session, plan_year)
@@ -364,7 +366,7 @@ async def apply(
         )
     note = f"R19 reallocation proposal {p.id}"
     entries = [
-        allocations.AllocationInput(
+        AllocationInput(
             project_id=k.project_id,
             plan_year=k.plan_year,
             capital_source=k.capital_source,
@@ -380,7 +382,7 @@ async def apply(
         for kind, side in ((AllocationKind.adjustment_out, given), (AllocationKind.adjustment_in, received))
         for k, amount in sorted(side.items())
     ]
-    await allocations.record(session, entries, today=today, key_id=key_id)
+    await posting.post_allocations(session, entries, today=today, key_id=key_id)
     _bump(p, "applied")
     p.applied_at, p.applied_by_key_id = p.updated_at, key_id
     _emit(session, p, "applied", today)

@@ -1,4 +1,4 @@
-"""Organisations: lookups, sub-unit scope, and the API-key store."""
+"""Organisations: lookups, successions, and the API-key store (sub-unit scope: `app.kernel.owner_scope`)."""
 
 from __future__ import annotations
 
@@ -11,28 +11,9 @@ from app.enums import OrganisationKind, Role
 from app.kernel import caches
 from app.kernel.clock import utcnow
 from app.kernel.errors import Conflict, NotFound
+from app.kernel.owner_scope import subunit_ids
 from app.kernel.security import new_api_key
 from app.models import ApiKey, Organisation, OrganisationSuccession
-
-
-async def subunit_ids(session: AsyncSession, organisation_id: int) -> frozenset[int]:
-    """The organisation, every organisation below it (its Ban QLDA, districts' boards...) and every
-    predecessor it took over (DOMAIN.md §5: a successor answers for its predecessors' projects)."""
-    rows = (await session.execute(select(Organisation.id, Organisation.parent_id))).all()
-    children: dict[int, list[int]] = {}
-    for org_id, parent_id in rows:
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(org_id)
-    for predecessor_id, successor_id in (await session.execute(
-            select(OrganisationSuccession.predecessor_id, OrganisationSuccession.successor_id))).all():
-        children.setdefault(successor_id, []).append(predecessor_id)
-    found, stack = {organisation_id}, [organisation_id]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return frozenset(found)
 
 
 async def get_by_code(session: AsyncSession, code: str) -> Organisation:

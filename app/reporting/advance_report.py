@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from typing import cast
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,7 +84,7 @@ HEADERS = ("STT", "Chủ đầu tư", "Mã dự án", "Tên dự án", "Dư tạ
 
 def to_xlsx(report: dict) -> bytes:
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new Workbook has one sheet, active
     ws.title = "Mau 08a"
     ws.append([f"BÁO CÁO TÌNH HÌNH TẠM ỨNG VỐN ĐẦU TƯ CÔNG QUÝ {report['quarter']}/{report['year']} "
                f"(đến ngày {report['as_of'].strftime('%d/%m/%Y')})"])

@@ -11,8 +11,10 @@ from __future__ import annotations
 import calendar
 import io
 from datetime import date, timedelta
+from typing import cast
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,7 +83,7 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
                 continue
             remaining = p.forecast.forecast_vnd - p.disbursed_vnd
             row(p.key.capital_source.value)["estimate_to_month_end_vnd"] += remaining * days_left // days_to_deadline
-    total = {k: 0 for k in AMOUNT_KEYS}
+    total: dict = {k: 0 for k in AMOUNT_KEYS}  # amounts, then the two rates (floats)
     for r in rows.values():
         r["estimate_to_month_end_vnd"] += r["actual_to_date_vnd"]
         r["rate_to_last_month_pct"] = _rate(r["actual_to_last_month_vnd"], r["plan_vnd"])
@@ -165,7 +167,7 @@ async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict
 
 def monthly_xlsx(data: dict) -> bytes:
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new Workbook has one sheet, active
     ws.title = "Bao cao thang"
     ws.append([f"Báo cáo tình hình giải ngân vốn đầu tư công năm {data['plan_year']} (đến ngày {data['as_of']})"])
     ws.append([h for _, h in MONTHLY_HEADERS])
@@ -177,7 +179,7 @@ def monthly_xlsx(data: dict) -> bytes:
 
 def watch_list_xlsx(data: dict) -> bytes:
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(cast(Worksheet, wb.active))
     headers = [
         "Mã dự án",
         "Tên dự án",

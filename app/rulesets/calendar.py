@@ -192,8 +192,8 @@ class WorkingCalendar:
         no loop over its days.
         """
         if b < a:
-            day = timedelta(days=1)
-            return -self.working_days_between(b - day, a - day)
+            one_day = timedelta(days=1)
+            return -self.working_days_between(b - one_day, a - one_day)
         count = _weekdays_through(b) - _weekdays_through(a)
         for year in range(a.year, b.year + 1):
             for day, working in self._exceptions(year).items():

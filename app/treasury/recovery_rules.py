@@ -3,8 +3,9 @@
 States: open (case opened by the sweep) → notice_sent (thông báo: number, date, deadline) → committed
 (investor commitment: amount, date) → closed (outstanding reached zero, from the ledger); escalated
 (report to the People's Committee, guarantee claim, debit of the investor's account) from notice_sent,
-committed or escalated. A recovery recorded from the ledger is legal in every open state and closes the
-case at zero outstanding. Nothing leaves `closed`.
+committed or escalated. A recovery recorded from the ledger is legal in every state and closes the case at
+zero outstanding; only a ledger correction (the reversal of a recovering payment) that makes the advance
+outstanding again leaves `closed`, back to `open`.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ _ALLOWED: dict[StepKind, frozenset[CaseState]] = {
     StepKind.notice_sent: frozenset({CaseState.open, CaseState.notice_sent}),
     StepKind.commitment: frozenset({CaseState.notice_sent, CaseState.committed}),
     StepKind.escalation: frozenset({CaseState.notice_sent, CaseState.committed, CaseState.escalated}),
-    StepKind.recovery: frozenset({CaseState.open, CaseState.notice_sent, CaseState.committed,
-                                  CaseState.escalated}),
+    StepKind.recovery: frozenset(CaseState),
 }
 _TARGET = {StepKind.notice_sent: CaseState.notice_sent, StepKind.commitment: CaseState.committed,
            StepKind.escalation: CaseState.escalated}
@@ -66,7 +66,9 @@ def next_state(state: CaseState, step: Step) -> CaseState:
     if state not in _ALLOWED[step.kind]:
         raise IllegalTransition(state, step.kind)
     if step.kind is StepKind.recovery:
-        return CaseState.closed if step.outstanding_after_vnd == 0 else state
+        if step.outstanding_after_vnd == 0:
+            return CaseState.closed
+        return CaseState.open if state is CaseState.closed else state
     return _TARGET[step.kind]
 
 

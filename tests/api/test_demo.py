@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from app.demo import province
 from app.kernel.db import session_scope
-from app.ledger.balances import pool_figures, verify
+from app.ledger.balances import pool_figures
+from app.ledger.verify import check_all as verify
 from app.models import Disbursement, Project
 from tests.conftest import truncate_all
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.kernel.db import session_scope
-from app.ledger.balances import verify
+from app.ledger.verify import check_all as verify
 from app.models import AuditEntry, Disbursement
 from tests.conftest import allocate, disbursement_body, make_project
 

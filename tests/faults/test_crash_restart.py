@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.kernel.db import session_scope
-from app.ledger.balances import verify
+from app.ledger.verify import check_all as verify
 from app.models import AuditEntry, Disbursement
 from app.models.audit import Event, IdempotencyRecord
 from tests.conftest import TEST_DATABASE_URL, allocate, disbursement_body, make_project

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.kernel.db import session_scope
-from app.ledger.balances import verify
+from app.ledger.verify import check_all as verify
 from app.models import Disbursement, PoolBalance
 from tests.conftest import allocate, disbursement_body, make_project
 

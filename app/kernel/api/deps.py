@@ -16,9 +16,9 @@ from app.kernel import caches, idempotency
 from app.kernel.audit import AuditNote, write_entry
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
+from app.kernel.owner_scope import subunit_ids
 from app.kernel.security import Principal, hash_key, key_matches, parse_key
 from app.models import ApiKey
-from app.registry.organisations import subunit_ids
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

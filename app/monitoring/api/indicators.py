@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -155,7 +155,8 @@ async def list_indicators(
     if indicator_store.serves_from_store(day):
         fresh = await indicator_store.ensure_fresh(session, year)
         rows = [_stored_row(r) for r in await indicator_queries.list_rows(session, year, f, after, page_size + 1)]
-        info = {"computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
+        info: dict[str, Any] = {
+            "computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
     else:
         snap = await monitoring.build_snapshot(session, year, day)
         attrs = await summaries.project_attrs(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Annotated
 
@@ -14,8 +15,9 @@ from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
 from app.kernel.schemas import IsoDate, Page, PageSize, after_id, split_page
-from app.ledger import allocations
-from app.ledger.balances import PoolKey, pool_figures, pool_key_of
+from app.ledger import posting
+from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
+from app.ledger.fold import AllocationInput
 from app.ledger.schemas import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
 from app.models import AllocationEntry, PoolBalance, Project
 from app.registry import projects
@@ -112,9 +114,9 @@ async def create_allocation(project_id: int, body: AllocationCreate, request: Re
                             principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
-    [entry] = await allocations.record(
-        session, [allocations.AllocationInput(project_id=project_id, **body.model_dump())],
-        today=today(), key_id=principal.key_id)
+    [entry] = await posting.post_allocations(
+        session, [AllocationInput(project_id=project_id, **body.model_dump())], today=today(),
+        key_id=principal.key_id)
     note_write(request, "allocation.create", "allocation_entry", str(entry.id))
     return idem.respond(201, AllocationOut.model_validate(entry))
 
@@ -146,6 +148,7 @@ async def get_balances(
 ) -> ProjectBalancesOut:
     await projects.get(session, project_id)
     day = as_of or today()
+    figures: Mapping[PoolKey, PoolBalance | PoolFigures]
     if (as_of is None or as_of >= today()) and known_on is None:
         query = select(PoolBalance).where(PoolBalance.project_id == project_id)
         if plan_year is not None:

@@ -18,7 +18,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="Plan year (default: as_of's year)")]
 AsOf = Annotated[IsoDate | None, Query(description="Report date, reproducible for any past date (default: today)")]
 Format = Annotated[Literal["json", "xlsx"], Query(description="json or xlsx (Vietnamese headers)")]
-DOC = {200: {"content": {"application/json": {}, XLSX: {}}, "description": "The report as JSON or .xlsx"}}
+DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, XLSX: {}}, "description": "The report as JSON or .xlsx"}}
 
 
 def _xlsx(body: bytes, name: str) -> Response:

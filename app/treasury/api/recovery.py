@@ -27,7 +27,7 @@ async def _outs(session, cases: list[RecoveryCase]) -> list[RecoveryCaseOut]:
         advance = await session.get(Advance, case.advance_id)
         result.append(RecoveryCaseOut(
             id=case.id, advance_id=case.advance_id, project_id=case.project_id, contract_id=case.contract_id,
-            state=case.state, opened_on=case.opened_on, deadline=case.deadline,
+            state=CaseState(case.state), opened_on=case.opened_on, deadline=case.deadline,
             deadline_passed=deadline_passed(CaseState(case.state), case.deadline, day), closed_on=case.closed_on,
             outstanding_vnd=advance.outstanding_vnd if advance else 0, version=case.version,
             steps=[RecoveryStepOut.model_validate(s) for s in steps[case.id]]))

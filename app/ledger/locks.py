@@ -1,0 +1,142 @@
+"""Step 1 of the posting pipeline: lock the balance rows a movement touches, in one order, and read them.
+
+Lock order (every writer of money, so that none deadlocks): project balances (by project id) → pool balances
+(by key) → contract balances (by contract id) → advances of the recovery scopes (by id). PostgreSQL takes row
+locks (`SELECT … FOR UPDATE`); SQLite serialises writers (`BEGIN IMMEDIATE`). Rows come back as the fold's
+plain states (`app.ledger.fold`), never ORM objects: a batch locks thousands of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.enums import AdvanceKind, BudgetLevel, CapitalSource, ProjectStatus
+from app.kernel.clock import utcnow
+from app.ledger.fold import AdvanceState, ContractState, PoolKey, PoolState, ProjectState, Scope, advance_scope
+from app.ledger.posting_rules import ContractFacts, ProjectFacts
+from app.models import Advance, Contract, ContractBalance, PoolBalance, Project, ProjectBalance
+
+_P = ProjectBalance.__table__
+_PR = Project.__table__
+_PB = PoolBalance.__table__
+_CB = ContractBalance.__table__
+_C = Contract.__table__
+_A = Advance.__table__
+# Up to this many pools are locked by exact key; more (a batch) by project and year, filtered here.
+_EXACT_POOL_KEYS = 100
+
+
+async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
+                        ) -> tuple[dict[int, ProjectFacts], dict[int, ProjectState]]:
+    """Lock project balance rows in id order (first in the lock order) and read each project's facts (code,
+    investor, status, TMĐT) in the same statement. Missing projects are absent."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}, {}
+    query = (select(_P.c.project_id, _P.c.planned_total_vnd, _P.c.disbursed_total_vnd, _P.c.advance_outstanding_vnd,
+                    _PR.c.code, _PR.c.investor_id, _PR.c.status, _PR.c.total_investment_vnd)
+             .join(_PR, _PR.c.id == _P.c.project_id))
+    query = query.where(_P.c.project_id == ids[0]) if len(ids) == 1 else query.where(_P.c.project_id.in_(ids))
+    facts: dict[int, ProjectFacts] = {}
+    states: dict[int, ProjectState] = {}
+    for r in await session.execute(query.order_by(_P.c.project_id).with_for_update(of=_P)):
+        facts[r.project_id] = ProjectFacts(r.project_id, r.code, ProjectStatus(r.status), r.total_investment_vnd,
+                                           r.investor_id)
+        states[r.project_id] = ProjectState(r.project_id, r.planned_total_vnd, r.disbursed_total_vnd,
+                                            r.advance_outstanding_vnd)
+    return facts, states
+
+
+async def ensure_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> None:
+    """Create missing pool rows (safe under concurrency: ON CONFLICT DO NOTHING)."""
+    rows = [{"project_id": k.project_id, "plan_year": k.plan_year, "capital_source": k.capital_source.value,
+             "budget_level": k.budget_level.value, "updated_at": utcnow()} for k in sorted(set(keys))]
+    if rows:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(insert(PoolBalance).on_conflict_do_nothing(
+            index_elements=["project_id", "plan_year", "capital_source", "budget_level"]), rows)
+
+
+_POOL_COLUMNS = (_PB.c.id, _PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level,
+                 _PB.c.plan_vnd, _PB.c.extended_vnd, _PB.c.extended_until, _PB.c.late_capital_vnd,
+                 _PB.c.disbursed_vnd, _PB.c.advanced_vnd, _PB.c.advance_recovered_vnd, _PB.c.paid_vnd,
+                 _PB.c.late_disbursed_vnd, _PB.c.last_value_date)
+
+
+async def lock_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[PoolKey, PoolState]:
+    """Lock the pool rows that exist among `keys`, in key order (after the project rows)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    query = select(*_POOL_COLUMNS)
+    if len(wanted) == 1:
+        k = wanted[0]
+        query = query.where(_PB.c.project_id == k.project_id, _PB.c.plan_year == k.plan_year,
+                            _PB.c.capital_source == k.capital_source, _PB.c.budget_level == k.budget_level)
+    elif len(wanted) <= _EXACT_POOL_KEYS:
+        query = query.where(tuple_(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level)
+                            .in_([(k.project_id, k.plan_year, k.capital_source, k.budget_level) for k in wanted]))
+    else:
+        query = query.where(_PB.c.project_id.in_(sorted({k.project_id for k in wanted})),
+                            _PB.c.plan_year.in_(sorted({k.plan_year for k in wanted})))
+    query = query.order_by(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level)
+    wanted_set = set(wanted)
+    locked: dict[PoolKey, PoolState] = {}
+    for r in await session.execute(query.with_for_update()):
+        key = PoolKey(r[1], r[2], CapitalSource(r[3]), BudgetLevel(r[4]))
+        if key in wanted_set:
+            locked[key] = PoolState(r[0], key, *r[5:])
+    return locked
+
+
+async def lock_contracts(session: AsyncSession, ids: Iterable[int]
+                         ) -> dict[int, tuple[ContractFacts, ContractState]]:
+    """Lock the balance rows of these contracts in id order (after project and pools) and read their terms."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    states = {r.contract_id: ContractState(r.contract_id, r.advanced_vnd, r.recovered_vnd, r.outstanding_vnd,
+                                           r.paid_vnd)
+              for r in await session.execute(select(_CB).where(_CB.c.contract_id.in_(wanted))
+                                             .order_by(_CB.c.contract_id).with_for_update())}
+    facts = {r.id: ContractFacts(r.id, r.project_id, r.contract_type, r.value_vnd, r.full_recovery_date,
+                                 r.approved_advance_rate_pct, r.approving_decision, r.guarantee_vnd,
+                                 r.guarantee_expires_on)
+             for r in await session.execute(select(_C).where(_C.c.id.in_(wanted)))}
+    return {cid: (facts[cid], states[cid]) for cid in wanted if cid in facts and cid in states}
+
+
+@dataclass(slots=True)
+class LockedAdvance:
+    """An advance row locked for a recovery: its id, the fold's state, and the stored figures."""
+
+    id: int
+    state: AdvanceState
+    stored_amount_vnd: int
+    stored_recovered_vnd: int
+    contract_id: int | None
+    project_id: int
+
+
+async def lock_scopes(session: AsyncSession, scopes: Sequence[Scope]) -> dict[Scope, list[LockedAdvance]]:
+    """Lock the advances of these recovery scopes (last in the lock order, by id)."""
+    wanted = set(scopes)
+    if not wanted:
+        return {}
+    query = (select(_A.c.id, _A.c.disbursement_id, _A.c.project_id, _A.c.contract_id, _A.c.kind, _A.c.advanced_on,
+                    _A.c.amount_vnd, _A.c.recovered_vnd)
+             .where(_A.c.project_id.in_(sorted({s.project_id for s in wanted}))).order_by(_A.c.id).with_for_update())
+    out: dict[Scope, list[LockedAdvance]] = {scope: [] for scope in wanted}
+    for r in await session.execute(query):
+        scope = advance_scope(r.project_id, r.contract_id, AdvanceKind(r.kind))
+        if scope in wanted:
+            out[scope].append(LockedAdvance(r.id, AdvanceState(r.disbursement_id, scope, r.advanced_on, r.amount_vnd,
+                                                               r.recovered_vnd), r.amount_vnd, r.recovered_vnd,
+                                            r.contract_id, r.project_id))
+    return out

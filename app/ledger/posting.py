@@ -1,0 +1,262 @@
+"""The posting pipeline: the one way money moves (docs/rules.md; CONTRIBUTING.md, "Adding a money movement").
+
+Every movement — a disbursement of any kind, a batch, a reversal, an allocation entry of any kind, a
+reallocation applied, a dossier paid — goes through the same three steps in one transaction:
+1. lock (`app.ledger.locks`, one documented order) and read the balances it touches;
+2. decide (`app.ledger.posting_rules`, pure) with the **effective** rule sets, row by row over the in-memory
+   balances, which the fold (`app.ledger.fold`) moves as each row is accepted;
+3. write (`app.ledger.writes`) the rows, the balance rows, the advances and their events.
+All or nothing: any refused row refuses the call, with per-row errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.enums import AdvanceKind, DisbursementKind
+from app.kernel import feed as events
+from app.kernel.clock import utcnow
+from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation
+from app.ledger import locks, writes
+from app.ledger.fold import (
+    AdvanceState,
+    AllocationInput,
+    DisbursementInput,
+    ProjectState,
+    Scope,
+    advance_scope,
+    allocate_fifo,
+    fifo_order,
+    fold_allocation,
+    fold_disbursement,
+)
+from app.ledger.posting_rules import Locked, ProjectFacts, RowError, decide_allocation, decide_disbursement
+from app.ledger.writes import AdvanceChange, Recorded
+from app.models import AllocationEntry, Disbursement
+from app.rulesets.model import ruleset_for
+from app.rulesets.service import effective_rule_sets
+
+
+class BatchRejected(DomainError):
+    status = 422
+    title = "Batch rejected"
+
+
+@dataclass(slots=True)
+class ScopeBook:
+    """The advances of one recovery scope during a posting: locked rows plus the ones this call adds."""
+
+    locked: list[locks.LockedAdvance]
+    new: list[AdvanceState] = field(default_factory=list)
+
+    def advances(self) -> list[AdvanceState]:
+        return [a.state for a in self.locked] + self.new
+
+    def recovered_vnd(self) -> int:
+        return sum(a.recovered_vnd for a in self.advances())
+
+    def outstanding_vnd(self, recovered_vnd: int) -> int:
+        return sum(a.amount_vnd for a in self.advances()) - recovered_vnd
+
+    def reallocate(self, recovered_vnd: int) -> None:
+        """The one FIFO: spread the scope's recoveries over its advances, oldest first."""
+        ordered = fifo_order(self.advances())
+        for advance, share in zip(ordered, allocate_fifo([a.amount_vnd for a in ordered], recovered_vnd),
+                                  strict=True):
+            advance.recovered_vnd = share
+
+
+def _scopes_needed(rows: Sequence[DisbursementInput], reversed_advances: dict[int, Scope]) -> list[Scope]:
+    scopes: set[Scope] = set(reversed_advances.values())
+    for r in rows:
+        if r.kind is DisbursementKind.advance and r.reverses_id is None:
+            scopes.add(advance_scope(r.project_id, r.contract_id, r.advance_kind or AdvanceKind.contract))
+        elif r.advance_recovered_vnd and (scope := r.recovery_scope) is not None:
+            scopes.add(scope)
+    return sorted(scopes)
+
+
+async def _existing_documents(session: AsyncSession, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    if len(keys) == 1:
+        [(project_id, document)] = keys
+        found = await session.scalar(select(Disbursement.id).where(
+            Disbursement.project_id == project_id, Disbursement.document_number == document))
+        return set(keys) if found is not None else set()
+    if session.bind.dialect.name == "postgresql":
+        # One probe of the (project_id, document_number) unique index per key, the keys bound as two arrays.
+        found = await session.execute(text(
+            "SELECT d.project_id, d.document_number FROM disbursements AS d JOIN unnest(CAST(:p AS BIGINT[]), "
+            "CAST(:n AS VARCHAR[])) AS k(p, n) ON d.project_id = k.p AND d.document_number = k.n"),
+            {"p": [k[0] for k in keys], "n": [k[1] for k in keys]})
+        return {(row[0], row[1]) for row in found}
+    existing: set[tuple[int, str]] = set()
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start:start + 5000]
+        existing |= {(r[0], r[1]) for r in await session.execute(
+            select(Disbursement.project_id, Disbursement.document_number)
+            .where(tuple_(Disbursement.project_id, Disbursement.document_number).in_(chunk)))}
+    return existing
+
+
+def _duplicates(keys: list[tuple[int, str]], existing: set[tuple[int, str]]) -> list[RowError]:
+    seen: set[tuple[int, str]] = set()
+    out: list[RowError] = []
+    for index, key in enumerate(keys):
+        if key in existing or key in seen:
+            out.append(RowError(index, "duplicate_document", f"Document {key[1]!r} is already recorded for "
+                                f"project {key[0]}.", "/document_number"))
+        seen.add(key)
+    return out
+
+
+def _row_pointer(error: RowError) -> dict[str, Any]:
+    data = error.as_dict()
+    data["pointer"] = f"/rows/{error.index}{error.pointer or ''}"
+    return data
+
+
+def _raise(errors: list[RowError], total: int, batch: bool) -> None:
+    if not batch:
+        first = errors[0]
+        cls = Conflict if first.code == "duplicate_document" else RuleViolation
+        raise cls(first.code, first.detail, pointer=first.pointer, **first.numbers)
+    if all(e.code == "duplicate_document" for e in errors):
+        raise Conflict("duplicate_document", f"{len(errors)} row(s) repeat recorded documents.",
+                       errors=[_row_pointer(e) for e in errors])
+    raise BatchRejected("batch_rejected", f"{len(errors)} of {total} row(s) were rejected; nothing was recorded.",
+                        errors=[_row_pointer(e) for e in errors])
+
+
+async def post_disbursements(
+    session: AsyncSession,
+    rows: Sequence[DisbursementInput],
+    *,
+    today: date,
+    key_id: int | None,
+    batch: bool = False,
+    projects: dict[int, ProjectFacts] | None = None,
+    balances: dict[int, ProjectState] | None = None,
+) -> list[Recorded]:
+    """Lock → decide → write a call's disbursements and reversals; all or nothing.
+
+    `projects`/`balances` come from `locks.lock_projects` when the caller has locked the project rows already
+    (to authorise the owner in the same statement).
+    """
+    rule_sets = await effective_rule_sets(session)
+    if projects is None or balances is None:
+        projects, balances = await locks.lock_projects(session, (r.project_id for r in rows))
+    pools = await locks.lock_pools(session, (r.pool for r in rows))
+    contracts = await locks.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
+    reversed_advances = {r.reverses_id: advance_scope(r.project_id, r.contract_id,
+                                                      r.advance_kind or AdvanceKind.contract)
+                         for r in rows if r.reverses_id is not None and r.kind is DisbursementKind.advance}
+    books = {scope: ScopeBook(advances)
+             for scope, advances in (await locks.lock_scopes(session, _scopes_needed(rows, reversed_advances))).items()}
+    # Natural key (project + document number), under the project locks: two writers of one document cannot both pass.
+    keys = [(r.project_id, r.document_number) for r in rows]
+    duplicates = _duplicates(keys, await _existing_documents(session, keys))
+    if duplicates and not batch:
+        _raise(duplicates, len(rows), batch)
+
+    errors: list[RowError] = []
+    warnings: dict[int, list[dict[str, Any]]] = {}
+    recovered = {scope: book.recovered_vnd() for scope, book in books.items()}
+    new_advances: dict[int, AdvanceState] = {}
+    for index, row in enumerate(rows):
+        contract = contracts.get(row.contract_id) if row.contract_id is not None else None
+        scope = row.recovery_scope
+        locked = Locked(projects.get(row.project_id), balances.get(row.project_id), pools.get(row.pool), contract,
+                        books[scope].outstanding_vnd(recovered[scope]) if scope in books else 0)
+        if row.reverses_id in reversed_advances:
+            book = books[reversed_advances[row.reverses_id]]
+            book.reallocate(recovered[reversed_advances[row.reverses_id]])
+            locked.reversed_advance_recovered_vnd = next(
+                (a.recovered_vnd for a in book.advances() if a.disbursement_id == row.reverses_id), 0)
+        error, warnings[index] = decide_disbursement(row, locked, today, rule_sets)
+        if error is not None:
+            error.index = index
+            errors.append(error)
+            continue
+        assert locked.pool is not None and locked.balance is not None
+        fold_disbursement(row, locked.pool, locked.balance, contract[1] if contract else None,
+                          ruleset_for(row.original_value_date or row.value_date, rule_sets))
+        if row.kind is DisbursementKind.advance and row.reverses_id is None:
+            own = advance_scope(row.project_id, row.contract_id, row.advance_kind or AdvanceKind.contract)
+            new_advances[index] = AdvanceState(-1 - index, own, row.value_date, row.amount_vnd)
+            books[own].new.append(new_advances[index])
+        elif row.reverses_id in reversed_advances:
+            for advance in books[reversed_advances[row.reverses_id]].advances():
+                if advance.disbursement_id == row.reverses_id:
+                    advance.amount_vnd = 0
+        if scope is not None and row.advance_recovered_vnd:
+            recovered[scope] += row.advance_recovered_vnd
+    errors = sorted(errors + duplicates, key=lambda e: e.index)
+    if errors:
+        _raise(errors, len(rows), batch)
+    for scope, book in books.items():
+        book.reallocate(recovered[scope])
+
+    created = await writes.write_disbursements(session, rows, list(pools.values()), list(balances.values()), today,
+                                               key_id)
+    await writes.write_contracts(session, (state for _, state in contracts.values()))
+    changes = [AdvanceChange(a.id, a.state.disbursement_id, a.project_id, a.contract_id, a.state.amount_vnd,
+                             a.state.recovered_vnd, a.state.recovered_vnd - a.stored_recovered_vnd)
+               for book in books.values() for a in book.locked
+               if (a.state.amount_vnd, a.state.recovered_vnd) != (a.stored_amount_vnd, a.stored_recovered_vnd)]
+    await writes.write_advances(session, [(created[i], advance.recovered_vnd) for i, advance in new_advances.items()],
+                                changes, today)
+    for index, disbursement in enumerate(created):
+        disbursement.warnings = warnings.get(index, [])  # R5: returned in the response, not stored
+    return created
+
+
+async def post_allocations(session: AsyncSession, entries: Sequence[AllocationInput], *, today: date,
+                           key_id: int | None) -> list[AllocationEntry]:
+    """Lock → decide → write allocation entries atomically (a reallocation writes its paired entries together)."""
+    rule_sets = await effective_rule_sets(session)
+    projects, balances = await locks.lock_projects(session, (e.project_id for e in entries))
+    for entry in entries:
+        if entry.project_id not in projects:
+            raise NotFound("project_not_found", f"Project {entry.project_id} does not exist.", pointer="/project_id")
+    natural_keys = [(e.project_id, e.plan_year, e.capital_source.value, e.budget_level.value, e.kind.value,
+                     e.decision_number) for e in entries]
+    duplicate = await session.scalar(select(AllocationEntry.id).where(tuple_(
+        AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
+        AllocationEntry.budget_level, AllocationEntry.kind, AllocationEntry.decision_number,
+    ).in_(natural_keys)).limit(1))
+    if duplicate is not None or len(set(natural_keys)) < len(natural_keys):
+        raise Conflict("duplicate_allocation", "This decision is already recorded for this pool and kind.",
+                       pointer="/decision_number", existing_id=duplicate)
+    await locks.ensure_pools(session, (e.pool for e in entries))
+    pools = await locks.lock_pools(session, (e.pool for e in entries))
+    for entry in entries:
+        pool, balance = pools[entry.pool], balances[entry.project_id]
+        error = decide_allocation(entry, projects[entry.project_id], pool, balance, today, rule_sets)
+        if error is not None:
+            raise RuleViolation(error.code, error.detail, pointer=error.pointer, **error.numbers)
+        fold_allocation(entry, pool, balance, ruleset_for(entry.decision_date, rule_sets))
+    now = utcnow()
+    created = [AllocationEntry(
+        project_id=e.project_id, plan_year=e.plan_year, capital_source=e.capital_source, budget_level=e.budget_level,
+        kind=e.kind, amount_vnd=e.signed_vnd, tranche=e.tranche, decision_number=e.decision_number,
+        decision_date=e.decision_date, authority=e.authority, extended_until=e.extended_until,
+        reallocation_proposal_id=e.reallocation_proposal_id, note=e.note, known_on=today, created_at=now,
+        created_by_key_id=key_id) for e in entries]
+    session.add_all(created)
+    await session.flush()
+    touched = sorted({e.project_id for e in entries})
+    await writes.write_balances(session, pools.values(), (balances[pid] for pid in touched), now)
+    for row in created:
+        events.emit(session, "allocation.recorded", "allocation_entry", row.id, {
+            "id": row.id, "project_id": row.project_id, "plan_year": row.plan_year,
+            "capital_source": row.capital_source.value, "budget_level": row.budget_level.value,
+            "kind": row.kind.value, "amount_vnd": row.amount_vnd, "decision_number": row.decision_number,
+            "decision_date": row.decision_date.isoformat(),
+        }, project_id=row.project_id, known_on=today)
+    return created

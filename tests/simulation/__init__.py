@@ -1,0 +1,1 @@
+"""Seeded, reproducible simulation of the whole API (see `simulator.py`)."""
