@@ -21,7 +21,8 @@ from app.treasury.sweep import sweep
 TY = 1_000_000_000
 
 # (type, value tỷ, signed, full recovery, guarantee tỷ, guarantee expiry, advances [(day, tỷ)], recovered tỷ)
-CONTRACTS = (
+ContractSpec = tuple[str, int, date, date, int, date | None, list[tuple[date, float]], float]
+CONTRACTS: tuple[ContractSpec, ...] = (
     ("construction", 20, date(2024, 3, 1), date(2024, 12, 31), 4, date(2025, 3, 31), [(date(2024, 3, 10), 4)], 0),
     ("construction", 8, date(2024, 1, 5), date(2024, 4, 30), 2, date(2024, 9, 30), [(date(2024, 1, 15), 2)], 0.5),
     ("equipment", 12, date(2024, 2, 1), date(2024, 7, 15), 3, date(2024, 12, 31), [(date(2024, 2, 20), 3)], 1),
@@ -51,11 +52,15 @@ async def load(session: AsyncSession, rng: random.Random, context) -> None:
     spent_2023 = dict((await session.execute(
         select(Disbursement.project_id, func.sum(Disbursement.net_vnd)).where(Disbursement.plan_year == 2023)
         .group_by(Disbursement.project_id))).all())
-    # R1: the contracts below add 2023 advances, so only projects whose 2023 plan has room for them qualify.
     candidates = [p for p in context.projects if p.plan_2024 >= 30 * TY and p.plan_2023 > 0
-                  and p.plan_2023 - int(spent_2023.get(p.id) or 0) >= 2 * TY and p.profile in ("normal", "slow")]
+                  and p.profile in ("normal", "slow")]
     rng.shuffle(candidates)
-    chosen = candidates[: len(CONTRACTS) + 2]
+    # R1: the 2023 contract (index 4) and the 2023 other advance (index 7) need room in the 2023 plan.
+    roomy = sorted((p for p in context.projects if p.plan_2024 > 0 and p.plan_2023 > 0),
+                   key=lambda p: (int(spent_2023.get(p.id) or 0) - p.plan_2023, p.id))
+    rest = [p for p in candidates if p not in roomy[:2]]
+    chosen = rest[: len(CONTRACTS) + 2]
+    chosen[4], chosen[len(CONTRACTS) + 1] = roomy[0], roomy[1]
     rows: list[dict] = []
 
     def ledger(p, year: int, kind: str, amount: int, recovered: int, day: date, advance_kind: str | None,
