@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/disbursement.db
 
-.PHONY: run test test-sqlite test-postgres lint bench openapi clean
+.PHONY: run test test-sqlite test-postgres lint typecheck bench openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ test: $(STAMP)
 		$(PY) -m pytest -q -p no:cacheprovider; \
 	else echo "TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
 
-lint: $(STAMP)
+lint: $(STAMP) typecheck
 	$(VENV)/bin/ruff check app tests bench
+
+## typecheck: mypy over app/ and the import contracts ([tool.mypy], [tool.importlinter] in pyproject.toml)
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy app
+	$(VENV)/bin/lint-imports
 
 openapi: $(STAMP)
 	$(PY) -m app openapi > openapi.json

@@ -41,6 +41,7 @@ async def load_books(session: AsyncSession) -> Books:
 
 async def rebuild(session: AsyncSession) -> int:
     """Rewrite every balance row and advance from the ledger (after a load that bypassed the pipeline)."""
+    await session.flush()  # rows the caller added (contracts, their balance rows) take part
     books = await load_books(session)
     now = utcnow()
     await session.execute(delete(PoolBalance))
@@ -69,6 +70,7 @@ async def rebuild(session: AsyncSession) -> int:
             advanced_vnd=c.advanced_vnd, recovered_vnd=c.recovered_vnd, outstanding_vnd=c.outstanding_vnd,
             paid_vnd=c.paid_vnd, updated_at=now))
     await _rebuild_advances(session, books)
+    session.expire_all()  # the Core writes above bypassed the identity map: later reads must see them
     return len(pool_rows)
 
 

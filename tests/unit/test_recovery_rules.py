@@ -36,7 +36,6 @@ def test_r16_legal_transitions(state, kind, expected):
     (S.open, StepKind.commitment), (S.open, StepKind.escalation), (S.escalated, StepKind.commitment),
     (S.escalated, StepKind.notice_sent), (S.committed, StepKind.notice_sent),
     (S.closed, StepKind.notice_sent), (S.closed, StepKind.commitment), (S.closed, StepKind.escalation),
-    (S.closed, StepKind.recovery),
 ])
 def test_r16_illegal_transitions(state, kind):
     with pytest.raises(IllegalTransition) as error:
@@ -58,3 +57,9 @@ def test_r16_deadlines_and_flag():
     assert deadline_passed(S.notice_sent, d, date(2024, 11, 11))
     assert not deadline_passed(S.closed, d, date(2025, 1, 1))
     assert not deadline_passed(S.open, None, date(2025, 1, 1))
+
+
+def test_r16_a_ledger_correction_reopens_a_closed_case():
+    """A reversal of the recovering payment makes the advance outstanding again: the case is open again."""
+    assert next_state(S.closed, Step(StepKind.recovery, outstanding_after_vnd=5)) is S.open
+    assert next_state(S.closed, Step(StepKind.recovery, outstanding_after_vnd=0)) is S.closed
