@@ -237,7 +237,7 @@ async def write_advances(session: AsyncSession, new: Sequence[tuple[Recorded, in
         events.emit(session, "advance.updated", "advance", c.id or 0,
                     {"id": c.id, "recovered_vnd": c.recovered_vnd, "outstanding_vnd": c.amount_vnd - c.recovered_vnd},
                     project_id=c.project_id, known_on=today)
-    await _move_recovery_cases(session, [c for c in changes if c.recovered_delta_vnd], today)
+    await _move_recovery_cases(session, changes, today)  # recovered, or reversed (amount 0): the case follows
 
 
 async def _move_recovery_cases(session: AsyncSession, changes: Sequence[AdvanceChange], today: date) -> None:

@@ -59,6 +59,10 @@ class Disbursement(Base):
         Index("ix_disbursements_pool", "project_id", "plan_year", "capital_source", "budget_level"),
         Index("ix_disbursements_year_value_date", "plan_year", "value_date"),
         Index("ix_disbursements_contract", "contract_id"),
+        # migration 0009: the database holds what it can (docs/rules.md, "Invariants of the books")
+        CheckConstraint("net_vnd = amount_vnd - advance_recovered_vnd", name="net_is_amount_less_recovered"),
+        CheckConstraint("NOT (kind = 'advance' AND advance_kind = 'contract' AND contract_id IS NULL)",
+                        name="contract_advance_names_contract"),
     )
 
     id: Mapped[int] = pk()
@@ -90,6 +94,10 @@ class PoolBalance(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level"),
         Index("ix_pool_balances_year", "plan_year"),
+        CheckConstraint("disbursed_vnd <= plan_vnd", name="disbursed_within_plan"),
+        CheckConstraint("plan_vnd >= 0 AND extended_vnd >= 0 AND late_capital_vnd >= 0 AND disbursed_vnd >= 0 AND "
+                        "advanced_vnd >= 0 AND advance_recovered_vnd >= 0 AND paid_vnd >= 0 AND "
+                        "late_disbursed_vnd >= 0", name="amounts_non_negative"),
     )
 
     id: Mapped[int] = pk()
@@ -114,6 +122,10 @@ class ProjectBalance(Base):
     """Lifetime totals of a project; locked first (before any pool) by writes that check R2."""
 
     __tablename__ = "project_balances"
+    __table_args__ = (
+        CheckConstraint("planned_total_vnd >= 0 AND disbursed_total_vnd >= 0 AND advance_outstanding_vnd >= 0",
+                        name="amounts_non_negative"),
+    )
 
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"), primary_key=True)
     planned_total_vnd: Mapped[int] = mapped_column(default=0)

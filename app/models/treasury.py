@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource
@@ -69,6 +69,12 @@ class ContractBalance(Base):
     """Running totals of one contract; locked after the project and pool rows (lock order)."""
 
     __tablename__ = "contract_balances"
+    __table_args__ = (
+        CheckConstraint("outstanding_vnd = advanced_vnd - recovered_vnd",
+                        name="outstanding_is_advanced_less_recovered"),
+        CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= advanced_vnd AND paid_vnd >= 0",
+                        name="recovered_within_advanced"),
+    )
 
     contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contracts.id"), primary_key=True)
     advanced_vnd: Mapped[int] = mapped_column(default=0)
@@ -85,6 +91,8 @@ class Advance(Base):
     __table_args__ = (
         Index("ix_advances_group", "project_id", "contract_id"),
         Index("ix_advances_outstanding", "outstanding_vnd"),
+        CheckConstraint("outstanding_vnd = amount_vnd - recovered_vnd", name="outstanding_is_amount_less_recovered"),
+        CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= amount_vnd", name="recovered_within_amount"),
     )
 
     id: Mapped[int] = pk()

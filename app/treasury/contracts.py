@@ -9,9 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import feed as events
-from app.kernel.clock import utcnow
+from app.kernel.clock import today, utcnow
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.ledger.advance_rules import reaches_completion
 from app.models import Advance, Contract, ContractBalance
+from app.rulesets.model import ruleset_for
+from app.rulesets.service import effective_rule_sets
 
 CONTRACT_TYPES = ("consulting", "construction", "equipment", "epc", "turnkey", "other")
 
@@ -76,8 +79,22 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
                                                           "guarantee_vnd", "guarantee_expires_on")}
     merged.update(changes)
     _check(merged)
+    # The balance row is locked (lock order: it follows the project and pools a posting takes; this update takes
+    # none of those) so a concurrent posting cannot slip between the check and the change.
+    bal = await session.scalar(select(ContractBalance).where(ContractBalance.contract_id == contract_id)
+                               .with_for_update().execution_options(populate_existing=True))
+    assert bal is not None  # created with the contract
+    if bal.advanced_vnd and "full_recovery_date" in changes and changes["full_recovery_date"] is None:
+        raise RuleViolation("full_recovery_date_required", "R4a: a contract with advances keeps its full-recovery "
+                            "date.", pointer="/full_recovery_date")
+    rule_set = ruleset_for(today(), await effective_rule_sets(session))
+    if "value_vnd" in changes and bal.outstanding_vnd and \
+            reaches_completion(bal.paid_vnd, changes["value_vnd"], rule_set):
+        pct = rule_set.completion_recovery_pct
+        raise RuleViolation("completion_recovery_required", f"R8: at this value payments would reach {pct}% with "
+                            f"{bal.outstanding_vnd:,} đồng of advance outstanding.", pointer="/value_vnd",
+                            minimum_vnd=bal.paid_vnd * 100 // pct + 1)
     if "value_vnd" in changes:
-        bal = await balance(session, contract_id)
         floor = bal.outstanding_vnd + bal.paid_vnd
         if changes["value_vnd"] < floor:
             raise RuleViolation("contract_value_below_disbursed", f"R3: the value cannot go below what was "
