@@ -38,7 +38,12 @@ def _plausible_year(value: date) -> date:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_plausible_year)]
+# Every business date the API accepts lies in 2000-01-01..2100-12-31 (docs/rules.md): no date can reach a
+# classifier that adds months to it, and the bound is declared in the schema (formatMinimum/formatMaximum).
+DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_plausible_year),
+                    Field(json_schema_extra={"formatMinimum": DATE_MIN.isoformat(),
+                                             "formatMaximum": DATE_MAX.isoformat()})]
 PlanYearPath = Annotated[int, Path(ge=2000, le=2100, description="Plan year (năm kế hoạch)")]
 
 PageSize = Annotated[int, Field(ge=1, le=500, description="Items per page (default 50, max 500)")]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import Field, model_validator
 
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
-from app.kernel.schemas import NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
+from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
 
 class PoolFields(Schema):
@@ -29,9 +29,9 @@ class AllocationCreate(PoolFields):
     amount_vnd: PositiveVnd = Field(description="Positive amount in đồng; the kind gives the direction")
     tranche: int | None = Field(None, ge=1, le=20, description="Allocation tranche (đợt), e.g. 3 for đợt 3")
     decision_number: Text200 = Field(description="Decision number (số quyết định)")
-    decision_date: date
+    decision_date: IsoDate
     authority: Text200 = Field(description="Deciding authority (cơ quan quyết định)")
-    extended_until: date | None = Field(None, description="For an extension: last day the capital may be spent")
+    extended_until: IsoDate | None = Field(None, description="For an extension: last day the capital may be spent")
     note: str | None = Field(None, max_length=1000)
 
 
@@ -42,12 +42,12 @@ class AllocationOut(PoolFields):
     amount_vnd: int = Field(description="Signed change of the plan (extension: amount extended)")
     tranche: int | None
     decision_number: str
-    decision_date: date
+    decision_date: IsoDate
     authority: str
-    extended_until: date | None
+    extended_until: IsoDate | None
     reallocation_proposal_id: int | None
     note: str | None
-    known_on: date
+    known_on: IsoDate
     created_at: datetime
 
 
@@ -59,7 +59,7 @@ class DisbursementFields(PoolFields):
     amount_vnd: PositiveVnd = Field(description="Advance amount, or value of completed work paid, or value settled")
     advance_recovered_vnd: NonNegativeVnd = Field(
         0, description="Advance recovered from this payment (thu hồi tạm ứng)")
-    value_date: date = Field(description="Date the Treasury paid (ngày giá trị)")
+    value_date: IsoDate = Field(description="Date the Treasury paid (ngày giá trị)")
     document_number: Text200 = Field(description="Treasury voucher or owner document number; unique per project")
     note: str | None = Field(None, max_length=1000)
 
@@ -89,7 +89,7 @@ class ReversalCreate(Schema):
     """A correction: a new entry that negates a recorded disbursement."""
 
     document_number: Text200 = Field(description="Number of the correcting document")
-    value_date: date
+    value_date: IsoDate
     note: str = Field(min_length=1, max_length=1000, description="Why the entry is reversed")
 
 
@@ -112,11 +112,11 @@ class DisbursementOut(PoolFields):
     amount_vnd: int
     advance_recovered_vnd: int
     net_vnd: int = Field(description="Cash paid out (amount − recovered); counts against the plan")
-    value_date: date
+    value_date: IsoDate
     document_number: str
     reverses_id: int | None
     note: str | None
-    known_on: date
+    known_on: IsoDate
     created_at: datetime
     warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "
                                         "write, e.g. R5: first advance below the usual minimum rate")
@@ -141,5 +141,5 @@ class PoolBalanceOut(PoolFields):
 
 class ProjectBalancesOut(Schema):
     project_id: int
-    as_of: date
+    as_of: IsoDate
     pools: list[PoolBalanceOut]

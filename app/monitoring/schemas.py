@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
 
 from app.enums import BudgetLevel, CapitalSource, WatchList
-from app.kernel.schemas import NonNegativeVnd, PlanYear, PositiveVnd, Schema
+from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema
 
 
 class ScheduleMonthIn(Schema):
@@ -45,12 +45,12 @@ class ScheduleOut(Schema):
     total_vnd: int
     months: list[ScheduleMonthIn]
     note: str | None
-    known_on: date
+    known_on: IsoDate
     created_at: datetime
 
 
 class MilestonePointIn(Schema):
-    on_date: date
+    on_date: IsoDate
     target_pct: float = Field(ge=0, le=100, description="Target cumulative disbursement rate (% of plan)")
 
 
@@ -87,14 +87,14 @@ class ExtraNeedCreate(Schema):
     budget_level: BudgetLevel = Field(description="Budget level (cấp ngân sách)")
     amount_vnd: PositiveVnd
     justification: str = Field(min_length=1, max_length=2000, description="Why, e.g. completed work awaiting payment")
-    spend_by: date = Field(description="Date by which the extra capital could be disbursed")
+    spend_by: IsoDate = Field(description="Date by which the extra capital could be disbursed")
 
 
 class ExtraNeedOut(ExtraNeedCreate):
     id: int
     project_id: int
     status: str
-    known_on: date
+    known_on: IsoDate
     created_at: datetime
 
 
@@ -114,7 +114,7 @@ class ForecastComponentOut(Schema):
 
 
 class ForecastOut(Schema):
-    deadline: date
+    deadline: IsoDate
     forecast_vnd: int
     low_vnd: int
     high_vnd: int
@@ -132,7 +132,7 @@ class IndicatorsOut(Schema):
     code: str
     name: str
     plan_year: int
-    as_of: date
+    as_of: IsoDate
     plan_vnd: int
     disbursed_vnd: int
     rate_pct: float = Field(description="Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %")
@@ -140,7 +140,7 @@ class IndicatorsOut(Schema):
     vs_schedule_pp: float | None = Field(description="(disbursed − scheduled) ÷ plan, percentage points")
     milestone_target_pct: float
     vs_milestone_pp: float = Field(description="rate − milestone target, percentage points")
-    last_disbursement_on: date | None
+    last_disbursement_on: IsoDate | None
     days_since_last_disbursement: int
     advance_outstanding_vnd: int = Field(description="Outstanding advance (dư tạm ứng) of this plan year's pools")
     overdue_advance_vnd: int | None = Field(description="Overdue advance (tạm ứng quá hạn); null if unavailable")
@@ -205,7 +205,7 @@ class SummaryGroup(SummaryFigures):
 class Freshness(Schema):
     """Where the figures come from: today's stored indicators, or a past `as_of` computed on the fly."""
 
-    computed_for: date | None = Field(
+    computed_for: IsoDate | None = Field(
         None,
         description="Business date the stored indicators are complete for (the previous day while a new "
         "day's rebuild runs); equals as_of for a past as_of (computed on the fly, slower)",
@@ -216,7 +216,7 @@ class Freshness(Schema):
 
 class SummaryOut(Freshness):
     plan_year: int
-    as_of: date
+    as_of: IsoDate
     group_by: GroupBy | None
     province: SummaryFigures
     groups: list[SummaryGroup]

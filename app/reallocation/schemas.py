@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
 from app.enums import BudgetLevel, CapitalSource
-from app.kernel.schemas import NonNegativeVnd, PlanYear, Schema, Text200
+from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, Schema, Text200
 
 
 class PoolIn(Schema):
@@ -38,7 +38,7 @@ class ProposalCreate(Schema):
     }
 
     plan_year: PlanYear
-    as_of: date | None = Field(None, description="Date of the figures (default: today)")
+    as_of: IsoDate | None = Field(None, description="Date of the figures (default: today)")
     pools: list[PoolIn] | None = Field(None, description="Pools to consider (default: all); never mixed")
     options: ProposalOptions = Field(default_factory=ProposalOptions)
     title: str | None = Field(None, max_length=500)
@@ -58,7 +58,7 @@ class TransferOut(Schema):
 class ProposalOut(Schema):
     id: int
     plan_year: int
-    as_of: date
+    as_of: IsoDate
     status: str = Field(description="draft | submitted | approved | applied | rejected")
     title: str | None
     request: dict[str, Any]
@@ -75,7 +75,7 @@ class ProposalOut(Schema):
     approved_by_key_id: int | None
     authority: str | None
     decision_number: str | None
-    decision_date: date | None
+    decision_date: IsoDate | None
     rejection_reason: str | None
     version: int
     created_at: datetime
@@ -85,7 +85,7 @@ class ProposalOut(Schema):
 class ProposalSummary(Schema):
     id: int
     plan_year: int
-    as_of: date
+    as_of: IsoDate
     status: str
     title: str | None
     moved_vnd: int
@@ -99,7 +99,7 @@ class ProposalSummary(Schema):
 class ApproveIn(Schema):
     authority: Text200 = Field(description="Deciding authority (cơ quan quyết định), e.g. UBND tỉnh")
     decision_number: Text200 = Field(description="Decision number (số quyết định)")
-    decision_date: date
+    decision_date: IsoDate
 
 
 class RejectIn(Schema):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
 
 from app.enums import OrganisationKind, ProjectGroup, ProjectStage, ProjectStatus, Role, WatchList
-from app.kernel.schemas import PositiveVnd, Schema
+from app.kernel.schemas import IsoDate, PositiveVnd, Schema
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-/]+$")]
 Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
@@ -25,7 +25,7 @@ class ProjectBase(Schema):
     stage: ProjectStage = Field(description="Stage: new (khởi công mới), ongoing (chuyển tiếp), completed, settled")
     total_investment_vnd: PositiveVnd = Field(description="Total investment (tổng mức đầu tư, TMĐT) in đồng")
     decision_ref: str | None = Field(None, max_length=100, description="Investment decision number (số quyết định)")
-    decision_date: date | None = None
+    decision_date: IsoDate | None = None
     start_year: Year
     end_year: Year
     watch_lists: list[WatchList] = Field(default_factory=list, description="Appendices 1/2/3 of the action programme")
@@ -50,7 +50,7 @@ class ProjectUpdate(Schema):
     stage: ProjectStage | None = None
     total_investment_vnd: PositiveVnd | None = None
     decision_ref: str | None = Field(None, max_length=100)
-    decision_date: date | None = None
+    decision_date: IsoDate | None = None
     end_year: Year | None = None
     watch_lists: list[WatchList] | None = None
     is_key_project: bool | None = None
@@ -73,8 +73,8 @@ class OrganisationCreate(Schema):
     name: str = Field(min_length=1, max_length=300)
     kind: OrganisationKind
     parent_id: int | None = None
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: IsoDate
+    valid_to: IsoDate | None = None
 
 
 class OrganisationOut(Schema):
@@ -83,8 +83,8 @@ class OrganisationOut(Schema):
     name: str
     kind: OrganisationKind
     parent_id: int | None
-    valid_from: date
-    valid_to: date | None
+    valid_from: IsoDate
+    valid_to: IsoDate | None
 
 
 class OrganisationDetail(OrganisationOut):
@@ -96,7 +96,7 @@ class SuccessionCreate(Schema):
     """This organisation is taken over by `successor_id` (e.g. the 2025-07-01 provincial merger)."""
 
     successor_id: int
-    effective_on: date
+    effective_on: IsoDate
     decision_ref: str | None = Field(None, max_length=100)
 
 

@@ -8,21 +8,36 @@ code must read thresholds from a `RuleSet` instance, never from literals.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+import json
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
 
 from app.kernel.errors import RuleViolation
 
 ND254_EFFECTIVE = date(2025, 9, 26)
 
 
+# Types with their ranges: the one model that defines a rule set also validates an administrator's overrides.
+Percent = Annotated[int, Field(ge=0, le=100)]
+Days = Annotated[int, Field(ge=0, le=366)]
+Months = Annotated[int, Field(ge=0, le=60)]
+WorkingDays = Annotated[int, Field(ge=0, le=60)]
+Month = Annotated[int, Field(ge=1, le=12)]
+DayOfMonth = Annotated[int, Field(ge=1, le=31)]
+YearDay = tuple[Annotated[int, Field(ge=0, le=2)], Month, DayOfMonth]  # (year offset from the plan year, month, day)
+MonthDay = tuple[Month, DayOfMonth]
+
+
 @dataclass(frozen=True, slots=True)
 class AdvanceFloorBand:
     """R5: minimum advance rate for a contract type up to (and including) a value bound."""
 
-    contract_type: str
-    up_to_vnd: int | None  # None: no upper bound
-    min_rate_pct: int
+    contract_type: Annotated[str, Field(min_length=1, max_length=20)]
+    up_to_vnd: Annotated[int, Field(ge=0, le=10**15)] | None  # None: no upper bound
+    min_rate_pct: Percent
     upper_inclusive: bool = True
 
 
@@ -32,31 +47,31 @@ class RuleSet:
     effective_from: date
     effective_to: date | None
     # R4 advance ceiling (% of contract value at signing)
-    advance_ceiling_pct: int = 30
+    advance_ceiling_pct: Annotated[int, Field(ge=1, le=100)] = 30
     # R5 floor table
     advance_floor: tuple[AdvanceFloorBand, ...] = ()
     # R6 guarantee
-    guarantee_threshold_vnd: int = 1_000_000_000
-    guarantee_warning_days: int = 30
+    guarantee_threshold_vnd: Annotated[int, Field(ge=0, le=10**15)] = 1_000_000_000
+    guarantee_warning_days: Days = 30
     # R8
-    completion_recovery_pct: int = 80
+    completion_recovery_pct: Annotated[int, Field(ge=1, le=100)] = 80
     # R9–R11 overdue delays (months after the reference date)
-    overdue_contract_months: int = 3
-    overdue_site_clearance_months: int = 3
-    overdue_other_months: int = 6
-    site_clearance_settle_days: int = 30
+    overdue_contract_months: Months = 3
+    overdue_site_clearance_months: Months = 3
+    overdue_other_months: Months = 6
+    site_clearance_settle_days: Days = 30
     # R12
-    due_soon_days: int = 30
+    due_soon_days: Days = 30
     # R14 windows, as (month, day) offsets within plan year Y or Y+1
-    advance_deadline: tuple[int, int, int] = (0, 12, 31)  # (year offset, month, day)
-    site_clearance_advance_deadline: tuple[int, int, int] = (1, 1, 31)
-    payment_deadline: tuple[int, int, int] = (1, 1, 31)
-    extension_max: tuple[int, int, int] = (1, 12, 31)
+    advance_deadline: YearDay = (0, 12, 31)  # (year offset, month, day)
+    site_clearance_advance_deadline: YearDay = (1, 1, 31)
+    payment_deadline: YearDay = (1, 1, 31)
+    extension_max: YearDay = (1, 12, 31)
     # nd254: capital added after this day of year Y may be spent until extension_max
-    late_capital_after: tuple[int, int] | None = None
+    late_capital_after: MonthDay | None = None
     # R15 Treasury SLA in working days from a complete dossier
-    sla_payment_working_days: int = 3
-    sla_advance_working_days: int = 3
+    sla_payment_working_days: WorkingDays = 3
+    sla_advance_working_days: WorkingDays = 3
     notes: dict[str, str] = field(default_factory=dict)
 
     def applies_on(self, day: date) -> bool:
@@ -92,20 +107,21 @@ class RuleSet:
         data["effective_to"] = self.effective_to.isoformat() if self.effective_to else None
         return data
 
-    def with_overrides(self, overrides: dict) -> RuleSet:
-        """Apply an administrator's overrides (validated field names only)."""
-        known = {f.name for f in fields(self)} - {"code", "effective_from", "effective_to"}
-        unknown = set(overrides) - known
+    def with_overrides(self, overrides: dict[str, Any]) -> RuleSet:
+        """This rule set with an administrator's overrides, validated by type and range with this very model
+        (strict: "30%" is not a percentage); ValueError says what is wrong."""
+        fixed = {"code", "effective_from", "effective_to"}
+        unknown = set(overrides) - ({f.name for f in fields(self)} - fixed)
         if unknown:
             raise ValueError(f"unknown rule set fields: {sorted(unknown)}")
-        values = dict(overrides)
-        if "advance_floor" in values:
-            values["advance_floor"] = tuple(AdvanceFloorBand(**band) for band in values["advance_floor"])
-        for key in ("advance_deadline", "site_clearance_advance_deadline", "payment_deadline", "extension_max",
-                    "late_capital_after"):
-            if key in values and values[key] is not None:
-                values[key] = tuple(values[key])
-        return replace(self, **values)
+        merged = {**self.to_dict(), **overrides}
+        result = _ADAPTER.validate_json(json.dumps(merged), strict=True)
+        for spec in (result.advance_deadline, result.site_clearance_advance_deadline, result.payment_deadline,
+                     result.extension_max):
+            result._on(2024, spec)  # a real calendar day (ValueError for 31/02)
+        if result.late_capital_after is not None:
+            date(2024, *result.late_capital_after)
+        return result
 
 
 _FLOOR = (
@@ -142,6 +158,7 @@ ND254 = RuleSet(
 )
 
 DEFAULT_RULE_SETS: tuple[RuleSet, ...] = (ND99, ND254)
+_ADAPTER = TypeAdapter(RuleSet)
 
 
 class NoRuleSet(RuleViolation, LookupError):

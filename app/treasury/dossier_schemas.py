@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import Field
 
-from app.kernel.schemas import PositiveVnd, Schema, Text200
+from app.kernel.schemas import IsoDate, PositiveVnd, Schema, Text200
 from app.ledger.schemas import PoolFields
 from app.treasury.sla import DossierKind, DossierStatus
 
@@ -22,11 +22,11 @@ class DossierCreate(PoolFields):
     contract_id: int | None = None
     amount_vnd: PositiveVnd
     document_number: Text200 = Field(description="Dossier number; unique per project")
-    submitted_on: date | None = Field(None, description="Default: today")
+    submitted_on: IsoDate | None = Field(None, description="Default: today")
 
 
 class DossierAction(Schema):
-    on: date | None = Field(None, description="Day of the action (default today)")
+    on: IsoDate | None = Field(None, description="Day of the action (default today)")
     reason: str | None = Field(None, max_length=1000, description="Required to return a dossier (lý do trả lại)")
 
 
@@ -42,12 +42,12 @@ class DossierOut(PoolFields):
     amount_vnd: int
     document_number: str
     status: DossierStatus
-    submitted_on: date
-    completed_on: date | None
-    sla_due: date | None = Field(description="R15: last day to pay or return (working days from completion)")
+    submitted_on: IsoDate
+    completed_on: IsoDate | None
+    sla_due: IsoDate | None = Field(description="R15: last day to pay or return (working days from completion)")
     pending_without_reason: bool = Field(description="R15: past its SLA with no recorded reason")
     delay_reason: str | None
     return_reason: str | None
-    closed_on: date | None
+    closed_on: IsoDate | None
     version: int
     created_at: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -17,13 +17,13 @@ ContractType = Literal["consulting", "construction", "equipment", "epc", "turnke
 
 class ContractFields(Schema):
     contractor: Text200 = Field(description="Contractor (nhà thầu)")
-    full_recovery_date: date | None = Field(None, description="Planned full-recovery date of advances "
+    full_recovery_date: IsoDate | None = Field(None, description="Planned full-recovery date of advances "
                                             "(thời hạn thu hồi hết tạm ứng); R9 counts three months from it")
     approved_advance_rate_pct: int | None = Field(None, ge=1, le=100, description="R4: advance rate above the "
                                                   "ceiling approved by a decision")
     approving_decision: str | None = Field(None, max_length=200, description="Decision approving the higher rate")
     guarantee_vnd: NonNegativeVnd = Field(0, description="Advance guarantee (bảo lãnh tạm ứng), R6")
-    guarantee_expires_on: date | None = Field(None, description="Expiry of the advance guarantee")
+    guarantee_expires_on: IsoDate | None = Field(None, description="Expiry of the advance guarantee")
 
 
 class ContractCreate(ContractFields):
@@ -38,17 +38,17 @@ class ContractCreate(ContractFields):
     contract_type: ContractType = Field(description="consulting (tư vấn), construction (thi công xây dựng), "
                                         "equipment (thiết bị), epc, turnkey (chìa khóa trao tay), other")
     value_vnd: PositiveVnd = Field(description="Contract value at signing (giá trị hợp đồng)")
-    signed_on: date = Field(description="Signing date (ngày ký)")
+    signed_on: IsoDate = Field(description="Signing date (ngày ký)")
 
 
 class ContractUpdate(Schema):
     contractor: Text200 | None = None
     value_vnd: PositiveVnd | None = None
-    full_recovery_date: date | None = None
+    full_recovery_date: IsoDate | None = None
     approved_advance_rate_pct: int | None = Field(None, ge=1, le=100)
     approving_decision: str | None = Field(None, max_length=200)
     guarantee_vnd: NonNegativeVnd | None = None
-    guarantee_expires_on: date | None = None
+    guarantee_expires_on: IsoDate | None = None
 
 
 class ContractOut(ContractCreate):
@@ -76,13 +76,13 @@ class OverdueAdvanceOut(Schema):
     plan_year: int
     capital_source: CapitalSource
     budget_level: BudgetLevel
-    advanced_on: date
+    advanced_on: IsoDate
     amount_vnd: int
     outstanding_vnd: int = Field(description="Dư tạm ứng of this advance after FIFO recoveries")
     overdue_vnd: int = Field(description="Tạm ứng quá hạn")
     rule: str = Field(examples=["R9"])
     rule_set: str = Field(examples=["nd99"])
-    deadline: date | None = Field(description="Recovery deadline (hạn thu hồi); overdue from the day after")
+    deadline: IsoDate | None = Field(description="Recovery deadline (hạn thu hồi); overdue from the day after")
     days_overdue: int
     bucket: str = Field(examples=["31-90"])
     version: int
@@ -94,7 +94,7 @@ class BucketTotal(Schema):
 
 
 class OverdueAdvancePage(Schema):
-    as_of: date
+    as_of: IsoDate
     totals: dict[str, BucketTotal] = Field(description="Per age bucket: 0-30, 31-90, 91-180, 181-365, >365 days")
     total_overdue_vnd: int
     items: list[OverdueAdvanceOut]
@@ -111,10 +111,10 @@ class RecoveryStepCreate(Schema):
     kind: Literal["notice_sent", "commitment", "escalation"] = Field(
         description="notice_sent (thông báo), commitment (cam kết của chủ đầu tư), escalation")
     document_number: str | None = Field(None, max_length=100, description="Document number (số văn bản)")
-    document_date: date | None = None
-    deadline: date | None = Field(None, description="notice_sent: deadline given to the investor")
+    document_date: IsoDate | None = None
+    deadline: IsoDate | None = Field(None, description="notice_sent: deadline given to the investor")
     amount_vnd: NonNegativeVnd | None = Field(None, description="commitment: amount the investor commits to recover")
-    committed_date: date | None = Field(None, description="commitment: date by which the investor will recover")
+    committed_date: IsoDate | None = Field(None, description="commitment: date by which the investor will recover")
     escalation: Escalation | None = Field(None, description="people_committee_report (báo cáo UBND), "
                                           "guarantee_claim (thực hiện bảo lãnh), account_debit (trích tài khoản)")
     note: str | None = Field(None, max_length=1000)
@@ -125,8 +125,8 @@ class RecoveryStepOut(Schema):
     kind: StepKind
     escalation: Escalation | None
     document_number: str | None
-    document_date: date | None
-    deadline: date | None
+    document_date: IsoDate | None
+    deadline: IsoDate | None
     amount_vnd: int | None
     note: str | None
     actor_key_id: int | None
@@ -139,10 +139,10 @@ class RecoveryCaseOut(Schema):
     project_id: int
     contract_id: int | None
     state: CaseState
-    opened_on: date
-    deadline: date | None
+    opened_on: IsoDate
+    deadline: IsoDate | None
     deadline_passed: bool = Field(description="R16: the current deadline passed while the case is open")
-    closed_on: date | None
+    closed_on: IsoDate | None
     outstanding_vnd: int
     version: int
     steps: list[RecoveryStepOut]
@@ -150,8 +150,8 @@ class RecoveryCaseOut(Schema):
 
 class RuleSetOut(Schema):
     code: str
-    effective_from: date
-    effective_to: date | None
+    effective_from: IsoDate
+    effective_to: IsoDate | None
     version: int
     values: dict[str, Any] = Field(description="Effective values (defaults with overrides applied)")
     overrides: dict[str, Any] = Field(description="The administrator's overrides of the defaults")
@@ -171,7 +171,7 @@ class CalendarDayIn(Schema):
 
 
 class CalendarDayOut(Schema):
-    day: date
+    day: IsoDate
     kind: DayKind
     description: str
 
@@ -184,17 +184,17 @@ class AdvanceOut(Schema):
     contract_id: int | None
     kind: AdvanceKind
     plan_year: int
-    advanced_on: date
+    advanced_on: IsoDate
     amount_vnd: int
     recovered_vnd: int
     outstanding_vnd: int
     held_for_disputes_vnd: int = Field(description="R10: money held for owners who refuse or dispute compensation")
-    extended_until: date | None
-    misuse_marked_on: date | None = Field(description="R9: marked overdue for misuse by the Treasury")
+    extended_until: IsoDate | None
+    misuse_marked_on: IsoDate | None = Field(description="R9: marked overdue for misuse by the Treasury")
     misuse_document_number: str | None
     status: str = Field(description="current, due_soon, overdue or recovered, as of today")
     rule: str = Field(description="The rule that sets its deadline: R9, R10 or R11")
-    overdue_date: date | None = Field(description="Last day before it becomes overdue")
+    overdue_date: IsoDate | None = Field(description="Last day before it becomes overdue")
     overdue_vnd: int
 
 

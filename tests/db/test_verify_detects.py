@@ -1,0 +1,177 @@
+"""`verify` sees every class of inconsistency: a consistent ledger built through the API, then one raw-SQL change.
+
+Each injection keeps the database's own CHECK constraints satisfied (a balance row stays internally coherent)
+but contradicts the ledger; where a CHECK holds the invariant itself, the injection must fail instead.
+The SQL is portable (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from app.kernel import feed
+from app.kernel.db import session_scope
+from app.ledger.verify import check_all
+from tests.conftest import allocate, disbursement_body, make_project, pay
+
+B = 1_000_000_000
+M = 1_000_000
+
+
+async def _findings() -> list:
+    async with session_scope() as session:
+        return await check_all(session)
+
+
+async def _checks() -> set[str]:
+    return {f.check for f in await _findings()}
+
+
+async def _inject(sql: str, **params) -> None:
+    async with session_scope() as session:
+        await session.execute(text(sql), params)
+
+
+async def _ledger(client, world) -> dict:
+    """One project (plan 10 tỷ), a contract of 2 tỷ (advance 400 M, paid 1.2 tỷ recovering 300 M), an `other`
+    advance, a plain payment, and the recovery cases the sweep opens. Consistent: verify finds nothing."""
+    project = await make_project(client, world, tmdt=200 * B)
+    assert (await allocate(client, world, project["id"], 10 * B)).status_code == 201
+    body = {"number": "01/2024/HĐ", "contract_type": "construction", "contractor": "Công ty A", "value_vnd": 2 * B,
+            "signed_on": "2024-02-01", "full_recovery_date": "2024-05-31"}
+    response = await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body, headers=world.h("owner"))
+    assert response.status_code == 201, response.text
+    contract = response.json()
+    url = f"/api/v1/projects/{project['id']}/disbursements"
+    for row in (disbursement_body(400 * M, "A-1", kind="advance", contract_id=contract["id"], value_date="2024-03-01"),
+                disbursement_body(200 * M, "A-2", kind="advance", advance_kind="other", value_date="2024-03-01"),
+                disbursement_body(1_200 * M, "P-1", contract_id=contract["id"], advance_recovered_vnd=300 * M)):
+        response = await client.post(url, json=row, headers=world.h("treasury"))
+        assert response.status_code == 201, response.text
+    await pay(client, world, project["id"], 500 * M, "P-2", "2024-07-01")
+    sweep = await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))
+    assert sweep.status_code == 200 and sweep.json()["cases_opened"] == 2, sweep.text
+    assert await _findings() == []
+    return {"project": project, "contract": contract}
+
+
+async def test_pool_balance_disbursed_drift_is_found(client, world):
+    await _ledger(client, world)
+    await _inject("UPDATE pool_balances SET disbursed_vnd = disbursed_vnd + 1")  # still ≤ plan
+    assert "pool_balance" in await _checks()
+
+
+async def test_pool_balance_late_disbursed_drift_is_found(client, world):
+    await _ledger(client, world)
+    await _inject("UPDATE pool_balances SET late_disbursed_vnd = late_disbursed_vnd + 1")
+    findings = await _findings()
+    assert any(f.check == "pool_balance" and "late_disbursed_vnd" in f.detail for f in findings), findings
+
+
+async def test_project_balance_drift_is_found(client, world):
+    await _ledger(client, world)
+    await _inject("UPDATE project_balances SET disbursed_total_vnd = disbursed_total_vnd + 1")
+    assert "project_balance" in await _checks()
+
+
+async def test_contract_balance_drift_is_found(client, world):
+    await _ledger(client, world)
+    await _inject("UPDATE contract_balances SET paid_vnd = paid_vnd + 1")
+    assert "contract_balance" in await _checks()
+
+
+async def test_advance_recovered_drift_is_found(client, world):
+    ledger = await _ledger(client, world)
+    await _inject("UPDATE advances SET recovered_vnd = recovered_vnd + 1, outstanding_vnd = outstanding_vnd - 1 "
+                  "WHERE contract_id = :cid", cid=ledger["contract"]["id"])  # 301 M of 400 M: CHECKs hold
+    checks = await _checks()
+    assert "advance" in checks and "r13_one_outstanding" in checks
+
+
+async def test_r13_one_outstanding_is_found(client, world):
+    await _ledger(client, world)
+    await _inject("UPDATE project_balances SET advance_outstanding_vnd = advance_outstanding_vnd + 1")
+    assert "r13_one_outstanding" in await _checks()
+
+
+async def test_r1_plan_cap_is_held_by_the_database(client, world):
+    await _ledger(client, world)
+    with pytest.raises(IntegrityError):
+        await _inject("UPDATE pool_balances SET disbursed_vnd = plan_vnd + 1")
+    assert await _findings() == []
+
+
+async def test_r2_plan_within_tmdt_is_found(client, world):
+    ledger = await _ledger(client, world)
+    await _inject("UPDATE projects SET total_investment_vnd = :tmdt WHERE id = :pid", tmdt=5 * B,
+                  pid=ledger["project"]["id"])  # plan 10 tỷ, 2.3 tỷ disbursed
+    assert await _checks() == {"r2_plan_within_tmdt"}
+
+
+async def test_r3_contract_cap_is_found(client, world):
+    ledger = await _ledger(client, world)
+    await _inject("UPDATE contracts SET value_vnd = :value WHERE id = :cid", value=1_200 * M,
+                  cid=ledger["contract"]["id"])  # 100 M outstanding + 1.2 tỷ paid
+    assert "r3_contract_cap" in await _checks()
+
+
+async def test_r8_completion_recovery_is_found(client, world):
+    ledger = await _ledger(client, world)
+    await _inject("UPDATE contracts SET value_vnd = :value WHERE id = :cid", value=1_500 * M,
+                  cid=ledger["contract"]["id"])  # paid 1.2 tỷ = 80 % with 100 M outstanding, within the value
+    assert await _checks() == {"r8_completion_recovery"}
+
+
+async def test_r16_closed_case_with_outstanding_is_found(client, world):
+    await _ledger(client, world)
+    await _inject("UPDATE recovery_cases SET state = 'closed'")
+    assert await _checks() == {"r16_case_state"}
+
+
+async def _proposal(client, world) -> int:
+    """A drafted R19 proposal (no plan entries yet): consistent."""
+    donor = await make_project(client, world, code="D-DONOR", tmdt=500 * B)
+    recipient = await make_project(client, world, code="R-RECIP", tmdt=500 * B, stage="completed")
+    assert (await allocate(client, world, donor["id"], 100 * B)).status_code == 201
+    assert (await allocate(client, world, recipient["id"], 50 * B)).status_code == 201
+    await pay(client, world, donor["id"], 10 * B, "D-1", "2024-03-15")
+    for i, (amount, day) in enumerate([(10, "2024-05-10"), (10, "2024-07-10"), (12, "2024-09-10"),
+                                       (13, "2024-10-08")]):
+        await pay(client, world, recipient["id"], amount * B, f"R-{i}", day)
+    need = {"plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "amount_vnd": 30 * B,
+            "justification": "Khối lượng hoàn thành chờ thanh toán", "spend_by": "2024-12-31"}
+    response = await client.post(f"/api/v1/projects/{recipient['id']}/extra-needs", json=need,
+                                 headers=world.h("owner"))
+    assert response.status_code == 201, response.text
+    body = {"plan_year": 2024, "pools": [{"capital_source": "local_balanced", "budget_level": "province"}],
+            "options": {"minimum_transfer_vnd": 1 * B}}
+    response = await client.post("/api/v1/reallocation-proposals", json=body, headers=world.h("planner"))
+    assert response.status_code == 201, response.text
+    assert await _findings() == []
+    return response.json()["id"]
+
+
+async def test_r19_status_applied_without_entries_is_found(client, world):
+    proposal_id = await _proposal(client, world)
+    await _inject("UPDATE reallocation_proposals SET status = 'applied' WHERE id = :pid", pid=proposal_id)
+    assert "r19_proposal_status" in await _checks()
+
+
+async def test_r19_entry_of_a_draft_proposal_not_zero_sum_is_found(client, world):
+    proposal_id = await _proposal(client, world)
+    await _inject("UPDATE allocation_entries SET reallocation_proposal_id = :pid WHERE id = "
+                  "(SELECT MIN(id) FROM allocation_entries)", pid=proposal_id)
+    checks = await _checks()
+    assert {"r19_proposal_status", "r19_zero_sum"} <= checks
+
+
+async def test_feed_gap_is_found(client, world):
+    await _ledger(client, world)
+    async with session_scope() as session:
+        assert await feed.publish_pending(session) > 1  # the publisher numbers the committed events 1..n
+    assert await _findings() == []
+    await _inject("UPDATE events SET position = position + 10 WHERE position = "
+                  "(SELECT max_position FROM (SELECT MAX(position) AS max_position FROM events) AS m)")
+    assert await _checks() == {"feed_contiguous"}
