@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
@@ -25,9 +25,9 @@ from app.models import Disbursement
 from app.registry import projects
 
 router = APIRouter(tags=["disbursements"])
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = problem_responses(401, 403, 404, 409, 413, 422)
 # OpenAPI links (clients and Schemathesis' stateful run): a recorded disbursement → its reversal, its project.
-CREATED = {201: {"description": "The recorded disbursement", "links": {
+CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "The recorded disbursement", "links": {
     "ReverseDisbursement": {"operationId": "reverseDisbursement",
                             "parameters": {"disbursement_id": "$response.body#/id"}},
     "ListDisbursements": {"operationId": "listDisbursements",

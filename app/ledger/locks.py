@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, ProjectStatus
 from app.kernel.clock import utcnow
+from app.kernel.db import dialect_name
 from app.ledger.fold import AdvanceState, ContractState, PoolKey, PoolState, ProjectState, Scope, advance_scope
 from app.ledger.posting_rules import ContractFacts, ProjectFacts
 from app.models import Advance, Contract, ContractBalance, PoolBalance, Project, ProjectBalance
@@ -58,7 +59,7 @@ async def ensure_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> None:
     rows = [{"project_id": k.project_id, "plan_year": k.plan_year, "capital_source": k.capital_source.value,
              "budget_level": k.budget_level.value, "updated_at": utcnow()} for k in sorted(set(keys))]
     if rows:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
         await session.execute(insert(PoolBalance).on_conflict_do_nothing(
             index_elements=["project_id", "plan_year", "capital_source", "budget_level"]), rows)
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind, DisbursementKind
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import dialect_name
 from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation
 from app.ledger import locks, writes
 from app.ledger.fold import (
@@ -88,13 +89,13 @@ async def _existing_documents(session: AsyncSession, keys: list[tuple[int, str]]
         found = await session.scalar(select(Disbursement.id).where(
             Disbursement.project_id == project_id, Disbursement.document_number == document))
         return set(keys) if found is not None else set()
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         # One probe of the (project_id, document_number) unique index per key, the keys bound as two arrays.
-        found = await session.execute(text(
+        pairs = await session.execute(text(
             "SELECT d.project_id, d.document_number FROM disbursements AS d JOIN unnest(CAST(:p AS BIGINT[]), "
             "CAST(:n AS VARCHAR[])) AS k(p, n) ON d.project_id = k.p AND d.document_number = k.n"),
             {"p": [k[0] for k in keys], "n": [k[1] for k in keys]})
-        return {(row[0], row[1]) for row in found}
+        return {(row[0], row[1]) for row in pairs}
     existing: set[tuple[int, str]] = set()
     for start in range(0, len(keys), 5000):
         chunk = keys[start:start + 5000]

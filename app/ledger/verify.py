@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind, DisbursementKind
 from app.kernel.clock import today
 from app.ledger.advance_rules import reaches_completion
+from app.ledger.balances import pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
 from app.models import (
@@ -60,22 +61,21 @@ async def _balances(session: AsyncSession) -> list[Finding]:
     """Every column of every balance row and advance equals the fold of the ledger."""
     books = await load_books(session)
     out: list[Finding] = []
-    stored_pools = {(r.project_id, r.plan_year, r.capital_source, r.budget_level): r
-                    for r in await session.scalars(select(PoolBalance))}
+    stored_pools = {pool_key_of(p): p for p in await session.scalars(select(PoolBalance))}
     for key, derived in books.pools.items():
-        row = stored_pools.pop((key.project_id, key.plan_year, key.capital_source, key.budget_level), None)
-        if row is None:
+        pool = stored_pools.pop(key, None)
+        if pool is None:
             out.append(Finding("pool_balance", f"pool {key}", "no balance row for a pool the ledger has"))
             continue
-        out += _compare("pool_balance", f"pool {key}", row, derived, _POOL_FIELDS)
-    for key, row in stored_pools.items():
-        out += _compare("pool_balance", f"pool {key}", row, PoolState(0, None), _POOL_FIELDS)  # type: ignore[arg-type]
-    for row in await session.scalars(select(ProjectBalance)):
-        out += _compare("project_balance", f"project {row.project_id}", row, books.project(row.project_id),
-                        _PROJECT_FIELDS)
-    for row in await session.scalars(select(ContractBalance)):
-        out += _compare("contract_balance", f"contract {row.contract_id}", row, books.contract(row.contract_id),
-                        _CONTRACT_FIELDS)
+        out += _compare("pool_balance", f"pool {key}", pool, derived, _POOL_FIELDS)
+    for key, pool in stored_pools.items():
+        out += _compare("pool_balance", f"pool {key}", pool, PoolState(0, key), _POOL_FIELDS)
+    for project in await session.scalars(select(ProjectBalance)):
+        out += _compare("project_balance", f"project {project.project_id}", project,
+                        books.project(project.project_id), _PROJECT_FIELDS)
+    for contract in await session.scalars(select(ContractBalance)):
+        out += _compare("contract_balance", f"contract {contract.contract_id}", contract,
+                        books.contract(contract.contract_id), _CONTRACT_FIELDS)
     stored_advances = {a.disbursement_id: a for a in await session.scalars(select(Advance))}
     for disbursement_id, derived_advance in books.advances.items():
         advance = stored_advances.pop(disbursement_id, None)
@@ -104,9 +104,9 @@ async def _caps(session: AsyncSession) -> list[Finding]:
     for r in await session.execute(select(PoolBalance).where(PoolBalance.disbursed_vnd > PoolBalance.plan_vnd)):
         p = r[0]
         out.append(Finding("r1_plan_cap", f"pool {p.id}", f"disbursed {p.disbursed_vnd:,} > plan {p.plan_vnd:,}"))
-    query = select(Project.id, Project.total_investment_vnd, ProjectBalance.planned_total_vnd,
-                   ProjectBalance.disbursed_total_vnd).join(ProjectBalance, ProjectBalance.project_id == Project.id)
-    for pid, tmdt, planned, disbursed in await session.execute(query):
+    totals = select(Project.id, Project.total_investment_vnd, ProjectBalance.planned_total_vnd,
+                    ProjectBalance.disbursed_total_vnd).join(ProjectBalance, ProjectBalance.project_id == Project.id)
+    for pid, tmdt, planned, disbursed in await session.execute(totals):
         if planned > tmdt:
             out.append(Finding("r2_plan_within_tmdt", f"project {pid}", f"cumulative plan {planned:,} > TMĐT {tmdt:,}"))
         if disbursed > tmdt:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import dialect_name
 from app.ledger.fold import ContractState, DisbursementInput, PoolState, ProjectState
 from app.models import (
     Advance,
@@ -117,7 +118,7 @@ async def write_balances(session: AsyncSession, pools: Iterable[PoolState], proj
                          now: datetime) -> None:
     """Write moved pool and project rows back, one statement each."""
     pool_rows, project_rows = list(pools), list(projects)
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         if pool_rows:
             await session.execute(text(_POOL_UPDATE_PG), {"now": now, **_pool_params(pool_rows)})
         if project_rows:
@@ -164,7 +165,7 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
                             ("value_date", r.value_date), ("document_number", r.document_number),
                             ("reverses_id", r.reverses_id), ("note", r.note)):
             columns[name].append(value)
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         result = await session.execute(_PG_WRITE, {
             **columns, "known_on": today, "now": now, "key_id": key_id,
             **_pool_params(pools), **_project_params(projects)})

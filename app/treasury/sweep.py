@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import dialect_name
 from app.models import Advance, Contract, ContractBalance, RecoveryCase, SweepTransition, snapshot
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
@@ -44,7 +45,7 @@ class SweepResult:
 
 
 def _insert(session: AsyncSession):
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
 
 
 async def _record(session: AsyncSession, subject_type: str, subject_id: int, kind: str, project_id: int,
@@ -63,7 +64,7 @@ async def _record(session: AsyncSession, subject_type: str, subject_id: int, kin
 
 async def sweep(session: AsyncSession, as_of: date) -> SweepResult:
     """Run one sweep in the caller's transaction (the caller commits)."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK_KEY})
         if not got:
             return SweepResult(as_of, ran=False)
@@ -124,6 +125,7 @@ async def _sweep_guarantees(session: AsyncSession, as_of: date, rule_set, result
         if status not in (overdue.GuaranteeStatus.expiring, overdue.GuaranteeStatus.expired):
             continue
         kind = f"guarantee_{status.value}"
+        assert contract.guarantee_expires_on is not None  # the query keeps only contracts with an expiry
         detail = {"contract_id": contract.id, "rule": "R6", "guarantee_vnd": contract.guarantee_vnd,
                   "expires_on": contract.guarantee_expires_on.isoformat(), "outstanding_vnd": bal.outstanding_vnd}
         if await _record(session, "contract", contract.id, kind, contract.project_id, as_of, detail):
