@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind, DisbursementKind
 from app.kernel.clock import today
 from app.ledger.advance_rules import reaches_completion
-from app.ledger.balances import pool_key_of
+from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
 from app.models import (
@@ -54,6 +54,7 @@ def _compare(check: str, where: str, stored: Any, derived: Any, names: tuple[str
 
 _POOL_FIELDS = tuple(f.name for f in fields(PoolState) if f.name not in ("id", "key"))
 _PROJECT_FIELDS = tuple(f.name for f in fields(ProjectState) if f.name != "project_id")
+_FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures))
 _CONTRACT_FIELDS = tuple(f.name for f in fields(ContractState) if f.name != "contract_id")
 
 
@@ -70,6 +71,10 @@ async def _balances(session: AsyncSession) -> list[Finding]:
         out += _compare("pool_balance", f"pool {key}", pool, derived, _POOL_FIELDS)
     for key, pool in stored_pools.items():
         out += _compare("pool_balance", f"pool {key}", pool, PoolState(0, key), _POOL_FIELDS)
+    # Point-in-time reads aggregate the ledger in SQL (`balances.pool_figures`, fast at national scale): at the
+    # present they must say what the fold says, so the two can never drift apart unnoticed.
+    for key, figures in (await pool_figures(session)).items():
+        out += _compare("pool_figures", f"pool {key}", figures, books.pool(key), _FIGURE_FIELDS)
     for project in await session.scalars(select(ProjectBalance)):
         out += _compare("project_balance", f"project {project.project_id}", project,
                         books.project(project.project_id), _PROJECT_FIELDS)

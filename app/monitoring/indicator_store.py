@@ -45,7 +45,7 @@ from app.models.indicators import (
     IndicatorSnapshotPool,
 )
 from app.monitoring.flags import FlagCode
-from app.monitoring.indicators import ProjectState, build_snapshot, milestone_curve, thresholds
+from app.monitoring.indicators import ProjectProgress, build_snapshot, milestone_curve, thresholds
 
 log = structlog.get_logger()
 
@@ -94,7 +94,7 @@ async def _dirty(session: AsyncSession, state: IndicatorRefreshState) -> set[int
     return {int(pid) for pid in rows if pid is not None}  # NULLs are filtered out by the query already
 
 
-def _rows(plan_year: int, day: date, states: dict[int, ProjectState],
+def _rows(plan_year: int, day: date, states: dict[int, ProjectProgress],
           attributes: dict[int, tuple]) -> tuple[list[dict], list[dict], list[dict]]:
     now = utcnow()
     projects, pools, details = [], [], []

@@ -56,7 +56,7 @@ from app.monitoring.forecast import (
 
 
 @dataclass(slots=True)
-class PoolState:
+class PoolProgress:
     key: PoolKey
     plan_vnd: int = 0
     disbursed_vnd: int = 0
@@ -68,7 +68,7 @@ class PoolState:
 
 
 @dataclass(slots=True)
-class ProjectState:
+class ProjectProgress:
     project_id: int
     plan_vnd: int = 0
     disbursed_vnd: int = 0
@@ -87,7 +87,7 @@ class ProjectState:
     absorbable_vnd: int = 0
     milestone_target_pct: float = 0.0
     flags: list[Flag] = field(default_factory=list)
-    pools: list[PoolState] = field(default_factory=list)
+    pools: list[PoolProgress] = field(default_factory=list)
 
     @property
     def rate_pct(self) -> float:
@@ -98,7 +98,7 @@ class ProjectState:
 class Snapshot:
     plan_year: int
     as_of: date
-    projects: dict[int, ProjectState]
+    projects: dict[int, ProjectProgress]
     milestones: CumulativeCurve
     overdue_source: str  # "treasury_sweep" or "unavailable"
 
@@ -128,18 +128,18 @@ async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCu
 
 async def _pools(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, current: bool
-) -> dict[PoolKey, PoolState]:
-    out: dict[PoolKey, PoolState] = {}
+) -> dict[PoolKey, PoolProgress]:
+    out: dict[PoolKey, PoolProgress] = {}
     if current:
         query = select(PoolBalance).where(PoolBalance.plan_year == plan_year)
         if ids is not None:
             query = query.where(PoolBalance.project_id.in_(ids))
         for row in await session.scalars(query):
             key = pool_key_of(row)
-            out[key] = PoolState(key, row.plan_vnd, row.disbursed_vnd, row.advanced_vnd, row.advance_recovered_vnd)
+            out[key] = PoolProgress(key, row.plan_vnd, row.disbursed_vnd, row.advanced_vnd, row.advance_recovered_vnd)
     else:
         for key, fig in (await pool_figures(session, plan_year=plan_year, project_ids=ids, as_of=as_of)).items():
-            out[key] = PoolState(key, fig.plan_vnd, fig.disbursed_vnd, fig.advanced_vnd, fig.advance_recovered_vnd)
+            out[key] = PoolProgress(key, fig.plan_vnd, fig.disbursed_vnd, fig.advanced_vnd, fig.advance_recovered_vnd)
     return out
 
 
@@ -149,7 +149,7 @@ async def _series(
     as_of: date,
     ids: Sequence[int] | None,
     current: bool,
-    pools: dict[PoolKey, PoolState],
+    pools: dict[PoolKey, PoolProgress],
 ) -> None:
     d = Disbursement
     year, month = extract("year", d.value_date), extract("month", d.value_date)
@@ -166,7 +166,7 @@ async def _series(
     running: dict[PoolKey, int] = defaultdict(int)
     for pid, source, level, _y, _m, net, last in (await session.execute(query)).all():
         key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
-        state = pools.setdefault(key, PoolState(key))
+        state = pools.setdefault(key, PoolProgress(key))
         running[key] += int(net or 0)
         when = last if isinstance(last, date) else date.fromisoformat(str(last))
         state.series.append((when, running[key]))
@@ -200,7 +200,7 @@ async def _schedules(
 
 
 async def _needs(
-    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolState]
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolProgress]
 ) -> None:
     n = ExtraNeed
     query = (
@@ -217,7 +217,7 @@ async def _needs(
         query = query.where(n.project_id.in_(ids))
     for pid, source, level, amount in (await session.execute(query)).all():
         key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
-        pools.setdefault(key, PoolState(key)).extra_need_vnd = int(amount or 0)
+        pools.setdefault(key, PoolProgress(key)).extra_need_vnd = int(amount or 0)
 
 
 async def _overdue(
@@ -251,25 +251,25 @@ def _split_schedule(schedule: dict[int, int], share_num: int, share_den: int) ->
 def evaluate(
     plan_year: int,
     as_of: date,
-    pools: dict[PoolKey, PoolState],
+    pools: dict[PoolKey, PoolProgress],
     schedules: dict[int, dict[int, int]],
     overdue: dict[int, int] | None,
     milestones: CumulativeCurve,
     seasonal: CumulativeCurve = DEFAULT_SEASONAL_CURVE,
-) -> dict[int, ProjectState]:
+) -> dict[int, ProjectProgress]:
     """Forecast every pool, sum per project, and raise R18 flags on the project's figures (pure)."""
     s = get_settings()
     params = ForecastParams(stalled_days=s.flag_stalled_days)
     limits = thresholds()
-    by_project: dict[int, list[PoolState]] = defaultdict(list)
+    by_project: dict[int, list[PoolProgress]] = defaultdict(list)
     for key in sorted(pools):
         by_project[key.project_id].append(pools[key])
     target_pct = round(milestones.fraction_at(as_of, plan_year) * 100, 2)
-    projects: dict[int, ProjectState] = {}
+    projects: dict[int, ProjectProgress] = {}
     for pid, states in by_project.items():
         schedule = schedules.get(pid)
         plan_total = sum(p.plan_vnd for p in states)
-        st = ProjectState(pid, pools=states, schedule=schedule, milestone_target_pct=target_pct)
+        st = ProjectProgress(pid, pools=states, schedule=schedule, milestone_target_pct=target_pct)
         last: date | None = None
         for p in states:
             share = _split_schedule(schedule, p.plan_vnd, plan_total) if schedule else None
@@ -351,7 +351,7 @@ async def build_snapshot(
     schedules = await _schedules(session, plan_year, as_of, ids, current)
     for pid in schedules:  # a project with a schedule but no pool yet still shows (plan 0)
         if not any(k.project_id == pid for k in pools):
-            pools[PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)] = PoolState(
+            pools[PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)] = PoolProgress(
                 PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)
             )
     overdue = await _overdue(session, plan_year, as_of, ids)

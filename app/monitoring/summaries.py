@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.errors import BadRequest
 from app.models import Organisation, Project, WorkingGroup
-from app.monitoring.indicators import ProjectState, Snapshot, build_snapshot
+from app.monitoring.indicators import ProjectProgress, Snapshot, build_snapshot
 
 SORT_FIELDS = (
     "rate_pct",
@@ -123,7 +123,7 @@ def sort_groups(groups: list[dict], sort: str | None) -> None:
     )
 
 
-def _figures(items: Iterable[tuple[ProjectState, int, int, int, int, int, int]]) -> dict:
+def _figures(items: Iterable[tuple[ProjectProgress, int, int, int, int, int, int]]) -> dict:
     projects: set[int] = set()
     plan = disbursed = fc = risk = absorb = 0
     counts: dict[str, int] = defaultdict(int)
@@ -150,11 +150,11 @@ def _figures(items: Iterable[tuple[ProjectState, int, int, int, int, int, int]])
     }
 
 
-def _project_item(st: ProjectState):
+def _project_item(st: ProjectProgress):
     return (st, st.plan_vnd, st.disbursed_vnd, st.forecast_vnd, st.at_risk_vnd, st.absorbable_vnd, 0)
 
 
-def _pool_items(st: ProjectState, attr: str):
+def _pool_items(st: ProjectProgress, attr: str):
     for p in st.pools:
         f = p.forecast
         yield (
@@ -237,7 +237,7 @@ class IndicatorFilter:
 
 def list_rows(
     snap: Snapshot, attrs: dict[int, ProjectAttrs], f: IndicatorFilter, after: int, limit: int
-) -> list[tuple[ProjectState, ProjectAttrs]]:
+) -> list[tuple[ProjectProgress, ProjectAttrs]]:
     """Projects (by id, after the cursor) that have figures for the year and match the filter."""
     out = []
     for pid in sorted(snap.projects):

@@ -20,7 +20,7 @@ from app.kernel.schemas import IsoDate, PageSize, after_id, split_page
 from app.monitoring import indicator_queries, indicator_store, summaries
 from app.monitoring import indicators as monitoring
 from app.monitoring.flags import FlagCode
-from app.monitoring.indicators import ProjectState
+from app.monitoring.indicators import ProjectProgress
 from app.monitoring.schemas import (
     FlagOut,
     ForecastComponentOut,
@@ -39,7 +39,7 @@ PlanYear = Annotated[int, Query(ge=2000, le=2100, description="Plan year (năm k
 AsOf = Annotated[IsoDate | None, Query(description="Business date to compute as known then (default: today)")]
 
 
-def flags_out(st: ProjectState) -> list[FlagOut]:
+def flags_out(st: ProjectProgress) -> list[FlagOut]:
     return [FlagOut(code=f.code.value, reason=f.reason, detail=f.detail, numbers=f.numbers) for f in st.flags]
 
 
@@ -47,7 +47,7 @@ def _pp(amount: int, plan: int) -> float:
     return round(amount * 100 / plan, 2) if plan else 0.0
 
 
-def indicators_out(st: ProjectState, code: str, name: str, plan_year: int, as_of: date) -> IndicatorsOut:
+def indicators_out(st: ProjectProgress, code: str, name: str, plan_year: int, as_of: date) -> IndicatorsOut:
     components = []
     deadline = monitoring.deadline_for(plan_year)
     for p in st.pools:
@@ -113,7 +113,7 @@ async def get_indicators(
     snap = await monitoring.build_snapshot(session, year, day, [project_id])
     st = snap.projects.get(project_id)
     if st is None:
-        st = monitoring.evaluate(year, day, {}, {}, None, snap.milestones).get(project_id) or ProjectState(
+        st = monitoring.evaluate(year, day, {}, {}, None, snap.milestones).get(project_id) or ProjectProgress(
             project_id, milestone_target_pct=round(snap.milestones.fraction_at(day, year) * 100, 2)
         )
     return indicators_out(st, project.code, project.name, year, day)
@@ -166,7 +166,7 @@ async def list_indicators(
     return IndicatorPage(items=rows, next_page_token=token, **info)
 
 
-def _live_row(st: ProjectState, a: summaries.ProjectAttrs) -> IndicatorRow:
+def _live_row(st: ProjectProgress, a: summaries.ProjectAttrs) -> IndicatorRow:
     return IndicatorRow(
         project_id=st.project_id,
         code=a.code,
