@@ -13,7 +13,6 @@ Boundaries, decided once for the whole service:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -51,8 +50,8 @@ class AdvanceFacts:
     """What the overdue and guarantee rules need to know about one advance.
 
     `advanced_on` is the value date of the advance being assessed. R10 and R11 run their clock from
-    it, so callers assess each advance disbursement separately, recoveries applied oldest first
-    (`split_outstanding_fifo`); for a contract advance (R9) the clock runs from the contract's
+    it, so callers assess each advance disbursement separately, recoveries applied oldest first (the
+    ledger's one FIFO, `app.ledger.fold.allocate_fifo`); for a contract advance (R9) the clock runs from the contract's
     `full_recovery_date` and `advanced_on` is the first advance, kept for reporting.
     `advanced_vnd` is the cumulative amount advanced (R6 compares it with the guarantee threshold).
     """
@@ -231,25 +230,3 @@ def age_bucket(days_overdue: int) -> str:
         if days_overdue <= upper:
             return label
     return ">365"
-
-
-def split_outstanding_fifo(
-    advances: Sequence[tuple[date, int]], recovered_vnd: int
-) -> list[tuple[date, int]]:
-    """Outstanding balance of each advance, recoveries applied to the oldest advance first.
-
-    Returns (advance date, outstanding) for the advances still outstanding, oldest first, so that
-    each can be assessed as its own `AdvanceFacts` under R10/R11.
-    """
-    if recovered_vnd < 0 or any(amount < 0 for _, amount in advances):
-        raise ValueError("amounts must not be negative")
-    left = recovered_vnd
-    result: list[tuple[date, int]] = []
-    for day, amount in sorted(advances, key=lambda item: item[0]):
-        applied = min(left, amount)
-        left -= applied
-        if amount - applied:
-            result.append((day, amount - applied))
-    if left:
-        raise ValueError("recovered more than was advanced")
-    return result
