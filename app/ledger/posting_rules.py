@@ -184,10 +184,8 @@ def _reversal_rules(row: DisbursementInput, locked: Locked, rule_set: RuleSet) -
         return _err("advance_already_recovered", f"R13: {_fmt(locked.reversed_advance_recovered_vnd)} of this "
                     "advance was already recovered; reverse the recovering payments first.", "/disbursement_id",
                     recovered_vnd=locked.reversed_advance_recovered_vnd, allowed_max_vnd=0)
-    if row.contract_id is None and row.advance_recovered_vnd > 0 and \
-            locked.scope_outstanding_vnd + row.advance_recovered_vnd < 0:
-        return _err("recovery_exceeds_outstanding", "R13: the advances this recovery settled are no longer "
-                    "outstanding.", "/disbursement_id", outstanding_vnd=locked.scope_outstanding_vnd)
+    # Undoing a recovery without a contract only makes its scope's advances outstanding again: always in bounds,
+    # since an advance is reversed only while nothing of it is recovered (above).
     if locked.contract is None:
         return None
     facts, before = locked.contract
