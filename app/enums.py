@@ -89,6 +89,13 @@ PLAN_INCREASING = frozenset({AllocationKind.initial, AllocationKind.supplement, 
 PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse})
 
 
+class EntrySource(StrEnum):
+    """Provenance of a ledger entry (R15a): the Treasury's record (xác nhận của Kho bạc) or an owner's report."""
+
+    treasury = "treasury"  # recorded by the Treasury: money it paid
+    owner = "owner"  # reported by the project owner: an estimate until the Treasury confirms it
+
+
 class DisbursementKind(StrEnum):
     advance = "advance"  # tạm ứng
     payment = "payment"  # thanh toán khối lượng hoàn thành (may recover advance)

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from app.enums import Role
+from app.enums import EntrySource, Role
 
 KEY_PREFIX = "dm"
 
@@ -27,7 +27,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "project.write": frozenset({Role.admin, Role.planner}),
     "allocation.write": frozenset({Role.admin, Role.planner}),
     "disbursement.write": frozenset({Role.admin, Role.treasury, Role.owner}),
-    "contract.write": frozenset({Role.admin, Role.owner}),
+    # Which fields of a contract each of these may change is a fact-level rule (FACT_AUTHORITY below).
+    "contract.write": frozenset({Role.admin, Role.owner, Role.treasury, Role.planner, Role.approver}),
     "schedule.write": frozenset({Role.admin, Role.owner}),
     "need.write": frozenset({Role.admin, Role.owner}),
     "obstacle.write": frozenset({Role.admin, Role.owner, Role.planner}),
@@ -47,6 +48,34 @@ OWNER_SCOPED = frozenset(
 )
 
 
+# Who may change a fact depends on whose fact it is (R15a, R4; docs/rules.md). The role policy above lets a caller
+# reach an operation; this table decides, per fact and the fact's owner, who may change it. One table, tested as a
+# matrix (tests/contract/test_fact_authority.py); `Principal.may_change` is the only reader.
+#   ledger_entry.correct  reversing an entry, by its source: the Treasury's record only by the Treasury; an owner's
+#                         unconfirmed report by the owner (its scope is checked by OWNER_SCOPED) or the Treasury
+#   contract.controls     value, guarantee, full-recovery date: the Treasury's controls once the contract has advances
+#   contract.advance_rate a rate above the ceiling, with the competent authority's decision: planner or approver
+#   contract.details      number, contractor: the owner's own record
+FACT_AUTHORITY: dict[tuple[str, str], frozenset[Role]] = {
+    ("ledger_entry.correct", EntrySource.treasury.value): frozenset({Role.admin, Role.treasury}),
+    ("ledger_entry.correct", EntrySource.owner.value): frozenset({Role.admin, Role.treasury, Role.owner}),
+    ("contract.controls", "with_advances"): frozenset({Role.admin, Role.treasury}),
+    ("contract.controls", "without_advances"): frozenset({Role.admin, Role.treasury, Role.owner}),
+    ("contract.advance_rate", "any"): frozenset({Role.admin, Role.planner, Role.approver}),
+    ("contract.details", "any"): frozenset({Role.admin, Role.owner}),
+}
+CONTRACT_FACTS = {"value_vnd": "contract.controls", "guarantee_vnd": "contract.controls",
+                  "guarantee_expires_on": "contract.controls", "full_recovery_date": "contract.controls",
+                  "approved_advance_rate_pct": "contract.advance_rate", "approving_decision": "contract.advance_rate",
+                  "number": "contract.details", "contractor": "contract.details", "contract_type": "contract.details",
+                  "signed_on": "contract.details"}
+
+
+def source_of(role: Role) -> EntrySource:
+    """R15a: an entry recorded with a Treasury key is the Treasury's record; any other is a report."""
+    return EntrySource.treasury if role is Role.treasury else EntrySource.owner
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The caller behind an API key."""
@@ -59,6 +88,9 @@ class Principal:
 
     def may(self, action: str) -> bool:
         return self.role in POLICY[action]
+
+    def may_change(self, fact: str, whose: str) -> bool:
+        return self.role in FACT_AUTHORITY[(fact, whose)]
 
     def may_write_for_investor(self, action: str, investor_id: int) -> bool:
         if not self.may(action):

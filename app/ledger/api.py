@@ -7,11 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
+from app.kernel.api.deps import (
+    IdempotencyDep,
+    PrincipalDep,
+    SessionDep,
+    authorize_fact,
+    authorize_project,
+    note_write,
+    require,
+)
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import NotFound
 from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.security import source_of
 from app.ledger import disbursements, locks, posting
 from app.ledger.fold import DisbursementInput
 from app.ledger.schemas import (
@@ -52,7 +61,8 @@ async def create_disbursement(project_id: int, body: DisbursementCreate, request
         raise NotFound("project_not_found", f"Project {project_id} does not exist.")
     authorize_project(principal, "disbursement.write", facts[project_id].investor_id)
     [row] = await posting.post_disbursements(
-        session, [DisbursementInput(project_id=project_id, **body.model_dump())], today=today(),
+        session, [DisbursementInput(project_id=project_id, source=source_of(principal.role), **body.model_dump())],
+        today=today(),
         key_id=principal.key_id, projects=facts, balances=locked)
     note_write(request, "disbursement.create", "disbursement", row.id)
     return idem.respond(201, DisbursementOut.model_validate(row))
@@ -70,7 +80,8 @@ async def create_batch(body: DisbursementBatch, request: Request, session: Sessi
     for investor_id in {p.investor_id for p in facts.values()}:
         authorize_project(principal, "disbursement.write", investor_id)
     created = await posting.post_disbursements(
-        session, [DisbursementInput(**r.model_dump()) for r in body.rows], today=today(), key_id=principal.key_id,
+        session, [DisbursementInput(source=source_of(principal.role), **r.model_dump()) for r in body.rows],
+        today=today(), key_id=principal.key_id,
         batch=True, projects=facts, balances=locked)
     note_write(request, "disbursement.batch", "disbursement", created[0].id, {"rows": len(created)})
     return idem.respond(201, BatchResult(created=len(created), ids=[d.id for d in created]))
@@ -86,7 +97,11 @@ async def reverse_disbursement(disbursement_id: int, body: ReversalCreate, reque
     original = await disbursements.get(session, disbursement_id)
     facts, locked = await locks.lock_projects(session, [original.project_id])
     authorize_project(principal, "disbursement.write", facts[original.project_id].investor_id)
-    reversal = await disbursements.reversal_of(session, original, **body.model_dump())
+    # R15a: the Treasury's record is corrected only by the Treasury; an owner's report by its owner too.
+    authorize_fact(principal, "ledger_entry.correct", original.source,
+                   f"a ledger entry recorded by the {original.source}")
+    reversal = await disbursements.reversal_of(session, original, source=source_of(principal.role),
+                                               **body.model_dump())
     [row] = await posting.post_disbursements(session, [reversal], today=today(), key_id=principal.key_id,
                                              projects=facts, balances=locked)
     note_write(request, "disbursement.reverse", "disbursement", row.id, {"reverses_id": original.id})

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.errors import Conflict, NotFound
 from app.ledger.fold import DisbursementInput
 from app.models import Disbursement
@@ -31,11 +31,11 @@ def movement_of(row: Disbursement, original_value_date: date | None = None) -> D
         advance_kind=AdvanceKind(row.advance_kind) if row.advance_kind else None, contract_id=row.contract_id,
         amount_vnd=row.amount_vnd, advance_recovered_vnd=row.advance_recovered_vnd, value_date=row.value_date,
         document_number=row.document_number, note=row.note, reverses_id=row.reverses_id,
-        original_value_date=original_value_date)
+        original_value_date=original_value_date, source=EntrySource(row.source))
 
 
 async def reversal_of(session: AsyncSession, original: Disbursement, *, document_number: str, value_date: date,
-                      note: str) -> DisbursementInput:
+                      note: str, source: EntrySource) -> DisbursementInput:
     """A correction: the original's amounts negated, in its pool, kind and contract. It is posted like any
     movement and refused when the balances it would leave break a rule (docs/rules.md, reversals)."""
     if original.reverses_id is not None:
@@ -50,4 +50,4 @@ async def reversal_of(session: AsyncSession, original: Disbursement, *, document
         contract_id=original.contract_id, amount_vnd=-original.amount_vnd,
         advance_recovered_vnd=-original.advance_recovered_vnd, value_date=value_date,
         document_number=document_number, note=note, reverses_id=original.id,
-        original_value_date=original.value_date)
+        original_value_date=original.value_date, source=source)

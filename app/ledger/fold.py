@@ -16,7 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.enums import PLAN_DECREASING, AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.enums import (
+    PLAN_DECREASING,
+    AdvanceKind,
+    AllocationKind,
+    BudgetLevel,
+    CapitalSource,
+    DisbursementKind,
+    EntrySource,
+)
 from app.rulesets.model import RuleSet, ruleset_for
 
 
@@ -63,6 +71,8 @@ class DisbursementInput:
     reverses_id: int | None = None
     # A reversal counts as late (R14) exactly when its original did: the original's value date.
     original_value_date: date | None = None
+    # R15a provenance: recorded on the row; no balance depends on it.
+    source: EntrySource = EntrySource.treasury
 
     @property
     def pool(self) -> PoolKey:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field, model_validator
 
-from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
 
@@ -116,6 +116,8 @@ class DisbursementOut(PoolFields):
     document_number: str
     reverses_id: int | None
     note: str | None
+    source: EntrySource = Field(description="R15a: `treasury` — the Treasury's record (money it paid); `owner` — the "
+                                "owner's report, an estimate until the Treasury confirms it")
     known_on: IsoDate
     created_at: datetime
     warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "

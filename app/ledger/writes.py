@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
@@ -53,6 +53,7 @@ class Recorded:
     document_number: str
     reverses_id: int | None
     note: str | None
+    source: EntrySource
     known_on: date
     created_at: datetime
     created_by_key_id: int | None
@@ -60,9 +61,10 @@ class Recorded:
 
 
 _D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "advance_kind", "contract_id",
-              "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note")
+              "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note",
+              "source")
 _D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
-            "DATE", "VARCHAR", "BIGINT", "VARCHAR")
+            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR")
 _POOL_SET = ("plan_vnd", "extended_vnd", "extended_until", "late_capital_vnd", "disbursed_vnd", "advanced_vnd",
              "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date")
 _POOL_TYPES = ("BIGINT", "BIGINT", "DATE", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "DATE")
@@ -87,7 +89,7 @@ WITH d AS (
        WITH ORDINALITY AS v({", ".join(_D_COLUMNS)}, n)
   ORDER BY v.n
   RETURNING id, project_id, plan_year, kind, amount_vnd, advance_recovered_vnd, net_vnd, value_date,
-            document_number, reverses_id
+            document_number, reverses_id, source
 ), e AS (
   INSERT INTO events (type, entity_type, entity_id, project_id, payload, known_on, occurred_at)
   SELECT CASE WHEN d.reverses_id IS NULL THEN 'disbursement.recorded' ELSE 'disbursement.reversed' END,
@@ -95,7 +97,8 @@ WITH d AS (
          jsonb_build_object('id', d.id, 'project_id', d.project_id, 'plan_year', d.plan_year, 'kind', d.kind,
                             'amount_vnd', d.amount_vnd, 'advance_recovered_vnd', d.advance_recovered_vnd,
                             'net_vnd', d.net_vnd, 'value_date', to_char(d.value_date, 'YYYY-MM-DD'),
-                            'document_number', d.document_number, 'reverses_id', d.reverses_id),
+                            'document_number', d.document_number, 'reverses_id', d.reverses_id,
+                            'source', d.source),
          :known_on, :now
   FROM d ORDER BY d.id
 ), pools AS ({_POOL_UPDATE_PG}
@@ -140,7 +143,7 @@ def _event_payload(d: Recorded) -> dict[str, Any]:
     return {"id": d.id, "project_id": d.project_id, "plan_year": d.plan_year, "kind": d.kind.value,
             "amount_vnd": d.amount_vnd, "advance_recovered_vnd": d.advance_recovered_vnd, "net_vnd": d.net_vnd,
             "value_date": d.value_date.isoformat(), "document_number": d.document_number,
-            "reverses_id": d.reverses_id}
+            "reverses_id": d.reverses_id, "source": d.source.value}
 
 
 def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id: int | None) -> Recorded:
@@ -148,7 +151,7 @@ def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id
                     budget_level=r.budget_level, kind=r.kind, advance_kind=r.advance_kind, contract_id=r.contract_id,
                     amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
                     value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
-                    note=r.note, known_on=today, created_at=now, created_by_key_id=key_id)
+                    note=r.note, source=r.source, known_on=today, created_at=now, created_by_key_id=key_id)
 
 
 async def write_disbursements(session: AsyncSession, rows: Sequence[DisbursementInput], pools: Sequence[PoolState],
@@ -163,7 +166,7 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
                             ("contract_id", r.contract_id), ("amount_vnd", r.amount_vnd),
                             ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
                             ("value_date", r.value_date), ("document_number", r.document_number),
-                            ("reverses_id", r.reverses_id), ("note", r.note)):
+                            ("reverses_id", r.reverses_id), ("note", r.note), ("source", r.source.value)):
             columns[name].append(value)
     if dialect_name(session) == "postgresql":
         result = await session.execute(_PG_WRITE, {

@@ -63,6 +63,7 @@ class Disbursement(Base):
         CheckConstraint("net_vnd = amount_vnd - advance_recovered_vnd", name="net_is_amount_less_recovered"),
         CheckConstraint("NOT (kind = 'advance' AND advance_kind = 'contract' AND contract_id IS NULL)",
                         name="contract_advance_names_contract"),
+        CheckConstraint("source IN ('treasury', 'owner')", name="source_known"),
     )
 
     id: Mapped[int] = pk()
@@ -82,6 +83,8 @@ class Disbursement(Base):
     document_number: Mapped[str] = mapped_column(String(100))
     reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("disbursements.id"))
     note: Mapped[str | None] = mapped_column(String(1000))
+    # R15a: the Treasury's record, or an owner's report (migration 0010; rows loaded behind the API: 'treasury')
+    source: Mapped[str] = mapped_column(String(20), server_default="treasury")
     known_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
     created_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))

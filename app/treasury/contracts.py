@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel import feed as events
 from app.kernel.clock import today, utcnow
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.kernel.security import CONTRACT_FACTS
 from app.ledger.advance_rules import reaches_completion
 from app.models import Advance, Contract, ContractBalance
 from app.rulesets.model import ruleset_for
@@ -67,8 +69,11 @@ async def create(session: AsyncSession, project_id: int, fields: dict[str, Any])
     return contract
 
 
-async def update_contract(session: AsyncSession, contract_id: int, if_match: str,
-                          changes: dict[str, Any]) -> Contract:
+async def update_contract(session: AsyncSession, contract_id: int, if_match: str, changes: dict[str, Any],
+                          authorize: Callable[[str, str, str], None]) -> Contract:
+    """Change a contract. `authorize(fact, whose, field)` is called for every changed field under the lock on the
+    contract's balance, so whether the contract has advances (whose Treasury controls they are) cannot change
+    between the check and the write (R15a)."""
     contract = await session.scalar(select(Contract).where(Contract.id == contract_id).with_for_update())
     if contract is None:
         raise NotFound("contract_not_found", f"Contract {contract_id} does not exist.")
@@ -84,6 +89,10 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
     bal = await session.scalar(select(ContractBalance).where(ContractBalance.contract_id == contract_id)
                                .with_for_update().execution_options(populate_existing=True))
     assert bal is not None  # created with the contract
+    for name in sorted(changes):
+        fact = CONTRACT_FACTS[name]
+        whose = ("with_advances" if bal.advanced_vnd else "without_advances") if fact == "contract.controls" else "any"
+        authorize(fact, whose, name)
     if bal.advanced_vnd and "full_recovery_date" in changes and changes["full_recovery_date"] is None:
         raise RuleViolation("full_recovery_date_required", "R4a: a contract with advances keeps its full-recovery "
                             "date.", pointer="/full_recovery_date")

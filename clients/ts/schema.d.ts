@@ -1805,6 +1805,8 @@ export interface components {
             reverses_id: number | null;
             /** Note */
             note: string | null;
+            /** @description R15a: `treasury` — the Treasury's record (money it paid); `owner` — the owner's report, an estimate until the Treasury confirms it */
+            source: components["schemas"]["EntrySource"];
             /**
              * Known On
              * Format: date
@@ -1944,6 +1946,12 @@ export interface components {
          * @enum {string}
          */
         DossierStatus: "submitted" | "complete" | "paid" | "returned";
+        /**
+         * EntrySource
+         * @description Provenance of a ledger entry (R15a): the Treasury's record (xác nhận của Kho bạc) or an owner's report.
+         * @enum {string}
+         */
+        EntrySource: "treasury" | "owner";
         /**
          * Escalation
          * @enum {string}

@@ -51,14 +51,16 @@ async def test_contract_write_scope_and_duplicates(client, world):
             "signed_on": "2024-02-01"}
     _problem(await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body,
                                headers=world.h("other_owner")), 403, "forbidden")
+    # R15a: a contract's number and contractor are the owner's record; the Treasury reaches the operation (for its
+    # controls) but may not register the owner's contract.
     _problem(await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body,
-                               headers=world.h("treasury")), 403, "forbidden")
+                               headers=world.h("treasury")), 403, "fact_authority")
     _problem(await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body,
                                headers=world.h("owner")), 409, "duplicate_contract")
     _problem(await client.get("/api/v1/contracts/999", headers=world.h("viewer")), 404, "contract_not_found")
     bad = {**body, "number": "x", "approved_advance_rate_pct": 40}
     _problem(await client.post(f"/api/v1/projects/{project['id']}/contracts", json=bad,
-                               headers=world.h("owner")), 422, "approving_decision_required")
+                               headers=world.h("owner")), 403, "fact_authority")  # R4: not the owner's to record
 
 
 async def test_r4_advance_ceiling_and_r3_contract_cap(client, world):
@@ -73,8 +75,14 @@ async def test_r4_advance_ceiling_and_r3_contract_cap(client, world):
 
 
 async def test_r4_higher_rate_with_decision(client, world):
-    project, contract = await _setup(client, world, value=1_000_000_000, approved_advance_rate_pct=50,
-                                     approving_decision="12/QĐ-UBND 2024-01-20")
+    """R4: a rate above the ceiling is recorded with its approving decision by a planner or approver, never the owner."""
+    project, contract = await _setup(client, world, value=1_000_000_000)
+    url, etag = f"/api/v1/contracts/{contract['id']}", {"If-Match": f'"contract-{contract["id"]}-v1"'}
+    rate = {"approved_advance_rate_pct": 50, "approving_decision": "12/QĐ-UBND 2024-01-20"}
+    _problem(await client.patch(url, json=rate, headers=world.h("owner", **etag)), 403, "fact_authority")
+    _problem(await client.patch(url, json={"approved_advance_rate_pct": 50}, headers=world.h("planner", **etag)),
+             422, "approving_decision_required")
+    assert (await client.patch(url, json=rate, headers=world.h("approver", **etag))).status_code == 200
     assert (await _pay(client, world, project, contract, 500_000_000, "A1", kind="advance")).status_code == 201
 
 

@@ -85,8 +85,8 @@ async def test_r6_guarantee_expired_transition(client, world):
     project, contract, post = await _world(client, world)
     patch = await client.patch(f"/api/v1/contracts/{contract['id']}",
                                json={"guarantee_vnd": 2_000_000_000, "guarantee_expires_on": "2024-10-01",
-                                     "value_vnd": 5_000_000_000},
-                               headers=world.h("owner", **{"If-Match": f'"contract-{contract["id"]}-v1"'}))
+                                     "value_vnd": 5_000_000_000},  # R15a: the Treasury's controls
+                               headers=world.h("treasury", **{"If-Match": f'"contract-{contract["id"]}-v1"'}))
     assert patch.status_code == 200, patch.text
     await post(700_000_000, "A-R6", kind="advance", contract_id=contract["id"], value_date="2024-09-30")
     result = (await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))).json()
@@ -159,7 +159,7 @@ async def test_snapshot_etag_changes_after_a_contract_change(client, world):
     project, contract, post = await _world(client, world)
     etag = await _etag_and_304(client, world)
     patch = await client.patch(f"/api/v1/contracts/{contract['id']}", json={"full_recovery_date": "2024-12-31"},
-                               headers=world.h("owner", **{"If-Match": f'"contract-{contract["id"]}-v1"'}))
+                               headers=world.h("treasury", **{"If-Match": f'"contract-{contract["id"]}-v1"'}))
     assert patch.status_code == 200, patch.text
     data = await _changed(client, world, etag)
     assert "R9" not in {i["rule"] for i in data["items"]}  # the contract's new recovery date is not yet due

@@ -131,6 +131,12 @@ def authorize_project(principal: Principal, action: str, investor_id: int) -> No
         raise Forbidden("forbidden", "Your API key may not write for this project.")
 
 
+def authorize_fact(principal: Principal, fact: str, whose: str, what: str) -> None:
+    """Per-fact authority (app.kernel.security.FACT_AUTHORITY): who may change this fact, given whose it is."""
+    if not principal.may_change(fact, whose):
+        raise Forbidden("fact_authority", f"Your API key's role may not change {what}.")
+
+
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(

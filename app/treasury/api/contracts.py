@@ -6,10 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
+from app.kernel.api.deps import (
+    IdempotencyDep,
+    PrincipalDep,
+    SessionDep,
+    authorize_fact,
+    authorize_project,
+    note_write,
+    require,
+)
 from app.kernel.api.problems import problem_responses
 from app.kernel.errors import PreconditionRequired
 from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.security import CONTRACT_FACTS
 from app.models import Contract, ContractBalance
 from app.registry import projects
 from app.treasury import contracts
@@ -35,6 +44,10 @@ async def create_contract(project_id: int, body: ContractCreate, request: Reques
         return replayed
     project = await projects.get(session, project_id)
     authorize_project(principal, "contract.write", project.investor_id)
+    for name in sorted(body.model_dump(exclude_defaults=True)):  # a new contract has no advances yet
+        fact = CONTRACT_FACTS[name]
+        authorize_fact(principal, fact, "without_advances" if fact == "contract.controls" else "any",
+                       f"a contract's {name}")
     contract = await contracts.create(session, project_id, body.model_dump())
     note_write(request, "contract.create", "contract", contract.id)
     response = idem.respond(201, contract_out(contract, None))
@@ -79,7 +92,10 @@ async def update_contract(
     if if_match is None:
         raise PreconditionRequired("if_match_required", "Send If-Match with the contract's ETag.")
     changes = body.model_dump(exclude_unset=True)
-    contract = await contracts.update_contract(session, contract_id, if_match, changes)
+    contract = await contracts.update_contract(
+        session, contract_id, if_match, changes,
+        lambda fact, whose, name: authorize_fact(principal, fact, whose, f"a contract's {name}"
+                                                 + (" once it has advances" if whose == "with_advances" else "")))
     note_write(request, "contract.update", "contract", contract.id, body.model_dump(mode="json", exclude_unset=True))
     response.headers["ETag"] = contracts.etag(contract)
     return contract_out(contract, await contracts.balance(session, contract_id))
