@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.kernel.config import get_settings
@@ -44,6 +45,14 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping (a round trip per checkout): connections are recycled instead, and a dead connection fails
     # its request, which the client retries (money POSTs with their Idempotency-Key).
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+async def lock_row(session: AsyncSession, query: Select[Any]) -> Any:
+    """The row lock every If-Match update and state transition takes before it compares versions: `FOR UPDATE`
+    (PostgreSQL; SQLite's writers are serialised anyway) and a fresh read, never a stale identity-map object.
+    Pending changes are flushed first (sessions do not autoflush), so the fresh read cannot drop them."""
+    await session.flush()
+    return await session.scalar(query.with_for_update().execution_options(populate_existing=True))
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -46,7 +46,8 @@ async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
     query = query.where(_P.c.project_id == ids[0]) if len(ids) == 1 else query.where(_P.c.project_id.in_(ids))
     facts: dict[int, ProjectFacts] = {}
     states: dict[int, ProjectState] = {}
-    for r in await session.execute(query.order_by(_P.c.project_id).with_for_update(of=_P)):
+    # Both rows are locked: a TMĐT change (registry.projects.update takes this same lock) is then seen by the posting.
+    for r in await session.execute(query.order_by(_P.c.project_id).with_for_update(of=[_P, _PR])):
         facts[r.project_id] = ProjectFacts(r.project_id, r.code, ProjectStatus(r.status), r.total_investment_vnd,
                                            r.investor_id)
         states[r.project_id] = ProjectState(r.project_id, r.planned_total_vnd, r.disbursed_total_vnd,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import NotFound, PreconditionFailed, RuleViolation
 from app.models import Obstacle, ObstacleChange, Organisation, WorkingGroup
 
@@ -114,6 +115,9 @@ async def get(session: AsyncSession, obstacle_id: int) -> Obstacle:
 async def update(
     session: AsyncSession, o: Obstacle, if_match: str, fields: dict[str, Any], today: date, key_id: int | None
 ) -> Obstacle:
+    locked = await lock_row(session, select(Obstacle).where(Obstacle.id == o.id))
+    assert locked is not None  # obstacles are never deleted
+    o = locked  # compared under the lock: of N concurrent PATCHes with one ETag exactly one wins
     if if_match != etag(o):
         raise PreconditionFailed(
             "etag_mismatch", "The obstacle changed since you read it; read it again.", current_etag=etag(o)

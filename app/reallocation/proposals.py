@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AllocationKind, BudgetLevel, CapitalSource
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, DomainError, NotFound, PreconditionFailed, RuleViolation
 from app.ledger import posting
 from app.ledger.balances import PoolKey, pool_key_of
@@ -260,8 +261,9 @@ def _emit(session: AsyncSession, p: ReallocationProposal, step: str, today: date
     )
 
 
-async def get(session: AsyncSession, proposal_id: int) -> ReallocationProposal:
-    p = await session.get(ReallocationProposal, proposal_id)
+async def get(session: AsyncSession, proposal_id: int, *, lock: bool = False) -> ReallocationProposal:
+    query = select(ReallocationProposal).where(ReallocationProposal.id == proposal_id)
+    p = await (lock_row(session, query) if lock else session.scalar(query))
     if p is None:
         raise NotFound("proposal_not_found", f"Reallocation proposal {proposal_id} does not exist.")
     return p
@@ -282,7 +284,8 @@ async def transfers(session: AsyncSession, proposal_id: int) -> list[Reallocatio
 async def _transition(
     session: AsyncSession, proposal_id: int, if_match: str, allowed: tuple[str, ...], step: str
 ) -> ReallocationProposal:
-    p = await get(session, proposal_id)
+    # Locked and re-read before the version is compared: of N concurrent transitions with one ETag exactly one wins.
+    p = await get(session, proposal_id, lock=True)
     if if_match != etag(p):
         raise PreconditionFailed(
             "etag_mismatch", "The proposal changed since you read it; read it again.", current_etag=etag(p)

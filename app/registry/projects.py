@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import ProjectStatus, WatchList
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.ledger.locks import lock_projects
 from app.models import Organisation, Project, ProjectBalance, WorkingGroup
 
 WATCH_COLUMNS = {WatchList.app1: "on_app1", WatchList.app2: "on_app2", WatchList.app3: "on_app3"}
@@ -60,7 +62,10 @@ async def create(session: AsyncSession, fields: dict[str, Any]) -> Project:
 
 
 async def update(session: AsyncSession, project_id: int, if_match: str, changes: dict[str, Any]) -> Project:
-    project = await session.scalar(select(Project).where(Project.id == project_id).with_for_update())
+    # The lock the posting pipeline takes first (project balance with the project row, one statement): a TMĐT cut
+    # and a plan supplement are serialised, and the supplement sees the new TMĐT (R2).
+    _, balances = await lock_projects(session, [project_id])
+    project = await lock_row(session, select(Project).where(Project.id == project_id))
     if project is None:
         raise NotFound("project_not_found", f"Project {project_id} does not exist.")
     if if_match.strip() != etag(project):
@@ -68,7 +73,7 @@ async def update(session: AsyncSession, project_id: int, if_match: str, changes:
                                  current_etag=etag(project))
     await _check_references(session, changes.get("investor_id"), changes.get("working_group_id"))
     if "total_investment_vnd" in changes:
-        balance = await session.get(ProjectBalance, project_id)
+        balance = balances.get(project_id)
         floor = max(balance.planned_total_vnd, balance.disbursed_total_vnd) if balance else 0
         if changes["total_investment_vnd"] < floor:
             raise RuleViolation("tmdt_below_plan", f"R2: TMĐT cannot go below the cumulative plan or disbursement "

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel import caches
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import NotFound, PreconditionFailed, RuleViolation
 from app.models import CalendarDay, RuleSetOverride
 from app.rulesets.calendar import DayKind, WorkingCalendar
@@ -62,7 +63,7 @@ async def update(session: AsyncSession, code: str, if_match: str, changes: dict[
     """Merge `changes` into the stored overrides (a null value removes an override). Audited by the caller."""
     if code not in DEFAULTS:
         raise NotFound("rule_set_not_found", f"Rule set {code!r} does not exist.")
-    row = await session.scalar(select(RuleSetOverride).where(RuleSetOverride.code == code).with_for_update())
+    row = await lock_row(session, select(RuleSetOverride).where(RuleSetOverride.code == code))
     version = row.version if row else 1
     if if_match.strip() != etag(code, version):
         raise PreconditionFailed("etag_mismatch", "The rule set changed since you read it; fetch it again.",

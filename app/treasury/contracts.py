@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import feed as events
 from app.kernel.clock import today, utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
 from app.kernel.security import CONTRACT_FACTS
 from app.ledger.advance_rules import reaches_completion
@@ -74,7 +75,7 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
     """Change a contract. `authorize(fact, whose, field)` is called for every changed field under the lock on the
     contract's balance, so whether the contract has advances (whose Treasury controls they are) cannot change
     between the check and the write (R15a)."""
-    contract = await session.scalar(select(Contract).where(Contract.id == contract_id).with_for_update())
+    contract = await lock_row(session, select(Contract).where(Contract.id == contract_id))
     if contract is None:
         raise NotFound("contract_not_found", f"Contract {contract_id} does not exist.")
     if if_match.strip() != etag(contract):

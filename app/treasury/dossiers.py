@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import BudgetLevel, CapitalSource
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
 from app.ledger.balances import PoolKey
 from app.models import Dossier
@@ -36,7 +37,7 @@ def _payload(d: Dossier) -> dict[str, Any]:
 
 async def get(session: AsyncSession, dossier_id: int, *, lock: bool = False) -> Dossier:
     query = select(Dossier).where(Dossier.id == dossier_id)
-    dossier = await session.scalar(query.with_for_update() if lock else query)
+    dossier = await (lock_row(session, query) if lock else session.scalar(query))
     if dossier is None:
         raise NotFound("dossier_not_found", f"Dossier {dossier_id} does not exist.")
     return dossier

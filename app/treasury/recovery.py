@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
+from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed
 from app.models import Advance, RecoveryCase, RecoveryStep
 from app.treasury.recovery_rules import (
@@ -41,7 +42,7 @@ def open_case(session: AsyncSession, advance: Advance, today: date) -> RecoveryC
 
 async def get(session: AsyncSession, case_id: int, *, lock: bool = False) -> RecoveryCase:
     query = select(RecoveryCase).where(RecoveryCase.id == case_id)
-    case = await session.scalar(query.with_for_update() if lock else query)
+    case = await (lock_row(session, query) if lock else session.scalar(query))
     if case is None:
         raise NotFound("recovery_case_not_found", f"Recovery case {case_id} does not exist.")
     return case
