@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Organisation, Project, RecoveryCase, RecoveryStep
+from app.reporting import cells
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
 from app.treasury import overdue
@@ -86,19 +87,19 @@ def to_xlsx(report: dict) -> bytes:
     wb = Workbook()
     ws = cast(Worksheet, wb.active)  # a new Workbook has one sheet, active
     ws.title = "Mau 08a"
-    ws.append([f"BÁO CÁO TÌNH HÌNH TẠM ỨNG VỐN ĐẦU TƯ CÔNG QUÝ {report['quarter']}/{report['year']} "
+    cells.append(ws, [f"BÁO CÁO TÌNH HÌNH TẠM ỨNG VỐN ĐẦU TƯ CÔNG QUÝ {report['quarter']}/{report['year']} "
                f"(đến ngày {report['as_of'].strftime('%d/%m/%Y')})"])
-    ws.append([])
-    ws.append(list(HEADERS))
+    cells.append(ws, [])
+    cells.append(ws, list(HEADERS))
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for n, i in enumerate(report["items"], start=1):
         by_rule = i["overdue_by_rule_vnd"]
-        ws.append([n, i["investor_name"], i["project_code"], i["project_name"], i["outstanding_vnd"],
+        cells.append(ws, [n, i["investor_name"], i["project_code"], i["project_name"], i["outstanding_vnd"],
                    i["overdue_vnd"], by_rule["R9"], by_rule["R10"], by_rule["R11"], i["due_soon_vnd"],
                    "; ".join(i["reasons"]), "; ".join(i["remedies"])])
     t = report["totals"]
-    ws.append(["", "Tổng cộng", "", "", t["outstanding_vnd"], t["overdue_vnd"], "", "", "", t["due_soon_vnd"]])
+    cells.append(ws, ["", "Tổng cộng", "", "", t["outstanding_vnd"], t["overdue_vnd"], "", "", "", t["due_soon_vnd"]])
     for row in ws.iter_rows(min_row=4, min_col=5, max_col=10):
         for cell in row:
             cell.number_format = "#,##0"

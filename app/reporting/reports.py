@@ -23,6 +23,7 @@ from app.models import Obstacle
 from app.monitoring.forecast import deadline_for
 from app.monitoring.indicators import build_snapshot
 from app.monitoring.summaries import project_attrs
+from app.reporting import cells
 
 WATCH_TITLES = {
     "app1": "Phụ lục 1: Dự án ngoài ngân sách cần tháo gỡ",
@@ -169,11 +170,12 @@ def monthly_xlsx(data: dict) -> bytes:
     wb = Workbook()
     ws = cast(Worksheet, wb.active)  # a new Workbook has one sheet, active
     ws.title = "Bao cao thang"
-    ws.append([f"Báo cáo tình hình giải ngân vốn đầu tư công năm {data['plan_year']} (đến ngày {data['as_of']})"])
-    ws.append([h for _, h in MONTHLY_HEADERS])
+    title = f"Báo cáo tình hình giải ngân vốn đầu tư công năm {data['plan_year']} (đến ngày {data['as_of']})"
+    cells.append(ws, [title])
+    cells.append(ws, [h for _, h in MONTHLY_HEADERS])
     for r in data["rows"]:
-        ws.append([r[k] for k, _ in MONTHLY_HEADERS])
-    ws.append(["Tổng cộng", *[data["total"][k] for k, _ in MONTHLY_HEADERS[1:]]])
+        cells.append(ws, [r[k] for k, _ in MONTHLY_HEADERS])
+    cells.append(ws, ["Tổng cộng", *[data["total"][k] for k, _ in MONTHLY_HEADERS[1:]]])
     return _save(wb)
 
 
@@ -194,10 +196,10 @@ def watch_list_xlsx(data: dict) -> bytes:
     ]
     for appendix in data["appendices"]:
         ws = wb.create_sheet(appendix["watch_list"].upper())
-        ws.append([appendix["title"], f"đến ngày {data['as_of']}"])
-        ws.append(headers)
+        cells.append(ws, [appendix["title"], f"đến ngày {data['as_of']}"])
+        cells.append(ws, headers)
         for i in appendix["items"]:
-            ws.append(
+            cells.append(ws, 
                 [
                     i["code"],
                     i["name"],

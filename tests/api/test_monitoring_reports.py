@@ -70,3 +70,18 @@ async def test_r20_watch_list_report_has_flags_obstacles_recommendations(client,
     assert {f["code"] for f in item["flags"]} >= {"no_schedule"}
     bad = await client.get("/api/v1/reports/monthly", params={"format": "pdf"}, headers=world.h("viewer"))
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_xlsx_writes_formula_like_text_as_text(client, world):
+    """An obstacle titled like a formula stays words in the watch-list workbook (formula injection)."""
+    p = await make_project(client, world, code="WL-2", watch_lists=["app2"])
+    title = '=HYPERLINK("http://evil.example","Bấm vào đây")'
+    r = await client.post(f"/api/v1/projects/{p['id']}/obstacles", headers=world.h("owner"),
+                          json={"category": "procedures", "title": title})
+    assert r.status_code == 201, r.text
+    r = await client.get("/api/v1/reports/watch-lists", params={"format": "xlsx"}, headers=world.h("viewer"))
+    sheet = load_workbook(io.BytesIO(r.content))["APP2"]
+    texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(title in t for t in texts)
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert not any(t.startswith(("=", "+", "-", "@")) for t in texts)

@@ -1,0 +1,23 @@
+"""Cells for the .xlsx (and any CSV) writers: text that looks like a formula is written as text (OWASP CSV/formula
+injection): a leading `=`, `+`, `-`, `@`, tab or carriage return gets an apostrophe, so a title such as
+`=HYPERLINK(...)` typed into an obstacle stays words in the watch-list workbook. Numbers are written as numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def append(ws: Worksheet, row: Iterable[Any]) -> None:
+    """`ws.append` with every text cell neutralised; the only way the report writers add a row."""
+    ws.append([neutralise(value) for value in row])
