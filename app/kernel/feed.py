@@ -10,6 +10,7 @@ misses or repeats an event, however writers interleave their commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.clock import today, utcnow
 from app.kernel.db import dialect_name
-from app.models import Event
+from app.kernel.errors import BadRequest
+from app.models import Event, Project
 
 # Arbitrary constant identifying the feed publisher's advisory lock on PostgreSQL.
 PUBLISHER_LOCK_KEY = 7_301_001
@@ -74,21 +76,51 @@ async def publish_pending(session: AsyncSession, limit: int = 50_000, *, wait: b
     return len(pending)
 
 
+# Event types only the Treasury and the province see (the Treasury's endpoints are refused to owners too).
+TREASURY_ONLY_TYPES = ("recovery_case.", "advance.due_soon", "advance.overdue", "advance.marked_misuse",
+                       "advance.held_for_disputes", "contract.guarantee_")
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Whose events a reader may see: everyone's, or (an owner) its scope's projects without Treasury-only types."""
+
+    organisation_ids: frozenset[int] | None = None  # None: every event
+
+
+class AfterBeyondHead(BadRequest):
+    """`after` names a position the feed has not reached: a poller would skip the events that fill it later."""
+
+
+async def head(session: AsyncSession) -> int:
+    """The last published position (0 on an empty feed)."""
+    return int(await session.scalar(select(func.coalesce(func.max(Event.position), 0))) or 0)
+
+
 async def read_feed(
-    session: AsyncSession, after: int, limit: int, types: list[str] | None = None
+    session: AsyncSession, after: int, limit: int, types: list[str] | None = None, audience: Audience = Audience()
 ) -> tuple[list[Event], int]:
-    """Published events after `after`, in position order, and the position to ask after next."""
-    query = select(Event).where(Event.position > after).order_by(Event.position).limit(limit)
+    """Published events after `after`, in position order, and the position to ask after next.
+
+    The head is read first: a publisher round commits all its positions at once, so every position up to the head
+    is visible to the next statement. Rows are read up to that head only, and a page that is not full answers the
+    head as `next_after`: a filtered (or owner's) poll never skips an event published between two statements.
+    """
+    last = await head(session)
+    if after > last:
+        raise AfterBeyondHead("after_beyond_head", f"The feed's last position is {last}; `after` cannot go beyond it.",
+                              pointer="query:after", head=last)
+    query = select(Event).where(Event.position > after, Event.position <= last).order_by(Event.position).limit(limit)
     if types:
         query = query.where(Event.type.in_(types))
-    events = list((await session.scalars(query)).all())
-    if events:
-        return events, events[-1].position or after
-    if types:
-        # Nothing of these types: skip ahead to the last published position so the next poll is cheap.
-        head = await session.scalar(select(func.max(Event.position)).where(Event.position > after))
-        return [], head or after
-    return [], after
+    if audience.organisation_ids is not None:
+        in_scope = select(Project.id).where(Project.investor_id.in_(sorted(audience.organisation_ids)))
+        query = query.where(Event.project_id.in_(in_scope),
+                            *(Event.type.not_like(f"{prefix}%") for prefix in TREASURY_ONLY_TYPES))
+    rows = list((await session.scalars(query)).all())
+    if len(rows) == limit:
+        return rows, rows[-1].position or after
+    return rows, last
 
 
 async def publish_committed() -> int:

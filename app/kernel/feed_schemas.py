@@ -24,3 +24,7 @@ class EventOut(Schema):
 class EventPage(Schema):
     items: list[EventOut]
     next_after: int = Field(description="Pass as `after` on your next poll")
+
+
+class FeedHead(Schema):
+    head: int = Field(description="The last published position; pass it as `after` to start from now")

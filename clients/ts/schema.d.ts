@@ -281,9 +281,32 @@ export interface paths {
         /**
          * Change feed: events after a position
          * @description Positions are assigned in commit order after commit: storing `next_after` and polling again never
-         *     misses or repeats an event, whatever concurrent writers do.
+         *     misses or repeats an event, whatever concurrent writers do, with or without `types`. `after` beyond the
+         *     feed's head is refused (400 `after_beyond_head`, with `head`); `GET /api/v1/events/head` starts at the head.
+         *     An owner's key sees only events of its own projects, never the Treasury's own (recovery cases, overdue,
+         *     misuse, guarantees).
          */
         get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The change feed's last position
+         * @description Start a new poller here: pass `head` as `after` to receive only what happens from now on.
+         */
+        get: operations["getEventsHead"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2096,6 +2119,14 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** FeedHead */
+        FeedHead: {
+            /**
+             * Head
+             * @description The last published position; pass it as `after` to start from now
+             */
+            head: number;
         };
         /** FieldError */
         FieldError: {
@@ -5281,6 +5312,44 @@ export interface operations {
             };
             /** @description Invalid input or business rule violated */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEventsHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedHead"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

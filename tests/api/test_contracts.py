@@ -75,7 +75,7 @@ async def test_r4_advance_ceiling_and_r3_contract_cap(client, world):
 
 
 async def test_r4_higher_rate_with_decision(client, world):
-    """R4: a rate above the ceiling is recorded with its approving decision by a planner or approver, never the owner."""
+    """R4: a rate above the ceiling is recorded with its decision by a planner or approver, never the owner."""
     project, contract = await _setup(client, world, value=1_000_000_000)
     url, etag = f"/api/v1/contracts/{contract['id']}", {"If-Match": f'"contract-{contract["id"]}-v1"'}
     rate = {"approved_advance_rate_pct": 50, "approving_decision": "12/QĐ-UBND 2024-01-20"}

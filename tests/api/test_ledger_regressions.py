@@ -398,3 +398,33 @@ async def test_batch_with_one_rule_breaking_row_is_rejected_whole(client, world)
     good = await client.post("/api/v1/disbursements/batch", json={"rows": rows}, headers=world.h("treasury"))
     assert good.status_code == 201 and good.json()["created"] == 5, good.text
     await _verify_clean()
+
+
+async def test_feed_after_beyond_head_is_refused_and_head_is_a_start(client, world):
+    project = await make_project(client, world)
+    head = (await client.get("/api/v1/events/head", headers=world.h("viewer"))).json()["head"]
+    assert head >= 1  # project.created
+    refused = await client.get("/api/v1/events", params={"after": head + 5}, headers=world.h("viewer"))
+    assert refused.status_code == 400 and refused.json()["code"] == "after_beyond_head"
+    assert refused.json()["head"] == head
+    assert (await allocate(client, world, project["id"], 1_000_000_000)).status_code == 201
+    page = (await client.get("/api/v1/events", params={"after": head}, headers=world.h("viewer"))).json()
+    assert [e["type"] for e in page["items"]] == ["allocation.recorded"] and page["next_after"] == head + 1
+
+
+async def test_feed_owners_see_only_their_projects_and_never_treasury_only_events(client, world):
+    mine = await make_project(client, world, code="MINE")
+    theirs = await make_project(client, world, code="THEIRS", investor_id=world.other_investor_id)
+    for p in (mine, theirs):
+        assert (await allocate(client, world, p["id"], 5_000_000_000)).status_code == 201
+        body = disbursement_body(1_000_000_000, f"TU-{p['id']}", kind="advance", value_date="2024-01-15")
+        assert (await client.post(f"/api/v1/projects/{p['id']}/disbursements", json=body,
+                                  headers=world.h("treasury"))).status_code == 201
+    assert (await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))).status_code == 200
+    everything = (await client.get("/api/v1/events", params={"page_size": 1000}, headers=world.h("treasury"))).json()
+    assert any(e["type"].startswith("recovery_case.") for e in everything["items"])
+    owner = (await client.get("/api/v1/events", params={"page_size": 1000}, headers=world.h("owner"))).json()
+    assert owner["items"] and {e["project_id"] for e in owner["items"]} == {mine["id"]}
+    assert not any(e["type"].startswith(("recovery_case.", "advance.overdue", "advance.due_soon"))
+                   for e in owner["items"])
+    assert owner["next_after"] == everything["next_after"]

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.enums import Role
 from app.kernel import feed as events
-from app.kernel.api.deps import SessionDep, require
+from app.kernel.api.deps import PrincipalDep, SessionDep, require
 from app.kernel.api.problems import problem_responses
-from app.kernel.feed_schemas import EventOut, EventPage
+from app.kernel.feed_schemas import EventOut, EventPage, FeedHead
+from app.kernel.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -18,13 +20,31 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
             response_model=EventPage, responses=problem_responses(400, 401, 403, 422), dependencies=[require("read")])
 async def list_events(
     session: SessionDep,
+    principal: PrincipalDep,
     after: Annotated[int, Query(ge=0, description="Last position you processed (0 to start)")] = 0,
     types: Annotated[list[str] | None, Query(max_length=20, description="Only these event types")] = None,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
     """Positions are assigned in commit order after commit: storing `next_after` and polling again never
-    misses or repeats an event, whatever concurrent writers do."""
+    misses or repeats an event, whatever concurrent writers do, with or without `types`. `after` beyond the
+    feed's head is refused (400 `after_beyond_head`, with `head`); `GET /api/v1/events/head` starts at the head.
+    An owner's key sees only events of its own projects, never the Treasury's own (recovery cases, overdue,
+    misuse, guarantees)."""
     # Publishing in the reader's own transaction: committed events get positions before we read.
     await events.publish_pending(session, wait=False)
-    rows, next_after = await events.read_feed(session, after, page_size, types)
+    rows, next_after = await events.read_feed(session, after, page_size, types, _audience(principal))
     return EventPage(items=[EventOut.model_validate(r) for r in rows], next_after=next_after)
+
+
+def _audience(principal: Principal) -> events.Audience:
+    if principal.role is Role.owner:
+        return events.Audience(principal.scope_organisation_ids or frozenset({principal.organisation_id}))
+    return events.Audience()
+
+
+@router.get("/events/head", operation_id="getEventsHead", summary="The change feed's last position",
+            response_model=FeedHead, responses=problem_responses(401, 403), dependencies=[require("read")])
+async def get_head(session: SessionDep) -> FeedHead:
+    """Start a new poller here: pass `head` as `after` to receive only what happens from now on."""
+    await events.publish_pending(session, wait=False)
+    return FeedHead(head=await events.head(session))
