@@ -1,7 +1,7 @@
 """The posting pipeline: the one way money moves (docs/rules.md; CONTRIBUTING.md, "Adding a money movement").
 
 Every movement — a disbursement of any kind, a batch, a reversal, an allocation entry of any kind, a
-reallocation applied — goes through the same three steps in one transaction:
+reallocation applied, a dossier paid — goes through the same three steps in one transaction:
 1. lock (`app.ledger.locks`, one documented order) and read the balances it touches;
 2. decide (`app.ledger.posting_rules`, pure) with the **effective** rule sets, row by row over the in-memory
    balances, which the fold (`app.ledger.fold`) moves as each row is accepted;

@@ -195,6 +195,8 @@ class Dossier(Base):
     delay_reason: Mapped[str | None] = mapped_column(String(1000))
     return_reason: Mapped[str | None] = mapped_column(String(1000))
     closed_on: Mapped[date | None] = mapped_column(Date)
+    # R15: paying the dossier posts the Treasury's disbursement through the posting pipeline (migration 0011).
+    disbursement_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("disbursements.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.kernel.schemas import IsoDate, PositiveVnd, Schema, Text200
+from app.enums import AdvanceKind
+from app.kernel.schemas import IsoDate, NonNegativeVnd, PositiveVnd, Schema, Text200
 from app.ledger.schemas import PoolFields
 from app.treasury.sla import DossierKind, DossierStatus
 
@@ -30,6 +31,16 @@ class DossierAction(Schema):
     reason: str | None = Field(None, max_length=1000, description="Required to return a dossier (lý do trả lại)")
 
 
+class DossierPayment(DossierAction):
+    """Paying a dossier posts the Treasury's disbursement (R15, R15a) through the same rules as any movement."""
+
+    voucher_number: Text200 | None = Field(None, description="The Treasury's voucher (chứng từ); default: the "
+                                           "dossier's number prefixed `KB-`")
+    advance_recovered_vnd: NonNegativeVnd = Field(0, description="Payment dossier: advance recovered from it (R7)")
+    advance_kind: AdvanceKind | None = Field(None, description="Advance dossier: contract (default with a contract), "
+                                             "site_clearance or other (default without)")
+
+
 class DelayReason(Schema):
     reason: str = Field(min_length=1, max_length=1000, description="Why the dossier is not processed in time")
 
@@ -44,7 +55,9 @@ class DossierOut(PoolFields):
     status: DossierStatus
     submitted_on: IsoDate
     completed_on: IsoDate | None
-    sla_due: IsoDate | None = Field(description="R15: last day to pay or return (working days from completion)")
+    sla_due: IsoDate | None = Field(description="R15: last day to act — to accept as complete or return (from "
+                                    "receipt), then to pay or return (from completion), in working days")
+    disbursement_id: int | None = Field(None, description="The Treasury's disbursement posted when it was paid")
     pending_without_reason: bool = Field(description="R15: past its SLA with no recorded reason")
     delay_reason: str | None
     return_reason: str | None

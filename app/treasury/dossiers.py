@@ -1,12 +1,16 @@
 """Payment and advance dossiers (hồ sơ thanh toán / tạm ứng), R15.
 
-submitted → complete → paid | returned (reason required). The SLA due day is computed when the dossier
-becomes complete (sla.sla_due under the rule set in force that day, on the working calendar with the
-administrator's days). A dossier past its SLA without a recorded delay reason is "pending without reason".
+submitted → complete → paid | returned (reason required). The SLA clock starts at receipt: the Treasury accepts
+the dossier as complete or returns it within the same working-day limit (`sla_due` from `submitted_on`), then pays
+or returns it within the limit from completion (`sla_due` moves to that day). Both under the rule set in force that
+day, on the working calendar with the administrator's days. A dossier past its SLA without a recorded delay
+reason is "pending without reason". Paying posts the Treasury's disbursement through the posting pipeline.
+A dossier asks for no more than its pool (and contract) could still receive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -20,7 +24,7 @@ from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
 from app.ledger.balances import PoolKey
-from app.models import Dossier
+from app.models import Contract, ContractBalance, Dossier, PoolBalance
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets, working_calendar
 from app.treasury import sla
@@ -43,10 +47,42 @@ async def get(session: AsyncSession, dossier_id: int, *, lock: bool = False) -> 
     return dossier
 
 
+async def _due(session: AsyncSession, start: date, kind: str) -> date:
+    rule_sets = await effective_rule_sets(session)
+    return sla.sla_due(start, sla.DossierKind(kind), ruleset_for(start, rule_sets), await working_calendar(session))
+
+
+async def _receivable_vnd(session: AsyncSession, project_id: int, fields: dict[str, Any]) -> int:
+    """What the pool (and the contract) could still receive: the most a dossier may ask for."""
+    pool = await session.scalar(select(PoolBalance).where(
+        PoolBalance.project_id == project_id, PoolBalance.plan_year == fields["plan_year"],
+        PoolBalance.capital_source == fields["capital_source"], PoolBalance.budget_level == fields["budget_level"]))
+    room = pool.plan_vnd - pool.disbursed_vnd if pool is not None else 0
+    if fields.get("contract_id") is not None:
+        contract = await session.get(Contract, fields["contract_id"])
+        bal = await session.get(ContractBalance, fields["contract_id"])
+        if contract is not None and bal is not None:
+            room = min(room, contract.value_vnd - bal.outstanding_vnd - bal.paid_vnd) if fields["kind"].value == \
+                "advance" else room
+            if fields["kind"].value == "payment":
+                room = min(room + bal.outstanding_vnd, contract.value_vnd - bal.paid_vnd)
+    return max(0, room)
+
+
 async def submit(session: AsyncSession, project_id: int, fields: dict[str, Any], today: date) -> Dossier:
+    room = await _receivable_vnd(session, project_id, fields)
+    if fields["amount_vnd"] > room:
+        raise RuleViolation("dossier_exceeds_receivable", f"R1/R3: the pool (and contract) can still receive "
+                            f"{room:,} đồng; a dossier cannot ask for more.", pointer="/amount_vnd",
+                            allowed_max_vnd=room)
     now = utcnow()
+    submitted_on = fields.pop("submitted_on", None) or today
+    if submitted_on > today:
+        raise RuleViolation("submitted_on_in_future", f"Submitted on {submitted_on}, after today ({today}).",
+                            pointer="/submitted_on", latest_allowed=today.isoformat())
     dossier = Dossier(project_id=project_id, status=sla.DossierStatus.submitted.value, version=1,
-                      created_at=now, updated_at=now, submitted_on=fields.pop("submitted_on", None) or today,
+                      created_at=now, updated_at=now, submitted_on=submitted_on,
+                      sla_due=await _due(session, submitted_on, fields["kind"].value),  # R15: the clock runs at receipt
                       **{**fields, "kind": fields["kind"].value})
     session.add(dossier)
     try:
@@ -61,8 +97,10 @@ async def submit(session: AsyncSession, project_id: int, fields: dict[str, Any],
 
 
 async def act(session: AsyncSession, dossier_id: int, action: sla.DossierAction, *, on: date, reason: str | None,
-              if_match: str | None) -> Dossier:
-    """complete / pay / return a dossier; illegal → 409 `illegal_transition`, no reason → 422."""
+              if_match: str | None, post: Callable[[Dossier], Awaitable[int]] | None = None) -> Dossier:
+    """complete / pay / return a dossier; illegal → 409 `illegal_transition`, no reason → 422. Paying calls
+    `post(dossier)`, which posts the Treasury's disbursement through the posting pipeline (its rules refuse the
+    payment as they refuse any movement) and answers its id."""
     dossier = await get(session, dossier_id, lock=True)
     if if_match is not None and if_match.strip() != etag(dossier):
         raise PreconditionFailed("etag_mismatch", "The dossier changed since you read it; fetch it again.",
@@ -75,10 +113,11 @@ async def act(session: AsyncSession, dossier_id: int, action: sla.DossierAction,
         raise Conflict("illegal_transition", f"R15: {exc.detail}", state=dossier.status,
                        action=action.value) from exc
     if action is sla.DossierAction.complete:
-        rule_sets = await effective_rule_sets(session)
         dossier.completed_on = on
-        dossier.sla_due = sla.sla_due(on, sla.DossierKind(dossier.kind), ruleset_for(on, rule_sets),
-                                      await working_calendar(session))
+        dossier.sla_due = await _due(session, on, dossier.kind)
+    if action is sla.DossierAction.pay:
+        assert post is not None  # the API passes the posting
+        dossier.disbursement_id = await post(dossier)
     if status in sla.FINAL_STATUSES:
         dossier.closed_on = on
     if status is sla.DossierStatus.returned:
@@ -118,11 +157,11 @@ async def list_page(session: AsyncSession, *, project_id: int | None, status: st
 
 
 async def in_flight_by_pool(session: AsyncSession, plan_year: int) -> dict[PoolKey, int]:
-    """Amounts of dossiers in flight (submitted or complete) per pool: R19 never takes capital below
-    what is disbursed plus what is in flight (used by reallocation, issue #4)."""
+    """Amounts of dossiers in flight per pool: R19 never takes capital below what is disbursed plus what is in
+    flight. Only dossiers the Treasury accepted as complete count: a dossier an owner merely filed is its claim,
+    and cannot block a reallocation (owners filed oversized dossiers to keep their capital)."""
     query = (select(Dossier.project_id, Dossier.capital_source, Dossier.budget_level, func.sum(Dossier.amount_vnd))
-             .where(Dossier.plan_year == plan_year,
-                    Dossier.status.in_([s.value for s in sla.PENDING_STATUSES]))
+             .where(Dossier.plan_year == plan_year, Dossier.status == sla.DossierStatus.complete.value)
              .group_by(Dossier.project_id, Dossier.capital_source, Dossier.budget_level))
     return {PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level)): int(total or 0)
             for pid, source, level, total in (await session.execute(query)).all()}

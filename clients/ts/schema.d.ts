@@ -996,7 +996,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark a dossier paid */
+        /**
+         * Pay a dossier: posts the Treasury's disbursement
+         * @description R15/R15a: the payment is recorded in the ledger as the Treasury's entry, linked to the dossier, through the
+         *     posting pipeline: a payment the rules refuse (R1–R8, R14) is refused with their code, and nothing changes.
+         */
         post: operations["payDossier"];
         delete?: never;
         options?: never;
@@ -1942,9 +1946,14 @@ export interface components {
             completed_on: string | null;
             /**
              * Sla Due
-             * @description R15: last day to pay or return (working days from completion)
+             * @description R15: last day to act — to accept as complete or return (from receipt), then to pay or return (from completion), in working days
              */
             sla_due: string | null;
+            /**
+             * Disbursement Id
+             * @description The Treasury's disbursement posted when it was paid
+             */
+            disbursement_id?: number | null;
             /**
              * Pending Without Reason
              * @description R15: past its SLA with no recorded reason
@@ -1963,6 +1972,36 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * DossierPayment
+         * @description Paying a dossier posts the Treasury's disbursement (R15, R15a) through the same rules as any movement.
+         */
+        DossierPayment: {
+            /**
+             * On
+             * @description Day of the action (default today)
+             */
+            on?: string | null;
+            /**
+             * Reason
+             * @description Required to return a dossier (lý do trả lại)
+             */
+            reason?: string | null;
+            /**
+             * Voucher Number
+             * @description The Treasury's voucher (chứng từ); default: the dossier's number prefixed `KB-`
+             */
+            voucher_number?: string | null;
+            /**
+             * Advance Recovered Vnd
+             * @description Payment dossier: advance recovered from it (R7)
+             * @default 0
+             * @example 0
+             */
+            advance_recovered_vnd: number;
+            /** @description Advance dossier: contract (default with a contract), site_clearance or other (default without) */
+            advance_kind?: components["schemas"]["AdvanceKind"] | null;
         };
         /**
          * DossierStatus
@@ -8805,6 +8844,8 @@ export interface operations {
             header?: {
                 /** @description Optional: the dossier's ETag */
                 "If-Match"?: string | null;
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
             };
             path: {
                 dossier_id: number;
@@ -8813,7 +8854,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DossierAction"];
+                "application/json": components["schemas"]["DossierPayment"];
             };
         };
         responses: {

@@ -30,6 +30,7 @@ async def _dossier(client, world, project, doc="HS-1", kind="payment", amount=1_
 
 async def test_r15_dossier_lifecycle_sla_and_pending_without_reason(client, world):
     project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 10_000_000_000)).status_code == 201
     d1 = await _dossier(client, world, project)
     d2 = await _dossier(client, world, project, "HS-2", kind="advance", amount=500_000_000)
     url = "/api/v1/dossiers"
@@ -38,7 +39,8 @@ async def test_r15_dossier_lifecycle_sla_and_pending_without_reason(client, worl
     assert done.json()["sla_due"] == "2024-10-08"  # nd99: 3 working days from Thursday 03/10/2024
     assert done.json()["pending_without_reason"] is True  # today is 2024-10-11
     late = (await client.get(url, params={"pending_without_reason": True}, headers=world.h("viewer"))).json()
-    assert [d["id"] for d in late["items"]] == [d1["id"]]
+    # R15: d2 was received on 01/10 and neither accepted nor returned within 3 working days: late as well.
+    assert [d["id"] for d in late["items"]] == [d1["id"], d2["id"]]
     reason = await client.post(f"{url}/{d1['id']}/delay-reason", json={"reason": "Chờ bổ sung chứng từ"},
                                headers=world.h("treasury"))
     assert reason.json()["pending_without_reason"] is False
@@ -56,6 +58,11 @@ async def test_r15_dossier_lifecycle_sla_and_pending_without_reason(client, worl
     assert flight == {key: 1_000_000_000}
     paid = await client.post(f"{url}/{d1['id']}/pay", json={}, headers=world.h("treasury"))
     assert paid.json()["status"] == "paid"
+    # R15/R15a: paying posted the Treasury's disbursement, linked to the dossier.
+    ledger = (await client.get(f"/api/v1/projects/{project['id']}/disbursements", headers=world.h("viewer"))).json()
+    [entry] = ledger["items"]
+    assert entry["id"] == paid.json()["disbursement_id"] and entry["source"] == "treasury"
+    assert entry["amount_vnd"] == 1_000_000_000 and entry["document_number"] == "KB-HS-1"
     _problem(await client.post(f"/api/v1/projects/{project['id']}/dossiers", json={
         "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": "payment",
         "amount_vnd": 1, "document_number": "HS-1"}, headers=world.h("owner")), 409, "duplicate_dossier")
@@ -82,6 +89,7 @@ async def test_rule_sets_read_and_override_with_if_match_admin_only(client, worl
     assert (await client.put("/api/v1/calendar-days/2024-10-07", json={"kind": "day_off", "description": "test"},
                              headers=world.h("admin"))).status_code == 200
     project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 10_000_000_000)).status_code == 201
     d = await _dossier(client, world, project)
     done = await client.post(f"/api/v1/dossiers/{d['id']}/complete", json={"on": "2024-10-03"},
                              headers=world.h("treasury"))
@@ -104,3 +112,35 @@ async def test_r20_quarterly_advance_report_json_and_xlsx(client, world):
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     _problem(await client.get("/api/v1/reports/advances", params={"year": 2024, "quarter": 5},
                               headers=world.h("treasury")), 422, "validation_failed")
+
+
+async def test_r15_a_dossier_asks_no_more_than_its_pool_can_receive_and_cannot_block_a_proposal(client, world):
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 2_000_000_000)).status_code == 201
+    body = {"plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province", "kind": "payment",
+            "amount_vnd": 10**15, "document_number": "HS-HUGE"}
+    huge = await client.post(f"/api/v1/projects/{project['id']}/dossiers", json=body, headers=world.h("owner"))
+    _problem(huge, 422, "dossier_exceeds_receivable")
+    assert huge.json()["allowed_max_vnd"] == 2_000_000_000
+    filed = await _dossier(client, world, project, "HS-OK", amount=2_000_000_000)
+    async with session_scope() as session:
+        assert await in_flight_by_pool(session, 2024) == {}  # filed, not accepted: not in flight
+    await client.post(f"/api/v1/dossiers/{filed['id']}/complete", json={"on": "2024-10-02"},
+                      headers=world.h("treasury"))
+    async with session_scope() as session:
+        key = PoolKey(project["id"], 2024, CapitalSource.local_balanced, BudgetLevel.province)
+        assert await in_flight_by_pool(session, 2024) == {key: 2_000_000_000}
+
+
+async def test_r15_paying_a_dossier_the_rules_refuse_changes_nothing(client, world):
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 2_000_000_000)).status_code == 201
+    d = await _dossier(client, world, project, "HS-1", amount=2_000_000_000)
+    await client.post(f"/api/v1/dossiers/{d['id']}/complete", json={"on": "2024-10-02"}, headers=world.h("treasury"))
+    spent = await client.post(f"/api/v1/projects/{project['id']}/disbursements", headers=world.h("treasury"),
+                              json=disbursement_body(1_500_000_000, "KB-OTHER", value_date="2024-10-05"))
+    assert spent.status_code == 201
+    refused = await client.post(f"/api/v1/dossiers/{d['id']}/pay", json={}, headers=world.h("treasury"))
+    _problem(refused, 422, "plan_cap_exceeded")
+    still = (await client.get(f"/api/v1/dossiers/{d['id']}", headers=world.h("viewer"))).json()
+    assert still["status"] == "complete" and still["disbursement_id"] is None

@@ -6,15 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
+from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import RuleViolation
 from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.ledger import posting
+from app.ledger.fold import DisbursementInput
 from app.models import Dossier
 from app.registry import projects
 from app.treasury import contracts, dossiers, sla
-from app.treasury.dossier_schemas import DelayReason, DossierAction, DossierCreate, DossierOut
+from app.treasury.dossier_schemas import DelayReason, DossierAction, DossierCreate, DossierOut, DossierPayment
 
 router = APIRouter(tags=["dossiers"])
 ACT_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
@@ -88,11 +91,36 @@ async def complete(dossier_id: int, body: DossierAction, request: Request, sessi
     return await _act(dossier_id, sla.DossierAction.complete, body, request, session, response, if_match)
 
 
-@router.post("/api/v1/dossiers/{dossier_id}/pay", operation_id="payDossier", summary="Mark a dossier paid",
-             response_model=DossierOut, responses=ACT_ERRORS, dependencies=[require("dossier.process")])
-async def pay(dossier_id: int, body: DossierAction, request: Request, session: SessionDep,
-              response: Response, if_match: IfMatch = None) -> DossierOut:
-    return await _act(dossier_id, sla.DossierAction.pay, body, request, session, response, if_match)
+@router.post("/api/v1/dossiers/{dossier_id}/pay", operation_id="payDossier",
+             summary="Pay a dossier: posts the Treasury's disbursement", response_model=DossierOut,
+             responses=ACT_ERRORS, dependencies=[require("dossier.process")])
+async def pay(dossier_id: int, body: DossierPayment, request: Request, session: SessionDep, principal: PrincipalDep,
+              idem: IdempotencyDep, if_match: IfMatch = None) -> Response:
+    """R15/R15a: the payment is recorded in the ledger as the Treasury's entry, linked to the dossier, through the
+    posting pipeline: a payment the rules refuse (R1–R8, R14) is refused with their code, and nothing changes."""
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    on = body.on or today()
+
+    async def post(dossier: Dossier) -> int:
+        advance = dossier.kind == sla.DossierKind.advance.value
+        kind = body.advance_kind or (AdvanceKind.contract if dossier.contract_id else AdvanceKind.other)
+        row = DisbursementInput(
+            project_id=dossier.project_id, plan_year=dossier.plan_year,
+            capital_source=CapitalSource(dossier.capital_source), budget_level=BudgetLevel(dossier.budget_level),
+            kind=DisbursementKind.advance if advance else DisbursementKind.payment, amount_vnd=dossier.amount_vnd,
+            value_date=on, document_number=body.voucher_number or f"KB-{dossier.document_number}",
+            advance_kind=kind if advance else None, advance_recovered_vnd=0 if advance else body.advance_recovered_vnd,
+            contract_id=dossier.contract_id, note=f"dossier {dossier.id}", source=EntrySource.treasury)
+        [recorded] = await posting.post_disbursements(session, [row], today=today(), key_id=principal.key_id)
+        return recorded.id
+
+    dossier = await dossiers.act(session, dossier_id, sla.DossierAction.pay, on=on, reason=body.reason,
+                                 if_match=if_match, post=post)
+    note_write(request, "dossier.pay", "dossier", dossier.id, body.model_dump(mode="json"))
+    answer = idem.respond(200, dossier_out(dossier))
+    answer.headers["ETag"] = dossiers.etag(dossier)
+    return answer
 
 
 @router.post("/api/v1/dossiers/{dossier_id}/return", operation_id="returnDossier",
