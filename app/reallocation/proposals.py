@@ -308,6 +308,10 @@ def _bump(p: ReallocationProposal, status: str) -> None:
 
 async def submit(session: AsyncSession, proposal_id: int, if_match: str, today: date) -> ReallocationProposal:
     p = await _transition(session, proposal_id, if_match, ("draft",), "submitted")
+    if p.transfer_count == 0:
+        # Nothing to decide: an applied proposal is the paired plan entries it wrote (verify: r19_proposal_status).
+        raise RuleViolation("proposal_empty", "R19: this proposal moves no capital; there is nothing to submit.",
+                            pointer="/transfers")
     _bump(p, "submitted")
     p.submitted_at = p.updated_at
     _emit(session, p, "submitted", today)
