@@ -15,6 +15,7 @@ from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
 from app.kernel.security import CONTRACT_FACTS
 from app.ledger.advance_rules import reaches_completion
+from app.ledger.locks import lock_projects
 from app.models import Advance, Contract, ContractBalance
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
@@ -75,9 +76,13 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
     """Change a contract. `authorize(fact, whose, field)` is called for every changed field under the lock on the
     contract's balance, so whether the contract has advances (whose Treasury controls they are) cannot change
     between the check and the write (R15a)."""
-    contract = await lock_row(session, select(Contract).where(Contract.id == contract_id))
-    if contract is None:
+    project_id = await session.scalar(select(Contract.project_id).where(Contract.id == contract_id))
+    if project_id is None:
         raise NotFound("contract_not_found", f"Contract {contract_id} does not exist.")
+    # The posting pipeline's lock order: project first, then the contract's balance, then its advances.
+    await lock_projects(session, [project_id])
+    contract = await lock_row(session, select(Contract).where(Contract.id == contract_id))
+    assert contract is not None  # contracts are never deleted
     if if_match.strip() != etag(contract):
         raise PreconditionFailed("etag_mismatch", "The contract changed since you read it; fetch it again.",
                                  current_etag=etag(contract))
@@ -87,8 +92,7 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
     _check(merged)
     # The balance row is locked (lock order: it follows the project and pools a posting takes; this update takes
     # none of those) so a concurrent posting cannot slip between the check and the change.
-    bal = await session.scalar(select(ContractBalance).where(ContractBalance.contract_id == contract_id)
-                               .with_for_update().execution_options(populate_existing=True))
+    bal = await lock_row(session, select(ContractBalance).where(ContractBalance.contract_id == contract_id))
     assert bal is not None  # created with the contract
     for name in sorted(changes):
         fact = CONTRACT_FACTS[name]

@@ -26,6 +26,7 @@ from app.enums import AdvanceKind
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
+from app.ledger.locks import lock_projects
 from app.models import Advance, Contract, ContractBalance, RecoveryCase, SweepTransition, snapshot
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
@@ -76,6 +77,11 @@ async def sweep(session: AsyncSession, as_of: date) -> SweepResult:
 async def _sweep(session: AsyncSession, as_of: date) -> SweepResult:
     result = SweepResult(as_of)
     rule_set = ruleset_for(as_of, await effective_rule_sets(session))
+    # The posting pipeline's first lock, on every project with an outstanding advance, in its order: the sweep then
+    # reads outstanding under the lock (a recovery cannot slip between the check and the case it opens) and never
+    # deadlocks with a posting (both lock project → advances, and postings take no sweep lock).
+    await lock_projects(session, await session.scalars(
+        select(Advance.project_id).where(Advance.outstanding_vnd > 0).distinct()))
     rows = await outstanding_advances(session)
     has_case = set(await session.scalars(select(RecoveryCase.advance_id).where(
         RecoveryCase.advance_id.in_([r.advance.id for r in rows]))))
