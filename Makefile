@@ -38,6 +38,11 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy app
 	$(VENV)/bin/lint-imports
 
+## simulate: a long seeded simulation of the API checking every invariant after each step (tests/simulation);
+## SIM_SEED, SIM_STEPS, SIM_CLIENTS; a temporary SQLite file unless TEST_DATABASE_URL is set (its tables are emptied)
+simulate: $(STAMP)
+	$(PY) -m tests.simulation.simulator --seed $${SIM_SEED:-1} --steps $${SIM_STEPS:-100000} --clients $${SIM_CLIENTS:-1} --quiet
+
 openapi: $(STAMP)
 	$(PY) -m app openapi > openapi.json
 	@if [ -d node_modules ]; then npx --no-install openapi-typescript openapi.json -o clients/ts/schema.d.ts; \

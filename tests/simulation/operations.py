@@ -223,7 +223,7 @@ class Operations:
         year = POOLS[q][0]
         up = kind in ("initial", "supplement", "adjustment_in")
         return {"key": self.pick_key("allocation.write"), "p": p, "q": q, "kind": kind,
-                "amount": self.amount("headroom" if up else "pool_rem"), "decision": f"{i}/QĐ-UBND",
+                "amount": self.amount("headroom", 150) if up else self.amount("pool_rem"), "decision": f"{i}/QĐ-UBND",
                 "decided": ["ago", self.days(60)], "tranche": rng.randint(1, 4) if kind == "supplement" else None,
                 "until": rng.choice([f"{year + 1}-12-31", f"{year + 1}-06-30", f"{year + 1}-01-31",
                                      f"{year + 2}-01-31"]) if kind == "extension" else None, "idem": self.idem()}
@@ -245,7 +245,9 @@ class Operations:
         rng = self.rng
         a = {"key": self.pick_key("project.write"), "p": rng.randrange(len(self.projects)), "etag": self.etag_mode(),
              "value": rng.choice([["floor", 1000, 0], ["floor", 1000, -1], ["floor", rng.randint(1001, 1600), 0],
-                                  ["abs", 0, 10**15], ["abs", 0, 0]])}
+                                  ["abs", 0, 10**15 + 1], ["abs", 0, 0]])}
+        if rng.random() < 0.02:
+            a["value"] = ["abs", 0, 10**15]  # the largest TMĐT the API takes (MAX_VND)
         if rng.random() < 0.08:
             a["status"] = rng.choice(["suspended", "active", "active"])
         return a
@@ -357,8 +359,8 @@ class Operations:
         if (d := self.dossiers.get(a["t"])) is None:
             return
         c.touched.add(d["p"])  # paying a dossier may record its disbursement (R15)
-        body = {"reason": a["reason"]} if a["act"] != "delay-reason" or a["reason"] else {"reason": "x"}
-        await c.req("POST", f"/api/v1/dossiers/{d['id']}/{a['act']}", a["key"], body=body, action="dossier.process")
+        await c.req("POST", f"/api/v1/dossiers/{d['id']}/{a['act']}", a["key"], body={"reason": a["reason"]},
+                    action="dossier.process")
 
     def gen_proposal(self, i):
         rng = self.rng
@@ -390,7 +392,7 @@ class Operations:
                     if_match=self.if_match(a["etag"], etag), action=action)
 
     def advances(self, **where) -> list[str]:
-        return [label for label in self.labels(self.disb, kind="advance", rev=False, **where)]
+        return self.labels(self.disb, kind="advance", rev=False, **where)
 
     def gen_misuse(self, i):
         if not (advs := self.advances()):
