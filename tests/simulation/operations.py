@@ -129,8 +129,10 @@ class Operations:
         r, rng = self.rng.random(), self.rng
         if r < 0.25:
             return ["abs", 0, int(10 ** rng.uniform(8, 10.7))]
-        if r < 0.85:
+        if r < 0.7:
             return [base, rng.randint(5, hi), 0]
+        if r < 0.85:  # exactly what is left: fills contracts and pools, so reversals meet full balances
+            return [base, 1000, 0]
         return rng.choice([[base, 1000, 0], [base, 1000, 1], [base, 1000, -1], ["abs", 0, 0], ["abs", 0, -5 * B],
                            ["abs", 0, 10**15], ["abs", 0, 10**15 + 1], ["abs", 0, 1]])
 
@@ -155,9 +157,9 @@ class Operations:
             if rng.random() < 0.5:
                 a["rec"] = ["c_out" if a["contract"] else "p_out", rng.choice([1000, 1000, 500, 200]),
                             rng.choice([0, 0, 0, 1])]
-        else:
-            a["contract"] = rng.choice(cons) if cons and rng.random() < 0.1 else None
-            a["amount"] = self.amount("p_out", hi)
+        else:  # a clearance settles advances: under a contract (its own), or the project's site-clearance ones
+            a["contract"] = rng.choice(cons) if cons and rng.random() < 0.3 else None
+            a["amount"] = self.amount("c_out" if a["contract"] else "p_out", 1000)
         if rng.random() < 0.03 and (docs := [x["doc"] for x in self.disb.values() if x["p"] == p]):
             a["doc"] = rng.choice(docs)  # duplicate_document
         return a
@@ -173,12 +175,23 @@ class Operations:
         return {**a, "key": self.pick_key("disbursement.write", a["p"]), "idem": self.idem()}
 
     async def do_disburse(self, c: Ctx, a: dict) -> None:
-        p = self.projects[a["p"]]
+        p, body = self.projects[a["p"]], await self.row_body(c, a)
         c.touched.add(a["p"])
-        r = await c.req("POST", f"/api/v1/projects/{p['id']}/disbursements", a["key"], body=await self.row_body(c, a),
-                        idem=a["idem"], action="disbursement.write", investors=[p["investor_id"]], ps=[a["p"]])
+        r = await c.req("POST", f"/api/v1/projects/{p['id']}/disbursements", a["key"], body=body, idem=a["idem"],
+                        action="disbursement.write", investors=[p["investor_id"]], ps=[a["p"]])
         if r is not None and r.status_code == 201:
             self.remember(str(c.index), a["p"], r.json())
+            await self.check_r4a(c, body)
+
+    async def check_r4a(self, c: Ctx, body: dict) -> None:
+        """R4a: an accepted contract advance names its contract, and that contract has its full-recovery date."""
+        if (body["kind"], body.get("advance_kind")) != ("advance", "contract"):
+            return
+        k = (await c.get(f"/api/v1/contracts/{body['contract_id']}"))[0] if "contract_id" in body else None
+        if k is None or k.get("full_recovery_date") is None:
+            c.fail("r4a_contract_advance", f"advance {body['document_number']} of kind contract accepted "
+                   + ("without a contract" if k is None else f"under contract {k['id']}, which has no full-recovery "
+                      "date"))
 
     def gen_batch(self, i):
         groups = [[k for k, p in enumerate(self.projects) if p["investor_id"] in s] for s in self.scope.values()]
@@ -199,11 +212,18 @@ class Operations:
             for k, (x, id_) in enumerate(zip(a["rows"], r.json()["ids"], strict=False)):
                 self.disb[f"{c.index}.{k}"] = {"id": id_, "p": x["p"], "doc": x["doc"], "kind": x["kind"],
                                                "ak": x["ak"], "rev": False}
+                await self.check_r4a(c, rows[k])
 
     def gen_reverse(self, i):
         if not self.disb:
             return None
-        t = self.rng.choice(list(self.disb))
+        labels = list(self.disb)
+        # Half the time a recent entry or a clearance: corrections meet the balances their entry helped fill
+        # (a clearance reversed after its contract was paid in full is the classic R3/R8 trap).
+        clearances = [t for t in labels if self.disb[t]["kind"] == "clearance" and not self.disb[t]["rev"]]
+        pool = labels[-8:] if self.rng.random() < 0.3 else clearances if clearances and self.rng.random() < 0.4 \
+            else labels
+        t = self.rng.choice(pool)
         return {"key": self.pick_key("disbursement.write", self.disb[t]["p"]), "t": t, "date": ["ago", self.days()],
                 "doc": f"RV-{i}", "idem": self.idem()}
 

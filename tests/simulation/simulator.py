@@ -13,7 +13,8 @@ sweep, idempotent replays, and moves of the business clock (forward only; value 
 Checked after every step (after every round with --clients > 1):
   * no 5xx (an exception raised in the app counts); every 4xx is application/problem+json with a `code`; a role or
     owner scope that `app.kernel.security.POLICY` forbids never gets a 2xx; an idempotent replay answers the first
-    response (another body with the same key: 422);
+    response (another body with the same key: 422); an accepted contract advance has a contract with its
+    full-recovery date (R4a);
   * `app.ledger.verify.check_all(session)` returns no finding;
   * through the API, for the projects the step touched: per pool 0 ≤ disbursed ≤ plan (R1); Σ disbursed and Σ plan
     ≤ TMĐT (R2); the project's outstanding advance (pools) ≥ 0 and equal to its advances' outstanding (quarterly
@@ -237,7 +238,7 @@ class Sim(Operations):
 
     # -- runs ---------------------------------------------------------------------------------------------------------
     async def run(self, n: int = 0, replay: list | None = None, clients: int = 1, keep_going: bool = False,
-                  target: str | None = None) -> list[Failure]:
+                  target: str | None = None, progress: int = 0) -> list[Failure]:
         """Generate `n` steps (or run `replay`), `clients` at a time; stop at the first failure (of `target`)."""
         await self.setup()
         https = [self.client() for _ in range(clients)]
@@ -254,6 +255,9 @@ class Sim(Operations):
                     self.steps.append(batch[-1])
                 ctxs = await asyncio.gather(*(self.step(h, *s) for h, s in zip(https, batch, strict=False)))
                 self.done += len(batch)
+                if progress and self.done % progress < len(batch):
+                    self.log(f"... step {self.done}, {self.done / (time.monotonic() - started):.1f} steps/s, "
+                             f"business date {self.today}")
                 final = Ctx(self, https[0], batch[-1][0])
                 final.touched = set().union(*(x.touched for x in ctxs))
                 self.touched_by.update((x.index, x.touched) for x in ctxs)
@@ -323,9 +327,9 @@ class Report:
 
 async def simulate(seed: int, steps: int = 0, *, clients: int = 1, keep_going: bool = False,
                    shrink_seconds: float = 120.0, replay: list | None = None, log=print,
-                   weights: dict[str, int] | None = None) -> Report:
+                   weights: dict[str, int] | None = None, progress: int = 0) -> Report:
     sim = Sim(seed, log, weights)
-    failures = await sim.run(steps, replay=replay, clients=clients, keep_going=keep_going)
+    failures = await sim.run(steps, replay=replay, clients=clients, keep_going=keep_going, progress=progress)
     report = Report(seed, failures, steps=sim.done, rate=sim.done / max(sim.seconds, 1e-9))
     lines = [f"SIM seed={seed} clients={clients} db={'postgresql' if conftest.IS_POSTGRES else 'sqlite'} "
              f"steps={sim.done} {sim.seconds:.1f}s {report.rate:.1f} steps/s failures={len(failures)} "
@@ -375,7 +379,7 @@ def main() -> int:
         replay = json.loads(args.replay.read_text()) if args.replay else None
         weights = {**WEIGHTS, **{k: int(v) for k, v in (w.split("=") for w in args.weights.split(",") if w)}}
         return await simulate(args.seed, args.steps, clients=args.clients, keep_going=args.keep_going,
-                              shrink_seconds=args.shrink_seconds, replay=replay, weights=weights)
+                              shrink_seconds=args.shrink_seconds, replay=replay, weights=weights, progress=1000)
 
     return 1 if asyncio.run(go()).failures else 0
 
