@@ -13,7 +13,7 @@ import httpx
 from app.enums import Role
 from app.kernel import caches
 from app.kernel.config import get_settings
-from app.kernel.security import OWNER_SCOPED, POLICY
+from app.kernel.security import OWNER_SCOPED, POLICY, source_of
 from tests import conftest
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ class Operations:
         if r is not None and r.status_code == 201:
             for k, (x, id_) in enumerate(zip(a["rows"], r.json()["ids"], strict=False)):
                 self.disb[f"{c.index}.{k}"] = {"id": id_, "p": x["p"], "doc": x["doc"], "kind": x["kind"],
-                                               "ak": x["ak"], "rev": False}
+                                               "ak": x["ak"], "rev": False, "source": source_of(ROLE[a["key"]]).value}
                 await self.check_r4a(c, rows[k])
 
     def gen_reverse(self, i):
@@ -235,6 +235,11 @@ class Operations:
                         body={"document_number": a["doc"], "value_date": self.date(a["date"]), "note": "simulated"},
                         action="disbursement.write", investors=[self.projects[d["p"]]["investor_id"]], ps=[d["p"]])
         if r is not None and r.status_code == 201:
+            # R15a as an invariant, written from the spec rather than read from the table it checks: the debtor
+            # (an owner) never erases the Treasury's record.
+            if ROLE[a["key"]] is Role.owner and d.get("source") == "treasury":
+                c.fail("r15a_authority", f"{a['key']} reversed disbursement {d['id']} recorded by the "
+                       f"{d.get('source')}")
             self.remember(str(c.index), d["p"], r.json())
 
     def gen_allocate(self, i):
@@ -503,7 +508,8 @@ class Operations:
 
     def remember(self, label: str, p: int, js: dict) -> None:
         self.disb[label] = {"id": js["id"], "p": p, "doc": js["document_number"], "kind": js["kind"],
-                            "ak": js.get("advance_kind"), "rev": js.get("reverses_id") is not None}
+                            "ak": js.get("advance_kind"), "rev": js.get("reverses_id") is not None,
+                            "source": js.get("source")}
 
     def advance_id(self, label: str) -> int | None:
         return self.adv_by_disb.get(self.disb[label]["id"]) if label in self.disb else None

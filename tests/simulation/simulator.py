@@ -262,11 +262,12 @@ class Sim(Operations):
                 final.touched = set().union(*(x.touched for x in ctxs))
                 self.touched_by.update((x.index, x.touched) for x in ctxs)
                 await self.check(final, target)
-                new = [f for x in [*ctxs, final] for f in x.failures if f.check not in seen]
-                for f in new:
+                new = []
+                for f in (f for x in [*ctxs, final] for f in x.failures if f.check not in seen):
                     seen.add(f.check)
-                    failures.append(f)
+                    new.append(f)
                     self.log(f"FAIL seed={self.seed} {f}")
+                failures += new
                 if new and (target is None and not keep_going or any(f.check == target for f in new)):
                     break
         finally:
