@@ -43,6 +43,8 @@ from app.models import AllocationEntry, Disbursement
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
 
+_UNSAVED = 2**62  # placeholder disbursement ids of advances this call adds (above any BIGINT id in use)
+
 
 class BatchRejected(DomainError):
     status = 422
@@ -189,7 +191,9 @@ async def post_disbursements(
                           ruleset_for(row.original_value_date or row.value_date, rule_sets))
         if row.kind is DisbursementKind.advance and row.reverses_id is None:
             own = advance_scope(row.project_id, row.contract_id, row.advance_kind or AdvanceKind.contract)
-            new_advances[index] = AdvanceState(-1 - index, own, row.value_date, row.amount_vnd)
+            # Not yet inserted: a placeholder id above every stored one, in row order, so that FIFO orders it
+            # exactly as the fold will once it has its id (oldest date first, then the later entry).
+            new_advances[index] = AdvanceState(_UNSAVED + index, own, row.value_date, row.amount_vnd)
             books[own].new.append(new_advances[index])
         elif row.reverses_id in reversed_advances:
             for advance in books[reversed_advances[row.reverses_id]].advances():

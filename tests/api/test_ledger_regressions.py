@@ -428,3 +428,20 @@ async def test_feed_owners_see_only_their_projects_and_never_treasury_only_event
     assert not any(e["type"].startswith(("recovery_case.", "advance.overdue", "advance.due_soon"))
                    for e in owner["items"])
     assert owner["next_after"] == everything["next_after"]
+
+
+async def test_r13_a_new_advance_dated_like_an_old_one_takes_its_fifo_place_after_it(client, world):
+    """Found by the long simulation (seed 1013): a new advance on the same value date as a recovered one was put
+    first in the write path's FIFO but last in the fold's, so the stored advances disagreed with the ledger."""
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 5_000_000_000)).status_code == 201
+    url = f"/api/v1/projects/{project['id']}/disbursements"
+    for body in (disbursement_body(100_000_000, "TU-1", kind="advance", value_date="2024-05-10"),
+                 disbursement_body(200_000_000, "TT-1", value_date="2024-06-10", advance_recovered_vnd=50_000_000),
+                 disbursement_body(100_000_000, "TU-2", kind="advance", value_date="2024-05-10")):
+        assert (await client.post(url, json=body, headers=world.h("treasury"))).status_code == 201
+    async with session_scope() as session:
+        recovered = dict((await session.execute(select(Disbursement.document_number, Advance.recovered_vnd).join(
+            Advance, Advance.disbursement_id == Disbursement.id))).all())
+        assert recovered == {"TU-1": 50_000_000, "TU-2": 0}
+        assert await check_all(session) == []
