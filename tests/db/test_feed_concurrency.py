@@ -69,6 +69,9 @@ async def test_feed_has_no_gap_and_no_duplicate_under_8_concurrent_writers(clien
     started = time.perf_counter()
     polls = [asyncio.create_task(poller()), asyncio.create_task(poller(["test.written"]))]
     await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    # Every write has committed; publish what a reader's round (which never waits for another) may have left, so a
+    # poller that stops at its first empty page after this has had the chance to see everything.
+    await events.publish_committed()
     done.set()
     await asyncio.gather(*polls)
     elapsed = time.perf_counter() - started

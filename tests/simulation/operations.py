@@ -177,6 +177,7 @@ class Operations:
     async def do_disburse(self, c: Ctx, a: dict) -> None:
         p, body = self.projects[a["p"]], await self.row_body(c, a)
         c.touched.add(a["p"])
+        c.money = True
         r = await c.req("POST", f"/api/v1/projects/{p['id']}/disbursements", a["key"], body=body, idem=a["idem"],
                         action="disbursement.write", investors=[p["investor_id"]], ps=[a["p"]])
         if r is not None and r.status_code == 201:
@@ -206,6 +207,7 @@ class Operations:
         rows = [{**await self.row_body(c, x), "project_id": self.projects[x["p"]]["id"]} for x in a["rows"]]
         ps = sorted({x["p"] for x in a["rows"]})
         c.touched.update(ps)
+        c.money = True
         r = await c.req("POST", "/api/v1/disbursements/batch", a["key"], body={"rows": rows}, idem=a["idem"],
                         action="disbursement.write", investors=[self.projects[p]["investor_id"] for p in ps], ps=ps)
         if r is not None and r.status_code == 201:
@@ -231,6 +233,7 @@ class Operations:
         if (d := self.disb.get(a["t"])) is None:
             return
         c.touched.add(d["p"])
+        c.money = True
         r = await c.req("POST", f"/api/v1/disbursements/{d['id']}/reversal", a["key"], idem=a["idem"],
                         body={"document_number": a["doc"], "value_date": self.date(a["date"]), "note": "simulated"},
                         action="disbursement.write", investors=[self.projects[d["p"]]["investor_id"]], ps=[d["p"]])
@@ -337,6 +340,7 @@ class Operations:
         _, etag = await c.get(url)
         body = {n: await self.resolve(c, v, a) if isinstance(v, list) else v for n, v in a["ch"].items()}
         c.touched.add(k["p"])
+        c.money = True
         await c.req("PATCH", url, a["key"], body=body, if_match=self.if_match(a["etag"], etag),
                     action="contract.write", investors=[self.projects[k["p"]]["investor_id"]])
 
@@ -384,6 +388,7 @@ class Operations:
         if (d := self.dossiers.get(a["t"])) is None:
             return
         c.touched.add(d["p"])  # paying a dossier may record its disbursement (R15)
+        c.money = True
         await c.req("POST", f"/api/v1/dossiers/{d['id']}/{a['act']}", a["key"], body={"reason": a["reason"]},
                     action="dossier.process")
 
@@ -480,6 +485,7 @@ class Operations:
         return {"key": self.pick_key("sweep.run")}
 
     async def do_sweep(self, c: Ctx, a: dict) -> None:
+        c.money = True  # new recovery cases: the feed is read again
         await c.req("POST", "/api/v1/treasury/sweep", a["key"], action="sweep.run")
 
     def gen_replay(self, i):
@@ -490,6 +496,7 @@ class Operations:
         if (s := self.sent.get(a["t"])) is None:
             return
         c.touched.update(s["ps"])
+        c.money = True
         content = s["content"] if a["same"] else s["content"] + b" "
         r = await c.req("POST", s["url"], s["key"], content=content, idem=s["idem"], action=s["action"],
                         investors=s["investors"])

@@ -14,11 +14,12 @@ Checked after every step (after every round with --clients > 1):
   * no 5xx (an exception raised in the app counts); every 4xx is application/problem+json with a `code`; a role or
     owner scope that `app.kernel.security.POLICY` forbids never gets a 2xx; an idempotent replay answers the first
     response (another body with the same key: 422); an accepted contract advance has a contract with its
-    full-recovery date (R4a);
+    full-recovery date (R4a); an owner never reverses what the Treasury recorded (R15a);
   * `app.ledger.verify.check_all(session)` returns no finding;
   * through the API, for the projects the step touched: per pool 0 ≤ disbursed ≤ plan (R1); Σ disbursed and Σ plan
-    ≤ TMĐT (R2); the project's outstanding advance (pools) ≥ 0 and equal to its advances' outstanding (quarterly
-    advance report, R13); per contract outstanding = advanced − recovered ≥ 0 (R7), outstanding + paid ≤ value (R3).
+    ≤ TMĐT (R2); the project's outstanding advance (pools) ≥ 0 and, after a step that moved money, equal to its
+    advances' outstanding (quarterly advance report, R13); per contract outstanding = advanced − recovered ≥ 0 (R7),
+    outstanding + paid ≤ value (R3).
 A failure prints the seed, the step, the check and its detail, then SHRINKS it (delta debugging; every attempt
 starts from empty tables and a new world): the prefix up to the failure, then chunks, then single steps removed,
 keeping a candidate when the same check still fails. The shortest list is printed as JSON; `--replay FILE` runs it.
@@ -36,10 +37,15 @@ fail that way.
 
 Command line (`make simulate` runs a long one; SIM_SEED, SIM_STEPS, SIM_CLIENTS override its defaults):
   python -m tests.simulation.simulator --seed N --steps M [--clients K] [--database-url URL] [--keep-going]
-                                       [--shrink-seconds S] [--replay FILE] [--weights op=w,…] [--quiet]
+                                       [--epoch-steps E] [--shrink-seconds S] [--replay FILE] [--weights op=w,…]
+                                       [--quiet]
   --database-url (or TEST_DATABASE_URL) picks the database, else a temporary SQLite file. Its schema is brought to
   `alembic upgrade heads`, and EVERY TABLE IS EMPTIED before the run and before each shrink attempt.
   --keep-going records the first failure of each check and goes on (later ones may be consequences).
+  --epoch-steps E (SIM_EPOCH_STEPS, default 2000): a longer run is a chain of epochs of E steps, each from empty
+  tables and a new world, the first with --seed N and epoch e with seed `epoch_seed(N, e)` (printed with its
+  failures): `--seed <that seed> --steps E` reproduces it alone. (The business clock covers 06/2024–06/2026 in about
+  2000 steps; past that nearly every write is outside its window, so one endless world would test little.)
 pytest (tests/simulation/test_simulation.py): SIM_SEED, SIM_STEPS (2000), SIM_CONCURRENT_STEPS (2000),
 SIM_SHRINK_SECONDS (120). A one-line summary with steps/s is printed at the end of each run (pytest -s shows it).
 """
@@ -60,6 +66,7 @@ import argparse
 import asyncio
 import json
 import math
+import random
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -106,6 +113,7 @@ class Ctx:
         self.sim, self.http, self.index = sim, http, index
         self.failures: list[Failure] = []
         self.touched: set[int] = set()
+        self.money = False  # the step moved money or balances: R13 and contract figures are read again
         self.cache: dict[str, tuple] = {}
 
     def fail(self, check: str, detail: str) -> None:
@@ -180,7 +188,8 @@ class Sim(Operations):
 
     async def check(self, c: Ctx, only: str | None = None) -> None:
         """Every invariant; a shrink attempt (`only`: its check) skips the family it does not need."""
-        await self.poll_feed(c)
+        if c.money:
+            await self.poll_feed(c)
         if only is None or only.startswith("verify"):
             try:
                 async with get_sessionmaker()() as session:
@@ -197,8 +206,7 @@ class Sim(Operations):
             pid = self.projects[p]["id"]
             proj, _ = await c.get(f"/api/v1/projects/{pid}", cache=False)
             bal, _ = await c.get(f"/api/v1/projects/{pid}/balances", cache=False)
-            cons, _ = await c.get(f"/api/v1/projects/{pid}/contracts?page_size=500", cache=False)
-            if not proj or not bal or not cons:
+            if not proj or not bal:
                 continue
             pools, tmdt = bal["pools"], proj["total_investment_vnd"]
             for x in pools:
@@ -211,6 +219,8 @@ class Sim(Operations):
             outstanding = sum(x["advanced_vnd"] - x["advance_recovered_vnd"] for x in pools)
             if outstanding < 0:
                 c.fail("r7_project_outstanding", f"project {pid}: pools say outstanding advance {outstanding:,}")
+            if not c.money:
+                continue
             if report is None:
                 day = self.today
                 report, _ = await c.get(f"/api/v1/reports/advances?year={day.year}&quarter={(day.month + 2) // 3}",
@@ -219,7 +229,8 @@ class Sim(Operations):
             if report is not None and from_advances != outstanding:
                 c.fail("r13_outstanding_agree", f"project {pid}: pools say outstanding {outstanding:,}, its advances "
                        f"{from_advances:,}")
-            for k in cons["items"]:
+            cons, _ = await c.get(f"/api/v1/projects/{pid}/contracts?page_size=500", cache=False)
+            for k in (cons or {}).get("items", []):
                 where = f"contract {k['id']} (project {pid})"
                 if not 0 <= k["outstanding_vnd"] == k["advanced_vnd"] - k["recovered_vnd"]:
                     c.fail("r7_contract_outstanding", f"{where}: advanced {k['advanced_vnd']:,} recovered "
@@ -259,7 +270,7 @@ class Sim(Operations):
                     self.log(f"... step {self.done}, {self.done / (time.monotonic() - started):.1f} steps/s, "
                              f"business date {self.today}")
                 final = Ctx(self, https[0], batch[-1][0])
-                final.touched = set().union(*(x.touched for x in ctxs))
+                final.touched, final.money = set().union(*(x.touched for x in ctxs)), any(x.money for x in ctxs)
                 self.touched_by.update((x.index, x.touched) for x in ctxs)
                 await self.check(final, target)
                 new = []
@@ -373,16 +384,34 @@ def main() -> int:
     parser.add_argument("--replay", type=Path, help="JSON list of [index, op, args] steps to run instead")
     parser.add_argument("--quiet", action="store_true", help="only the summary and the failures")
     parser.add_argument("--weights", default="", help="override operation weights, e.g. reverse=20,clock=0")
+    parser.add_argument("--epoch-steps", type=int, default=int(os.environ.get("SIM_EPOCH_STEPS", "2000")),
+                        help="steps per world (0: one world for the whole run)")
     args = parser.parse_args()
 
-    async def go() -> Report:
+    async def go() -> bool:
         await _prepare_database()
         replay = json.loads(args.replay.read_text()) if args.replay else None
         weights = {**WEIGHTS, **{k: int(v) for k, v in (w.split("=") for w in args.weights.split(",") if w)}}
-        return await simulate(args.seed, args.steps, clients=args.clients, keep_going=args.keep_going,
-                              shrink_seconds=args.shrink_seconds, replay=replay, weights=weights, progress=1000)
+        size = args.epoch_steps if args.epoch_steps > 0 and replay is None else args.steps
+        reports: list[Report] = []
+        for epoch in range(math.ceil(args.steps / max(size, 1))):
+            reports.append(await simulate(epoch_seed(args.seed, epoch), min(size, args.steps - epoch * size),
+                                          clients=args.clients, keep_going=args.keep_going, replay=replay,
+                                          shrink_seconds=args.shrink_seconds, weights=weights, progress=1000))
+            if reports[-1].failures and not args.keep_going:
+                break
+        if len(reports) > 1:
+            steps, seconds = sum(r.steps for r in reports), sum(r.steps / max(r.rate, 1e-9) for r in reports)
+            print(f"SIM total seed={args.seed} epochs={len(reports)} steps={steps} {steps / seconds:.1f} steps/s "
+                  f"failures={[(r.seed, f.check) for r in reports for f in r.failures]}")
+        return any(r.failures for r in reports)
 
-    return 1 if asyncio.run(go()).failures else 0
+    return 1 if asyncio.run(go()) else 0
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Epoch 0 runs the seed itself; later epochs a seed derived from (seed, epoch)."""
+    return seed if epoch == 0 else random.Random(f"{seed}:{epoch}").getrandbits(40)
 
 
 if __name__ == "__main__":
