@@ -88,10 +88,6 @@ class Audience:
     organisation_ids: frozenset[int] | None = None  # None: every event
 
 
-class AfterBeyondHead(BadRequest):
-    """`after` names a position the feed has not reached: a poller would skip the events that fill it later."""
-
-
 async def head(session: AsyncSession) -> int:
     """The last published position (0 on an empty feed)."""
     return int(await session.scalar(select(func.coalesce(func.max(Event.position), 0))) or 0)
@@ -108,7 +104,8 @@ async def read_feed(
     """
     last = await head(session)
     if after > last:
-        raise AfterBeyondHead("after_beyond_head", f"The feed's last position is {last}; `after` cannot go beyond it.",
+        # A position the feed has not reached: a poller would skip the events that fill it later.
+        raise BadRequest("after_beyond_head", f"The feed's last position is {last}; `after` cannot go beyond it.",
                               pointer="query:after", head=last)
     query = select(Event).where(Event.position > after, Event.position <= last).order_by(Event.position).limit(limit)
     if types:

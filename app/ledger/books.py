@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.enums import AllocationKind, BudgetLevel, CapitalSource
 from app.kernel.clock import utcnow
-from app.ledger.fold import AllocationInput, Books, DisbursementInput, LedgerRow, fold_ledger
+from app.ledger.disbursements import movement_of
+from app.ledger.fold import AllocationInput, Books, LedgerRow, fold_ledger
 from app.models import Advance, AllocationEntry, ContractBalance, Disbursement, PoolBalance, Project, ProjectBalance
 from app.rulesets.service import effective_rule_sets
 
@@ -24,18 +27,12 @@ async def load_books(session: AsyncSession) -> Books:
                         AllocationKind(r.kind), abs(r.amount_vnd), r.decision_number, r.decision_date, r.authority,
                         extended_until=r.extended_until)
         for r in await session.execute(select(a).order_by(a.c.id))]
-    value_dates: dict[int, object] = {}
+    value_dates: dict[int, date] = {}
     rows: list[LedgerRow] = []
     for r in await session.execute(select(d).order_by(d.c.id)):
         value_dates[r.id] = r.value_date
         original = value_dates.get(r.reverses_id) if r.reverses_id is not None else None
-        rows.append(LedgerRow(r.id, DisbursementInput(
-            project_id=r.project_id, plan_year=r.plan_year, capital_source=CapitalSource(r.capital_source),
-            budget_level=BudgetLevel(r.budget_level), kind=DisbursementKind(r.kind), amount_vnd=r.amount_vnd,
-            value_date=r.value_date, document_number=r.document_number,
-            advance_kind=AdvanceKind(r.advance_kind) if r.advance_kind else None,
-            advance_recovered_vnd=r.advance_recovered_vnd, contract_id=r.contract_id, reverses_id=r.reverses_id,
-            original_value_date=original)))  # type: ignore[arg-type]
+        rows.append(LedgerRow(r.id, movement_of(r, original)))
     return fold_ledger(allocations, rows, await effective_rule_sets(session))
 
 

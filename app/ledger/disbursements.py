@@ -5,7 +5,9 @@ Recording goes through the posting pipeline (`app.ledger.posting.post_disburseme
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +25,9 @@ async def get(session: AsyncSession, disbursement_id: int) -> Disbursement:
     return row
 
 
-def movement_of(row: Disbursement, original_value_date: date | None = None) -> DisbursementInput:
-    """A stored disbursement as the movement it recorded (the fold and the pipeline take movements)."""
+def movement_of(row: Any, original_value_date: date | None = None) -> DisbursementInput:
+    """A stored disbursement (ORM object or Core row) as the movement it recorded: what the fold replays and what a
+    reversal negates."""
     return DisbursementInput(
         project_id=row.project_id, plan_year=row.plan_year, capital_source=CapitalSource(row.capital_source),
         budget_level=BudgetLevel(row.budget_level), kind=DisbursementKind(row.kind),
@@ -42,12 +45,6 @@ async def reversal_of(session: AsyncSession, original: Disbursement, *, document
         raise Conflict("cannot_reverse_reversal", "A reversing entry cannot itself be reversed; record anew.")
     if await session.scalar(select(Disbursement.id).where(Disbursement.reverses_id == original.id)) is not None:
         raise Conflict("already_reversed", f"Disbursement {original.id} is already reversed.")
-    return DisbursementInput(
-        project_id=original.project_id, plan_year=original.plan_year,
-        capital_source=CapitalSource(original.capital_source), budget_level=BudgetLevel(original.budget_level),
-        kind=DisbursementKind(original.kind),
-        advance_kind=AdvanceKind(original.advance_kind) if original.advance_kind else None,
-        contract_id=original.contract_id, amount_vnd=-original.amount_vnd,
-        advance_recovered_vnd=-original.advance_recovered_vnd, value_date=value_date,
-        document_number=document_number, note=note, reverses_id=original.id,
-        original_value_date=original.value_date, source=source)
+    return replace(movement_of(original, original.value_date), amount_vnd=-original.amount_vnd,
+                   advance_recovered_vnd=-original.advance_recovered_vnd, value_date=value_date,
+                   document_number=document_number, note=note, reverses_id=original.id, source=source)

@@ -106,8 +106,7 @@ async def _balances(session: AsyncSession) -> list[Finding]:
 async def _caps(session: AsyncSession) -> list[Finding]:
     """R1, R2, R3, R4a, R8 on the stored rows."""
     out: list[Finding] = []
-    for r in await session.execute(select(PoolBalance).where(PoolBalance.disbursed_vnd > PoolBalance.plan_vnd)):
-        p = r[0]
+    for p in await session.scalars(select(PoolBalance).where(PoolBalance.disbursed_vnd > PoolBalance.plan_vnd)):
         out.append(Finding("r1_plan_cap", f"pool {p.id}", f"disbursed {p.disbursed_vnd:,} > plan {p.plan_vnd:,}"))
     totals = select(Project.id, Project.total_investment_vnd, ProjectBalance.planned_total_vnd,
                     ProjectBalance.disbursed_total_vnd).join(ProjectBalance, ProjectBalance.project_id == Project.id)

@@ -216,18 +216,18 @@ async def write_advances(session: AsyncSession, new: Sequence[tuple[Recorded, in
                          today: date) -> None:
     """Insert new advances (with the recovered part FIFO gave them), update moved ones, move their R16 cases."""
     now = utcnow()
-    for d, recovered in new:
-        advance = Advance(disbursement_id=d.id, project_id=d.project_id, contract_id=d.contract_id,
-                          kind=d.advance_kind or AdvanceKind.contract, plan_year=d.plan_year,
-                          capital_source=d.capital_source, budget_level=d.budget_level, advanced_on=d.value_date,
-                          amount_vnd=d.amount_vnd, recovered_vnd=recovered, outstanding_vnd=d.amount_vnd - recovered,
-                          version=1, updated_at=now)
-        session.add(advance)
-        await session.flush()
+    advances = [Advance(disbursement_id=d.id, project_id=d.project_id, contract_id=d.contract_id,
+                        kind=d.advance_kind or AdvanceKind.contract, plan_year=d.plan_year,
+                        capital_source=d.capital_source, budget_level=d.budget_level, advanced_on=d.value_date,
+                        amount_vnd=d.amount_vnd, recovered_vnd=recovered, outstanding_vnd=d.amount_vnd - recovered,
+                        version=1, updated_at=now) for d, recovered in new]
+    session.add_all(advances)
+    await session.flush()  # one insert for the call's advances (a batch may carry thousands), then their events
+    for advance in advances:
         events.emit(session, "advance.recorded", "advance", advance.id,
-                    {"id": advance.id, "disbursement_id": d.id, "kind": advance.kind.value,
-                     "contract_id": d.contract_id, "amount_vnd": d.amount_vnd,
-                     "advanced_on": d.value_date.isoformat()}, project_id=d.project_id, known_on=today)
+                    {"id": advance.id, "disbursement_id": advance.disbursement_id, "kind": advance.kind.value,
+                     "contract_id": advance.contract_id, "amount_vnd": advance.amount_vnd,
+                     "advanced_on": advance.advanced_on.isoformat()}, project_id=advance.project_id, known_on=today)
     if not changes:
         return
     a = Advance.__table__

@@ -58,14 +58,13 @@ async def _receivable_vnd(session: AsyncSession, project_id: int, fields: dict[s
         PoolBalance.project_id == project_id, PoolBalance.plan_year == fields["plan_year"],
         PoolBalance.capital_source == fields["capital_source"], PoolBalance.budget_level == fields["budget_level"]))
     room = pool.plan_vnd - pool.disbursed_vnd if pool is not None else 0
-    if fields.get("contract_id") is not None:
-        contract = await session.get(Contract, fields["contract_id"])
-        bal = await session.get(ContractBalance, fields["contract_id"])
-        if contract is not None and bal is not None:
-            room = min(room, contract.value_vnd - bal.outstanding_vnd - bal.paid_vnd) if fields["kind"].value == \
-                "advance" else room
-            if fields["kind"].value == "payment":
-                room = min(room + bal.outstanding_vnd, contract.value_vnd - bal.paid_vnd)
+    contract = await session.get(Contract, fields["contract_id"]) if fields.get("contract_id") else None
+    bal = await session.get(ContractBalance, contract.id) if contract is not None else None
+    if contract is not None and bal is not None:
+        if fields["kind"] is sla.DossierKind.advance:  # R3: new cash under the contract
+            room = min(room, contract.value_vnd - bal.outstanding_vnd - bal.paid_vnd)
+        else:  # a payment may recover the outstanding advance, so it may ask up to the unpaid value
+            room = min(room + bal.outstanding_vnd, contract.value_vnd - bal.paid_vnd)
     return max(0, room)
 
 
