@@ -7,15 +7,20 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.kernel import logging as app_logging
-from app.kernel.api import audit, health
+from app.kernel.api import audit, docs_pages, health
 from app.kernel.api import feed as events
 from app.kernel.api.problems import install as install_problem_handlers
-from app.kernel.config import get_settings
+from app.kernel.api.text_guard import refuse_control_characters
+from app.kernel.conditional import ConditionalGetMiddleware
+from app.kernel.config import get_settings, split_list
 from app.kernel.feed import publish_committed
-from app.kernel.middleware import RequestContextMiddleware
+from app.kernel.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from app.kernel.notify import start_listener
 from app.ledger import api as disbursements
 from app.monitoring.api import indicators as monitoring
 from app.monitoring.api import obstacles, schedules
@@ -24,7 +29,7 @@ from app.registry.api import organisations, projects
 from app.reporting.api import advances as reports_advances
 from app.reporting.api import reports
 from app.rulesets import api as rulesets
-from app.treasury.api import advances, contracts, dossiers, recovery
+from app.treasury.api import advances, contracts, dossiers, reconciliation, recovery
 from app.treasury.api import poller as treasury
 
 log = structlog.get_logger()
@@ -67,6 +72,7 @@ async def _sweep_loop(interval: float) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    listener = await start_listener()  # PostgreSQL: per-worker caches cleared on every worker's commit
     tasks = [asyncio.create_task(_publisher_loop(1.0))] if app.state.background_jobs else []
     if app.state.background_jobs and get_settings().sweep_enabled:
         tasks.append(asyncio.create_task(_sweep_loop(float(get_settings().sweep_interval_seconds))))
@@ -79,6 +85,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if listener is not None:
+        await listener.stop()
 
 
 def create_app(background_jobs: bool = True) -> FastAPI:
@@ -89,6 +97,10 @@ def create_app(background_jobs: bool = True) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets (docs_pages): no CDN
+        redoc_url=None,
+        redirect_slashes=False,  # a redirect would be built from the client's Host header: 404 instead
+        dependencies=[Depends(refuse_control_characters)],  # no text field may carry NUL or C0 controls
         openapi_tags=[
             {"name": "projects", "description": "Projects (dự án), capital plans (kế hoạch vốn) and balances"},
             {"name": "disbursements", "description": "Disbursements (giải ngân): advances, payments, clearance"},
@@ -103,15 +115,28 @@ def create_app(background_jobs: bool = True) -> FastAPI:
             {"name": "dossiers", "description": "Payment and advance dossiers (hồ sơ) and the Treasury SLA (R15)"},
             {"name": "reports", "description": "Reports (R20): quarterly advance report, form 08.a, JSON or .xlsx"},
             {"name": "rule-sets", "description": "Rule sets (nd99, nd254) and calendar days, administrators only"},
+            {"name": "reconciliation", "description": "R15a: owner reports against the Treasury's record (đối chiếu)"},
             {"name": "health", "description": "Liveness, readiness, metrics"},
             {"name": "audit", "description": "The audit log of every write"},
         ],
     )
     app.state.background_jobs = background_jobs
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ConditionalGetMiddleware)  # inside the access log, so a 304 is logged as one
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                       body_timeout_seconds=settings.body_timeout_seconds)
+    if origins := split_list(settings.cors_allow_origins):  # off unless configured
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False, max_age=600,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
+                                          "If-None-Match", "X-Request-ID"],
+                           expose_headers=["ETag", "Idempotency-Replayed", "X-Request-ID", "Retry-After"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=split_list(settings.trusted_hosts) or ["*"])
+    docs_pages.install(app)
     install_problem_handlers(app)
     for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
                    obstacles, reports,
-                   contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances):
+                   contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances,
+                   reconciliation):
         app.include_router(module.router)
     return app

@@ -27,7 +27,7 @@ from alembic.config import Config  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app.enums import OrganisationKind, Role  # noqa: E402
-from app.kernel import caches  # noqa: E402
+from app.kernel import caches, throttle  # noqa: E402
 from app.kernel.config import ROOT, get_settings  # noqa: E402
 from app.kernel.db import get_engine, get_sessionmaker, is_sqlite, session_scope  # noqa: E402
 from app.models import Base  # noqa: E402
@@ -93,6 +93,7 @@ async def clean_tables(migrated_database) -> AsyncIterator[None]:
     get_settings().clock_today = date(2024, 10, 11)
     await truncate_all()
     caches.clear_all()  # per-worker caches outlive a test's tables
+    throttle.clear_all()  # so do the failed-authentication windows and the anonymous audit budget
     yield
 
 
@@ -141,9 +142,16 @@ async def world() -> World:
                          parent_id=investor.id, valid_from=date(2000, 1, 1))
         other = await make(session, code="BQL-DD", name="Ban QLDA dân dụng", kind=OrganisationKind.investor,
                            parent_id=province.id, valid_from=date(2000, 1, 1))
+        # R19 separation of duties: the planner (Sở KH&ĐT) and the administrator (Sở Tài chính) sit in other
+        # organisations than the approvers (UBND), as in the demo province.
+        planning = await make(session, code="SKHDT", name="Sở Kế hoạch và Đầu tư", kind=OrganisationKind.department,
+                              parent_id=province.id, valid_from=date(2000, 1, 1))
+        finance = await make(session, code="STC", name="Sở Tài chính", kind=OrganisationKind.department,
+                             parent_id=province.id, valid_from=date(2000, 1, 1))
+        home = {Role.owner: investor.id, Role.planner: planning.id, Role.admin: finance.id}
         headers = {}
         for role in Role:
-            org_id = investor.id if role is Role.owner else province.id
+            org_id = home.get(role, province.id)
             _, secret = await organisations.create_api_key(session, organisation_id=org_id, role=role, name=role)
             headers[role.value] = {"Authorization": f"Bearer {secret}"}
         _, secret = await organisations.create_api_key(session, organisation_id=other.id, role=Role.owner,

@@ -1,30 +1,57 @@
-"""Small per-worker TTL caches for the request's fixed costs (principal, rule sets).
+"""Small per-worker TTL caches for the request's fixed costs (principal, rule sets), cleared in every worker.
 
-Each entry lives at most `ttl` seconds, so a change made through another worker (or straight in the
-database) is seen within that bound; a change made through this worker clears the cache at once
-(`invalidate()`), and `clear_all()` empties every cache (tests call it when they reset the tables).
-Staleness bounds are documented in CONTRIBUTING.md ("Per-worker caches").
+Each entry lives at most `ttl` seconds. A change that invalidates a cache calls `invalidate_on_commit`: this
+worker's copy is cleared at once and again after the commit, and on PostgreSQL the transaction also sends
+`NOTIFY dm_caches, '<cache names>'`, which PostgreSQL delivers only if it commits; every worker LISTENs on that
+channel (`app.kernel.notify`) and clears the named caches. While a worker's listener is down its notified caches
+are bypassed (`distrust`), so a revocation is never served from a cache that may have missed its notification.
+SQLite runs one worker: in-process clearing is enough. `clear_all()` empties every cache (tests call it when they
+reset the tables). Staleness bounds are documented in CONTRIBUTING.md ("Per-worker caches").
+
+A reader that fills a cache takes `cache.epoch` *before* it reads the database and hands it to `put`: an
+invalidation that lands while it reads bumps the epoch, and the (possibly old) value is dropped, not stored.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
+# The one channel every worker LISTENs on; its payload is a comma-separated list of cache names ("*": all).
+CHANNEL = "dm_caches"
+_PENDING = "caches.notify_pending"  # session.info: names to NOTIFY when this transaction commits
+
 _MISSING = object()
-_REGISTRY: list[TtlCache] = []
+_REGISTRY: dict[str, TtlCache] = {}
+
+
+class _Trust:
+    # False while this worker cannot hear notifications (listener starting, dropped, reconnecting).
+    notified_caches_trusted = True
 
 
 class TtlCache:
-    """A dict with per-entry expiry and a size bound (evicts everything when full: entries are cheap)."""
+    """A dict with per-entry expiry and a size bound (evicts everything when full: entries are cheap).
 
-    def __init__(self, name: str, ttl: float, max_entries: int = 10_000) -> None:
-        self.name, self.ttl, self.max_entries = name, ttl, max_entries
+    `notified`: cleared across workers by NOTIFY, hence bypassed while this worker's listener is down. A cache
+    whose staleness is bounded by its TTL alone (e.g. the seasonal curves) says `notified=False`.
+    """
+
+    def __init__(self, name: str, ttl: float, max_entries: int = 10_000, *, notified: bool = True) -> None:
+        if name in _REGISTRY:
+            raise ValueError(f"a cache named {name!r} exists")
+        self.name, self.ttl, self.max_entries, self.notified = name, ttl, max_entries, notified
+        self.epoch = 0
         self._data: dict[Hashable, tuple[float, Any]] = {}
-        _REGISTRY.append(self)
+        _REGISTRY[name] = self
+
+    def _bypassed(self) -> bool:
+        return self.notified and not _Trust.notified_caches_trusted
 
     def get(self, key: Hashable) -> Any:
+        if self._bypassed():
+            return _MISSING
         entry = self._data.get(key)
         if entry is None:
             return _MISSING
@@ -33,19 +60,26 @@ class TtlCache:
             return _MISSING
         return entry[1]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, epoch: int | None = None) -> None:
+        """Store `value`, unless the cache was invalidated since `epoch` (taken before the value was read)."""
+        if self._bypassed() or (epoch is not None and epoch != self.epoch):
+            return
         if len(self._data) >= self.max_entries:
             self._data.clear()
         self._data[key] = (time.monotonic() + self.ttl, value)
 
+    def pop(self, key: Hashable) -> None:
+        self._data.pop(key, None)
+
     def invalidate(self) -> None:
         self._data.clear()
+        self.epoch += 1
 
 
 MISSING = _MISSING
 
-# Authenticated principals keyed by the SHA-256 of the presented key (revocation, role and owner scope
-# changes made through another worker take effect within this many seconds).
+# Authenticated principals keyed by the SHA-256 of the presented key. Cleared in every worker when a key is revoked
+# or an owner scope changes (NOTIFY); the TTL bounds what a change made straight in the database can leave behind.
 PRINCIPAL_TTL_SECONDS = 5.0
 principals = TtlCache("principals", PRINCIPAL_TTL_SECONDS)
 
@@ -53,15 +87,49 @@ principals = TtlCache("principals", PRINCIPAL_TTL_SECONDS)
 RULE_SETS_TTL_SECONDS = 5.0
 rule_sets = TtlCache("rule_sets", RULE_SETS_TTL_SECONDS, max_entries=4)
 
+# The province's seasonal curve from the previous plan year (R17): a whole-year aggregate that changes only
+# when last year's ledger does, so a few minutes of staleness is harmless and saves a scan per refresh.
+SEASONAL_TTL_SECONDS = 300.0
+seasonal_curves = TtlCache("seasonal_curves", SEASONAL_TTL_SECONDS, max_entries=16, notified=False)
+
+
+def named(name: str) -> TtlCache | None:
+    return _REGISTRY.get(name)
+
 
 def clear_all() -> None:
-    for cache in _REGISTRY:
+    for cache in _REGISTRY.values():
         cache.invalidate()
+
+
+def invalidate_named(names: Iterable[str]) -> None:
+    """Clear the caches named (a notification's payload); "*" clears all, unknown names are ignored."""
+    for name in names:
+        if name == "*":
+            clear_all()
+        elif (cache := _REGISTRY.get(name)) is not None:
+            cache.invalidate()
+
+
+def distrust() -> None:
+    """This worker may have missed notifications: bypass the notified caches until `trust()`."""
+    _Trust.notified_caches_trusted = False
+    clear_all()
+
+
+def trust() -> None:
+    """Listening again: start from empty caches (what was cached before may have missed a notification)."""
+    clear_all()
+    _Trust.notified_caches_trusted = True
+
+
+def trusted() -> bool:
+    return _Trust.notified_caches_trusted
 
 
 def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
     """Clear `targets` now and again once `session` commits (so a read racing the commit cannot keep the old
-    value in this worker; other workers see the change within each cache's TTL)."""
+    value in this worker); on PostgreSQL the transaction also NOTIFYs every worker, delivered only on commit."""
     from sqlalchemy import event
 
     for cache in targets:
@@ -71,9 +139,20 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
         for cache in targets:
             cache.invalidate()
 
-    event.listen(session.sync_session, "after_commit", _clear, once=True)
+    sync_session = session.sync_session
+    event.listen(sync_session, "after_commit", _clear, once=True)
+    pending: set[str] | None = sync_session.info.get(_PENDING)
+    if pending is None:
+        pending = sync_session.info[_PENDING] = set()
+        event.listen(sync_session, "before_commit", _notify, once=True)
+    pending.update(cache.name for cache in targets)
 
-# The province's seasonal curve from the previous plan year (R17): a whole-year aggregate that changes only
-# when last year's ledger does, so a few minutes of staleness is harmless and saves a scan per refresh.
-SEASONAL_TTL_SECONDS = 300.0
-seasonal_curves = TtlCache("seasonal_curves", SEASONAL_TTL_SECONDS, max_entries=16)
+
+def _notify(sync_session: Any) -> None:
+    """before_commit: one NOTIFY for every cache this transaction invalidated (PostgreSQL only)."""
+    from sqlalchemy import text
+
+    names = sync_session.info.pop(_PENDING, set())
+    if names and sync_session.get_bind().dialect.name == "postgresql":
+        sync_session.execute(text("SELECT pg_notify(:channel, :names)"),
+                             {"channel": CHANNEL, "names": ",".join(sorted(names))})

@@ -34,9 +34,24 @@ class Settings(BaseSettings):
     indicator_refresh_enabled: bool = True
     indicator_refresh_seconds: float = 2.0
     indicator_refresh_batch: int = Field(1000, ge=1, description="Projects per background refresh transaction")
+    # Edges (README, Configuration): browsers, hosts, slow or hostile clients
+    cors_allow_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: CORS off")
+    trusted_hosts: str = Field("*", description="Comma-separated Host names served (e.g. api.example.vn); *: any")
+    auth_failure_limit: int = Field(20, ge=0, description="Failed authentications per client address and window "
+                                    "before 429; 0: no limit")
+    auth_failure_window_seconds: int = Field(300, ge=1)
+    audit_anonymous_per_minute: int = Field(60, ge=0, description="Audit lines per minute for rejected writes "
+                                            "without a valid key (the rest only counted in metrics)")
+    header_timeout_seconds: float = Field(10.0, gt=0, description="Time a client has to send its request headers")
+    body_timeout_seconds: float = Field(30.0, gt=0, description="Time allowed between two chunks of a request body")
+    keep_alive_timeout_seconds: int = Field(5, ge=1, description="Idle keep-alive connections are closed after it")
     indicator_sync_limit: int = Field(
         300, ge=0, description="A request recomputes at most this many changed projects, else answers stale"
     )
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @lru_cache

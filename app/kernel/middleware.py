@@ -1,7 +1,9 @@
-"""Pure ASGI middleware: request id, body-size limit (413), structured access log and metrics."""
+"""Pure ASGI middleware: request id, body-size limit (413), slow-body timeout (408), structured access log and
+metrics; security headers on every answer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -10,6 +12,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.kernel.api.problems import INTERNAL_ERROR_DETAIL, log_unhandled
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"],
@@ -25,9 +29,10 @@ def _problem(status: int, code: str, detail: str, request_id: str) -> bytes:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_seconds: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,21 +49,30 @@ class RequestContextMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject_too_large(send, request_id)
+            await self._reject(send, request_id, 413, "payload_too_large",
+                               f"Request body exceeds {self.max_body_bytes} bytes.")
             status_holder["status"] = 413
         else:
             received = 0
+            body_done = False
 
             async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
+                nonlocal received, body_done
+                if body_done:  # after the body, the app only waits for a disconnect: no deadline
+                    return await receive()
+                try:  # a client that trickles its body holds a worker's connection: bounded
+                    message = await asyncio.wait_for(receive(), self.body_timeout_seconds)
+                except TimeoutError:
+                    raise _BodyTimeout() from None
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
+                    body_done = not message.get("more_body", False)
                     if received > self.max_body_bytes:
                         raise _BodyTooLarge()
                 return message
@@ -66,20 +80,38 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, limited_receive, send_wrapper)
             except _BodyTooLarge:
-                await self._reject_too_large(send, request_id)
+                await self._reject(send, request_id, 413, "payload_too_large",
+                                   f"Request body exceeds {self.max_body_bytes} bytes.")
                 status_holder["status"] = 413
+            except _BodyTimeout:
+                await self._reject(send, request_id, 408, "request_timeout",
+                                   f"The request body did not arrive within {self.body_timeout_seconds:g} s.")
+                status_holder["status"] = 408
+            except Exception as exc:  # answered here, so a 500 is logged once, counted and access-logged
+                log_unhandled(exc)
+                status_holder["status"] = 500
+                if not status_holder.get("started"):
+                    await self._internal_error(send, request_id)
         route = scope.get("route")
         route_path = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started
         REQUESTS.labels(scope["method"], route_path, str(status_holder["status"])).inc()
         LATENCY.labels(scope["method"], route_path).observe(elapsed)
-        log.info("request", method=scope["method"], path=scope["path"], status=status_holder["status"],
-                 ms=round(elapsed * 1000, 2))
+        level = log.error if status_holder["status"] >= 500 else log.info
+        level("request", method=scope["method"], path=scope["path"], status=status_holder["status"],
+              ms=round(elapsed * 1000, 2))
         structlog.contextvars.clear_contextvars()
 
-    async def _reject_too_large(self, send: Send, request_id: str) -> None:
-        body = _problem(413, "payload_too_large", f"Request body exceeds {self.max_body_bytes} bytes.", request_id)
-        await send({"type": "http.response.start", "status": 413, "headers": [
+    async def _reject(self, send: Send, request_id: str, status: int, code: str, detail: str) -> None:
+        await self._send_problem(send, status, _problem(status, code, detail, request_id), request_id)
+
+    async def _internal_error(self, send: Send, request_id: str) -> None:
+        await self._send_problem(send, 500, _problem(500, "internal_error", INTERNAL_ERROR_DETAIL, request_id),
+                                 request_id)
+
+    @staticmethod
+    async def _send_problem(send: Send, status: int, body: bytes, request_id: str) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id.encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -89,3 +121,46 @@ class _BodyTooLarge(HTTPException):
     # An HTTPException so FastAPI's body parser re-raises it (anything else becomes a 400).
     def __init__(self) -> None:
         super().__init__(413, "Request body too large.")
+
+
+class _BodyTimeout(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(408, "Request body timed out.")
+
+
+DOC_PATHS = ("/docs", "/redoc", "/static/docs/")
+# The API answers JSON only: nothing to frame, run or load. The documentation pages load their own assets.
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")
+
+
+class SecurityHeadersMiddleware:
+    """nosniff, no framing, no referrer on every answer; `Cache-Control: no-store` on API answers unless the
+    route chose its own (they carry financial data and, on key creation, a secret)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        docs = path.startswith(DOC_PATHS)
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                                    (b"referrer-policy", b"no-referrer"),
+                                    (b"content-security-policy", DOCS_CSP if docs else API_CSP)):
+                    if name not in present:
+                        headers.append((name, value))
+                if path.startswith("/api/") and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)

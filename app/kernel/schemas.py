@@ -1,14 +1,14 @@
-"""Shared schema pieces: money, pages, page tokens."""
+"""Shared schema pieces: money, ids, years, dates, pages, page tokens, and the text every field may hold."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import re
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.kernel.errors import BadRequest
@@ -22,6 +22,37 @@ NonNegativeVnd = Annotated[int, Field(strict=True, ge=0, le=MAX_VND, description
 PlanYear = Annotated[int, Field(strict=True, ge=2000, le=2100, description="Plan year (năm kế hoạch)",
                                 examples=[2024])]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+# Every integer the API reads is bounded and says so in the schema: an id beyond BIGINT, or a year beyond the
+# plan-year window, is a 422 here instead of an overflow in the database driver (a 500).
+MAX_ID = 2**63 - 1  # BIGINT, the widest key either database stores
+# In a JSON body an id is a JSON integer (strict: no "5", 5.0 or true); in a path or query it is text.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+IdParam = Annotated[int, Field(ge=1, le=MAX_ID)]
+PlanYearParam = Annotated[int, Field(ge=2000, le=2100, description="Plan year (năm kế hoạch)")]
+FeedPosition = Annotated[int, Field(ge=0, le=MAX_ID, description="Last position you processed (0 to start)")]
+
+# PostgreSQL refuses NUL in text and JSON, and lone surrogates cannot be encoded as UTF-8: both are refused
+# with a 422 wherever text comes in (app.kernel.api.text_guard), as are the other C0 controls but tab, LF, CR.
+_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def forbidden_character_at(value: object, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """The location of the first string (or key) in `value` holding a forbidden character, else None."""
+    if isinstance(value, str):
+        return loc if _FORBIDDEN_CHARACTERS.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _FORBIDDEN_CHARACTERS.search(key):
+                return (*loc, key)
+            if (found := forbidden_character_at(item, (*loc, key))) is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := forbidden_character_at(item, (*loc, index))) is not None:
+                return found
+    return None
+
 
 def _iso_date_only(raw: object) -> object:
     # Pydantic's lax mode reads "0" or 1700000000 as a Unix time; a business date is YYYY-MM-DD, nothing else.
@@ -44,7 +75,7 @@ DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_plausible_year),
                     Field(json_schema_extra={"formatMinimum": DATE_MIN.isoformat(),
                                              "formatMaximum": DATE_MAX.isoformat()})]
-PlanYearPath = Annotated[int, Path(ge=2000, le=2100, description="Plan year (năm kế hoạch)")]
+PlanYearPath = PlanYearParam
 
 PageSize = Annotated[int, Field(ge=1, le=500, description="Items per page (default 50, max 500)")]
 
@@ -64,22 +95,30 @@ def _fingerprint(filters: dict) -> str:
     return hashlib.sha256(json.dumps(filters, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def encode_page_token(after: int | str, filters: dict) -> str:
+def encode_page_token(after: int, filters: dict) -> str:
     raw = json.dumps({"a": after, "f": _fingerprint(filters)}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_page_token(token: str | None, filters: dict) -> int | str | None:
-    """The position after which the next page starts; 400 on a token that is malformed or for other filters."""
+_MAX_TOKEN_LENGTH = 200  # the tokens this API issues are under 80 characters
+
+
+def decode_page_token(token: str | None, filters: dict) -> int | None:
+    """The id after which the next page starts; 400 `invalid_page_token` on a token that is forged, malformed,
+    out of range or for other filters (never a 500, whatever the token holds)."""
     if token is None:
         return None
     try:
+        if len(token) > _MAX_TOKEN_LENGTH:
+            raise ValueError("too long")
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         after, fingerprint = data["a"], data["f"]
-    except (ValueError, KeyError, TypeError) as exc:
+        if type(after) is not int or not 0 <= after <= MAX_ID or not isinstance(fingerprint, str):
+            raise ValueError("not a position")
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise BadRequest("invalid_page_token", "page_token is not a token this API issued.",
                          pointer="query:page_token") from exc
-    if fingerprint != _fingerprint(filters) or not isinstance(after, int | str):
+    if fingerprint != _fingerprint(filters):
         raise BadRequest("invalid_page_token", "page_token was issued for other filters; start again without it.",
                          pointer="query:page_token")
     return after
@@ -87,7 +126,7 @@ def decode_page_token(token: str | None, filters: dict) -> int | str | None:
 
 def after_id(token: str | None, filters: dict) -> int:
     """The id after which a keyset page starts (0 for the first page); 400 on a foreign or broken token."""
-    return int(decode_page_token(token, filters) or 0)
+    return decode_page_token(token, filters) or 0
 
 
 def split_page(rows: list[T], page_size: int, filters: dict, key=lambda row: row.id) -> tuple[list[T], str | None]:

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.enums import EntrySource, Role
 
@@ -53,12 +54,14 @@ OWNER_SCOPED = frozenset(
 # matrix (tests/contract/test_fact_authority.py); `Principal.may_change` is the only reader.
 #   ledger_entry.correct  reversing an entry, by its source: the Treasury's record only by the Treasury; an owner's
 #                         unconfirmed report by the owner (its scope is checked by OWNER_SCOPED) or the Treasury
+#   ledger_entry.confirm  naming the owner's document an entry pays (superseding the owner's report): the Treasury
 #   contract.controls     value, guarantee, full-recovery date: the Treasury's controls once the contract has advances
 #   contract.advance_rate a rate above the ceiling, with the competent authority's decision: planner or approver
 #   contract.details      number, contractor: the owner's own record
 FACT_AUTHORITY: dict[tuple[str, str], frozenset[Role]] = {
     ("ledger_entry.correct", EntrySource.treasury.value): frozenset({Role.admin, Role.treasury}),
     ("ledger_entry.correct", EntrySource.owner.value): frozenset({Role.admin, Role.treasury, Role.owner}),
+    ("ledger_entry.confirm", EntrySource.owner.value): frozenset({Role.treasury}),
     ("contract.controls", "with_advances"): frozenset({Role.admin, Role.treasury}),
     ("contract.controls", "without_advances"): frozenset({Role.admin, Role.treasury, Role.owner}),
     ("contract.advance_rate", "any"): frozenset({Role.admin, Role.planner, Role.approver}),
@@ -85,6 +88,11 @@ class Principal:
     organisation_id: int
     # The organisation and all its sub-units (loaded at authentication for owner keys).
     scope_organisation_ids: frozenset[int] = field(default_factory=frozenset)
+    # Kept with the principal so a per-worker cache never serves a key past its expiry.
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     def may(self, action: str) -> bool:
         return self.role in POLICY[action]

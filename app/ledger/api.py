@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
+from app.enums import EntrySource
 from app.kernel.api.deps import (
     IdempotencyDep,
     PrincipalDep,
@@ -19,8 +20,8 @@ from app.kernel.api.deps import (
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import NotFound
-from app.kernel.schemas import Page, PageSize, after_id, split_page
-from app.kernel.security import source_of
+from app.kernel.schemas import IdParam, Page, PageSize, PlanYearParam, after_id, split_page
+from app.kernel.security import Principal, source_of
 from app.ledger import disbursements, locks, posting
 from app.ledger.fold import DisbursementInput
 from app.ledger.schemas import (
@@ -46,11 +47,18 @@ CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "The recorded d
 }}}
 
 
+def _authorize_confirmation(principal: Principal, owner_documents: list[str | None]) -> None:
+    """R15a: only the Treasury's entry may name (and so supersede) an owner's report."""
+    if any(owner_documents):
+        authorize_fact(principal, "ledger_entry.confirm", EntrySource.owner.value, "an owner's report (only the "
+                       "Treasury's entry names the owner's document it pays)")
+
+
 @router.post("/api/v1/projects/{project_id}/disbursements", operation_id="createDisbursement",
              summary="Record a disbursement (advance, payment or clearance)", status_code=201,
              response_model=DisbursementOut, responses={**WRITE_ERRORS, **CREATED},
              dependencies=[require("disbursement.write")])
-async def create_disbursement(project_id: int, body: DisbursementCreate, request: Request, session: SessionDep,
+async def create_disbursement(project_id: IdParam, body: DisbursementCreate, request: Request, session: SessionDep,
                               principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     """Checks R1 (plan), R2 (TMĐT), R7 (recovery ≤ outstanding) and R14 (windows) against locked balances."""
     if (replayed := await idem.replay()) is not None:
@@ -60,6 +68,7 @@ async def create_disbursement(project_id: int, body: DisbursementCreate, request
     if project_id not in facts:
         raise NotFound("project_not_found", f"Project {project_id} does not exist.")
     authorize_project(principal, "disbursement.write", facts[project_id].investor_id)
+    _authorize_confirmation(principal, [body.owner_document_number])
     [row] = await posting.post_disbursements(
         session, [DisbursementInput(project_id=project_id, source=source_of(principal.role), **body.model_dump())],
         today=today(),
@@ -79,6 +88,7 @@ async def create_batch(body: DisbursementBatch, request: Request, session: Sessi
     facts, locked = await locks.lock_projects(session, [r.project_id for r in body.rows])
     for investor_id in {p.investor_id for p in facts.values()}:
         authorize_project(principal, "disbursement.write", investor_id)
+    _authorize_confirmation(principal, [r.owner_document_number for r in body.rows])
     created = await posting.post_disbursements(
         session, [DisbursementInput(source=source_of(principal.role), **r.model_dump()) for r in body.rows],
         today=today(), key_id=principal.key_id,
@@ -90,7 +100,7 @@ async def create_batch(body: DisbursementBatch, request: Request, session: Sessi
 @router.post("/api/v1/disbursements/{disbursement_id}/reversal", operation_id="reverseDisbursement",
              summary="Correct a disbursement with a reversing entry", status_code=201, response_model=DisbursementOut,
              responses=WRITE_ERRORS, dependencies=[require("disbursement.write")])
-async def reverse_disbursement(disbursement_id: int, body: ReversalCreate, request: Request, session: SessionDep,
+async def reverse_disbursement(disbursement_id: IdParam, body: ReversalCreate, request: Request, session: SessionDep,
                                principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
@@ -112,7 +122,7 @@ async def reverse_disbursement(disbursement_id: int, body: ReversalCreate, reque
             summary="A project's disbursements", response_model=Page[DisbursementOut],
             responses=problem_responses(400, 401, 403, 404, 422), dependencies=[require("read")])
 async def list_disbursements(
-    project_id: int, session: SessionDep, plan_year: int | None = None,
+    project_id: IdParam, session: SessionDep, plan_year: PlanYearParam | None = None,
     page_size: PageSize = 50, page_token: Annotated[str | None, Query()] = None,
 ) -> Page[DisbursementOut]:
     await projects.get(session, project_id)

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
+from app.enums import AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.ledger.fold import PoolKey
 from app.models import AllocationEntry, Disbursement, PoolBalance
 
@@ -33,6 +33,8 @@ class PoolFigures:
     advanced_vnd: int = 0
     advance_recovered_vnd: int = 0
     paid_vnd: int = 0
+    # R15a: of `disbursed_vnd`, the Treasury's record (rows whose origin is the Treasury); the rest is owners' reports.
+    confirmed_vnd: int = 0
 
 
 def _allocation_sums():
@@ -47,6 +49,7 @@ def _disbursement_sums():
         func.sum(case((Disbursement.kind == DisbursementKind.advance, Disbursement.amount_vnd), else_=0)),
         func.sum(Disbursement.advance_recovered_vnd),
         func.sum(case((Disbursement.kind == DisbursementKind.payment, Disbursement.amount_vnd), else_=0)),
+        func.sum(case((Disbursement.origin == EntrySource.treasury.value, Disbursement.net_vnd), else_=0)),
     )
 
 
@@ -88,9 +91,10 @@ async def pool_figures(
     for pid, year, source, level, plan_sum, ext_sum in (await session.execute(a_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
         figures[key] = PoolFigures(plan_vnd=int(plan_sum or 0), extended_vnd=int(ext_sum or 0))
-    for pid, year, source, level, net, adv, rec, paid in (await session.execute(d_query)).all():
+    for pid, year, source, level, net, adv, rec, paid, confirmed in (await session.execute(d_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
         fig = figures.setdefault(key, PoolFigures())
         fig.disbursed_vnd, fig.advanced_vnd = int(net or 0), int(adv or 0)
         fig.advance_recovered_vnd, fig.paid_vnd = int(rec or 0), int(paid or 0)
+        fig.confirmed_vnd = int(confirmed or 0)
     return figures

@@ -71,12 +71,21 @@ class DisbursementInput:
     reverses_id: int | None = None
     # A reversal counts as late (R14) exactly when its original did: the original's value date.
     original_value_date: date | None = None
-    # R15a provenance: recorded on the row; no balance depends on it.
+    # R15a provenance: who recorded the row; no balance depends on it.
     source: EntrySource = EntrySource.treasury
+    # A reversal moves the money of the entry it reverses: that entry's source (see `origin`).
+    original_source: EntrySource | None = None
+    # On a Treasury entry: the owner's document it pays; posting supersedes the owner's report of that number.
+    owner_document_number: str | None = None
 
     @property
     def pool(self) -> PoolKey:
         return PoolKey(self.project_id, self.plan_year, self.capital_source, self.budget_level)
+
+    @property
+    def origin(self) -> EntrySource:
+        """Whose record this row's money is: the Treasury's (confirmed) or an owner's (an estimate)."""
+        return self.original_source or self.source
 
     @property
     def net_vnd(self) -> int:

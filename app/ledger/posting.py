@@ -24,7 +24,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
 from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation
-from app.ledger import locks, writes
+from app.ledger import confirmations, locks, writes
 from app.ledger.fold import (
     AdvanceState,
     AllocationInput,
@@ -124,13 +124,17 @@ def _row_pointer(error: RowError) -> dict[str, Any]:
     return data
 
 
+# A document already on the books answers 409 (the request conflicts with a recorded fact), a broken rule 422.
+_CONFLICTS = frozenset({"duplicate_document", "recorded_by_treasury", "owner_document_confirmed"})
+
+
 def _raise(errors: list[RowError], total: int, batch: bool) -> None:
     if not batch:
         first = errors[0]
-        cls = Conflict if first.code == "duplicate_document" else RuleViolation
+        cls = Conflict if first.code in _CONFLICTS else RuleViolation
         raise cls(first.code, first.detail, pointer=first.pointer, **first.numbers)
-    if all(e.code == "duplicate_document" for e in errors):
-        raise Conflict("duplicate_document", f"{len(errors)} row(s) repeat recorded documents.",
+    if all(e.code in _CONFLICTS for e in errors):
+        raise Conflict(errors[0].code, f"{len(errors)} row(s) repeat recorded documents.",
                        errors=[_row_pointer(e) for e in errors])
     raise BatchRejected("batch_rejected", f"{len(errors)} of {total} row(s) were rejected; nothing was recorded.",
                         errors=[_row_pointer(e) for e in errors])
@@ -154,6 +158,11 @@ async def post_disbursements(
     rule_sets = await effective_rule_sets(session)
     if projects is None or balances is None:
         projects, balances = await locks.lock_projects(session, (r.project_id for r in rows))
+    # R15a, under the project locks: a Treasury entry first supersedes the owner's report it pays.
+    expanded = await confirmations.with_superseded_reports(session, rows)
+    if expanded.errors and not batch:
+        _raise(expanded.errors, len(rows), batch)
+    caller_rows, rows = rows, expanded.rows
     pools = await locks.lock_pools(session, (r.pool for r in rows))
     contracts = await locks.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
     reversed_advances = {r.reverses_id: advance_scope(r.project_id, r.contract_id,
@@ -164,8 +173,10 @@ async def post_disbursements(
     # Natural key (project + document number), under the project locks: two writers of one document cannot both pass.
     keys = [(r.project_id, r.document_number) for r in rows]
     duplicates = _duplicates(keys, await _existing_documents(session, keys))
+    for duplicate in duplicates:
+        duplicate.index = expanded.caller_index[duplicate.index]
     if duplicates and not batch:
-        _raise(duplicates, len(rows), batch)
+        _raise(duplicates, len(caller_rows), batch)
 
     errors: list[RowError] = []
     warnings: dict[int, list[dict[str, Any]]] = {}
@@ -183,7 +194,7 @@ async def post_disbursements(
                 (a.recovered_vnd for a in book.advances() if a.disbursement_id == row.reverses_id), 0)
         error, warnings[index] = decide_disbursement(row, locked, today, rule_sets)
         if error is not None:
-            error.index = index
+            error.index = expanded.caller_index[index]
             errors.append(error)
             continue
         assert locked.pool is not None and locked.balance is not None
@@ -201,9 +212,9 @@ async def post_disbursements(
                     advance.amount_vnd = 0
         if scope is not None and row.advance_recovered_vnd:
             recovered[scope] += row.advance_recovered_vnd
-    errors = sorted(errors + duplicates, key=lambda e: e.index)
+    errors = sorted(errors + duplicates + expanded.errors, key=lambda e: e.index)
     if errors:
-        _raise(errors, len(rows), batch)
+        _raise(errors, len(caller_rows), batch)
     for scope, book in books.items():
         book.reallocate(recovered[scope])
 
@@ -218,7 +229,7 @@ async def post_disbursements(
                                 changes, today)
     for index, disbursement in enumerate(created):
         disbursement.warnings = warnings.get(index, [])  # R5: returned in the response, not stored
-    return created
+    return [row for row, generated in zip(created, expanded.generated, strict=True) if not generated]
 
 
 async def post_allocations(session: AsyncSession, entries: Sequence[AllocationInput], *, today: date,

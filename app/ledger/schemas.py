@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field, model_validator
 
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
-from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
+from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
 
 class PoolFields(Schema):
@@ -55,12 +55,16 @@ class DisbursementFields(PoolFields):
     kind: DisbursementKind = Field(description="advance (tạm ứng), payment (thanh toán KLHT), clearance "
                                    "(hoàn ứng GPMB: settles a site-clearance advance without new cash)")
     advance_kind: AdvanceKind | None = Field(None, description="For an advance: contract, site_clearance (GPMB), other")
-    contract_id: int | None = Field(None, description="Contract the money is paid under (hợp đồng)")
+    contract_id: Id | None = Field(None, description="Contract the money is paid under (hợp đồng)")
     amount_vnd: PositiveVnd = Field(description="Advance amount, or value of completed work paid, or value settled")
     advance_recovered_vnd: NonNegativeVnd = Field(
         0, description="Advance recovered from this payment (thu hồi tạm ứng)")
     value_date: IsoDate = Field(description="Date the Treasury paid (ngày giá trị)")
     document_number: Text200 = Field(description="Treasury voucher or owner document number; unique per project")
+    owner_document_number: Text200 | None = Field(
+        None, description="Treasury only (R15a): the owner's document (payment request, giấy đề nghị thanh toán) "
+        "this entry pays. The owner's report of that number is superseded by a reversal posted with this entry, so "
+        "the money counts once, as confirmed; an owner cannot later report it (`recorded_by_treasury`)")
     note: str | None = Field(None, max_length=1000)
 
     @model_validator(mode="after")
@@ -78,7 +82,7 @@ class DisbursementCreate(DisbursementFields):
 
 
 class BatchRow(DisbursementFields):
-    project_id: int
+    project_id: Id
 
 
 class DisbursementBatch(Schema):
@@ -118,6 +122,9 @@ class DisbursementOut(PoolFields):
     note: str | None
     source: EntrySource = Field(description="R15a: `treasury` — the Treasury's record (money it paid); `owner` — the "
                                 "owner's report, an estimate until the Treasury confirms it")
+    origin: EntrySource = Field(description="Whose money the row moves: its `source`, or for a reversal the source of "
+                                "the entry it reverses. Σ net where `treasury` is the confirmed part of a figure")
+    owner_document_number: str | None = Field(description="On a Treasury entry: the owner's document it pays")
     known_on: IsoDate
     created_at: datetime
     warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "

@@ -11,10 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.enums import AdvanceKind, DisbursementKind
+from app.enums import AdvanceKind, DisbursementKind, EntrySource
 from app.kernel.clock import today
 from app.ledger.advance_rules import reaches_completion
 from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
@@ -54,7 +55,7 @@ def _compare(check: str, where: str, stored: Any, derived: Any, names: tuple[str
 
 _POOL_FIELDS = tuple(f.name for f in fields(PoolState) if f.name not in ("id", "key"))
 _PROJECT_FIELDS = tuple(f.name for f in fields(ProjectState) if f.name != "project_id")
-_FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures))
+_FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures) if f.name != "confirmed_vnd")  # no balance column
 _CONTRACT_FIELDS = tuple(f.name for f in fields(ContractState) if f.name != "contract_id")
 
 
@@ -184,7 +185,28 @@ async def _workflows(session: AsyncSession) -> list[Finding]:
     return out
 
 
+async def _provenance(session: AsyncSession) -> list[Finding]:
+    """R15a: a reversal moves its original's money (`origin`); an owner's report the Treasury has paid is superseded,
+    so no payment counts twice."""
+    out: list[Finding] = []
+    original = aliased(Disbursement)
+    for rid, origin, source in await session.execute(
+            select(Disbursement.id, Disbursement.origin, original.source)
+            .join(original, original.id == Disbursement.reverses_id).where(Disbursement.origin != original.source)):
+        out.append(Finding("r15a_origin", f"disbursement {rid}", f"origin {origin}, reverses a {source} entry"))
+    report, reversal = aliased(Disbursement), aliased(Disbursement)
+    for tid, rid in await session.execute(
+            select(Disbursement.id, report.id)
+            .join(report, (report.project_id == Disbursement.project_id)
+                  & (report.document_number == Disbursement.owner_document_number))
+            .where(report.source == EntrySource.owner.value, report.reverses_id.is_(None),
+                   ~exists().where(reversal.reverses_id == report.id))):
+        out.append(Finding("r15a_counted_twice", f"disbursement {tid}", f"pays the owner's report {rid}, which "
+                           "still counts"))
+    return out
+
+
 async def check_all(session: AsyncSession) -> list[Finding]:
     """Every check; findings in a stable order."""
     return [*await _balances(session), *await _caps(session), *await _one_outstanding_model(session),
-            *await _workflows(session)]
+            *await _workflows(session), *await _provenance(session)]

@@ -54,6 +54,8 @@ class Recorded:
     reverses_id: int | None
     note: str | None
     source: EntrySource
+    origin: EntrySource
+    owner_document_number: str | None
     known_on: date
     created_at: datetime
     created_by_key_id: int | None
@@ -62,9 +64,9 @@ class Recorded:
 
 _D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "advance_kind", "contract_id",
               "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note",
-              "source")
+              "source", "origin", "owner_document_number")
 _D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
-            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR")
+            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR")
 _POOL_SET = ("plan_vnd", "extended_vnd", "extended_until", "late_capital_vnd", "disbursed_vnd", "advanced_vnd",
              "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date")
 _POOL_TYPES = ("BIGINT", "BIGINT", "DATE", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "DATE")
@@ -89,7 +91,7 @@ WITH d AS (
        WITH ORDINALITY AS v({", ".join(_D_COLUMNS)}, n)
   ORDER BY v.n
   RETURNING id, project_id, plan_year, kind, amount_vnd, advance_recovered_vnd, net_vnd, value_date,
-            document_number, reverses_id, source
+            document_number, reverses_id, source, origin, owner_document_number
 ), e AS (
   INSERT INTO events (type, entity_type, entity_id, project_id, payload, known_on, occurred_at)
   SELECT CASE WHEN d.reverses_id IS NULL THEN 'disbursement.recorded' ELSE 'disbursement.reversed' END,
@@ -98,7 +100,8 @@ WITH d AS (
                             'amount_vnd', d.amount_vnd, 'advance_recovered_vnd', d.advance_recovered_vnd,
                             'net_vnd', d.net_vnd, 'value_date', to_char(d.value_date, 'YYYY-MM-DD'),
                             'document_number', d.document_number, 'reverses_id', d.reverses_id,
-                            'source', d.source),
+                            'source', d.source, 'origin', d.origin,
+                            'owner_document_number', d.owner_document_number),
          :known_on, :now
   FROM d ORDER BY d.id
 ), pools AS ({_POOL_UPDATE_PG}
@@ -143,7 +146,8 @@ def _event_payload(d: Recorded) -> dict[str, Any]:
     return {"id": d.id, "project_id": d.project_id, "plan_year": d.plan_year, "kind": d.kind.value,
             "amount_vnd": d.amount_vnd, "advance_recovered_vnd": d.advance_recovered_vnd, "net_vnd": d.net_vnd,
             "value_date": d.value_date.isoformat(), "document_number": d.document_number,
-            "reverses_id": d.reverses_id, "source": d.source.value}
+            "reverses_id": d.reverses_id, "source": d.source.value, "origin": d.origin.value,
+            "owner_document_number": d.owner_document_number}
 
 
 def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id: int | None) -> Recorded:
@@ -151,7 +155,8 @@ def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id
                     budget_level=r.budget_level, kind=r.kind, advance_kind=r.advance_kind, contract_id=r.contract_id,
                     amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
                     value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
-                    note=r.note, source=r.source, known_on=today, created_at=now, created_by_key_id=key_id)
+                    note=r.note, source=r.source, origin=r.origin, owner_document_number=r.owner_document_number,
+                    known_on=today, created_at=now, created_by_key_id=key_id)
 
 
 async def write_disbursements(session: AsyncSession, rows: Sequence[DisbursementInput], pools: Sequence[PoolState],
@@ -166,7 +171,8 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
                             ("contract_id", r.contract_id), ("amount_vnd", r.amount_vnd),
                             ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
                             ("value_date", r.value_date), ("document_number", r.document_number),
-                            ("reverses_id", r.reverses_id), ("note", r.note), ("source", r.source.value)):
+                            ("reverses_id", r.reverses_id), ("note", r.note), ("source", r.source.value),
+                            ("origin", r.origin.value), ("owner_document_number", r.owner_document_number)):
             columns[name].append(value)
     if dialect_name(session) == "postgresql":
         result = await session.execute(_PG_WRITE, {

@@ -54,6 +54,7 @@ class Disbursement(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "document_number"),
         UniqueConstraint("reverses_id"),
+        UniqueConstraint("project_id", "owner_document_number"),
         CheckConstraint("reverses_id IS NOT NULL OR amount_vnd > 0", name="amount_positive"),
         CheckConstraint("reverses_id IS NOT NULL OR advance_recovered_vnd >= 0", name="recovery_non_negative"),
         Index("ix_disbursements_pool", "project_id", "plan_year", "capital_source", "budget_level"),
@@ -64,6 +65,11 @@ class Disbursement(Base):
         CheckConstraint("NOT (kind = 'advance' AND advance_kind = 'contract' AND contract_id IS NULL)",
                         name="contract_advance_names_contract"),
         CheckConstraint("source IN ('treasury', 'owner')", name="source_known"),
+        # migration 0012 (R15a reconciliation)
+        CheckConstraint("origin IN ('treasury', 'owner')", name="origin_known"),
+        CheckConstraint("reverses_id IS NOT NULL OR origin = source", name="origin_of_original_is_source"),
+        CheckConstraint("owner_document_number IS NULL OR (source = 'treasury' AND reverses_id IS NULL)",
+                        name="owner_document_on_treasury_entry"),
     )
 
     id: Mapped[int] = pk()
@@ -80,11 +86,16 @@ class Disbursement(Base):
     # Cash out of the Treasury: counts against the plan (R1) and TMĐT (R2). amount − recovered.
     net_vnd: Mapped[int]
     value_date: Mapped[date] = mapped_column(Date)
-    document_number: Mapped[str] = mapped_column(String(100))
+    document_number: Mapped[str] = mapped_column(String(200))
     reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("disbursements.id"))
     note: Mapped[str | None] = mapped_column(String(1000))
     # R15a: the Treasury's record, or an owner's report (migration 0010; rows loaded behind the API: 'treasury')
     source: Mapped[str] = mapped_column(String(20), server_default="treasury")
+    # Whose money the row moves: its source, or for a reversal the source of the entry it reverses (migration
+    # 0012). Σ net where origin = 'treasury' is the confirmed part of a figure; the rest is owners' estimates.
+    origin: Mapped[str] = mapped_column(String(20), server_default="treasury")
+    # On a Treasury entry: the owner's document (payment request) it pays — the key reconciliation matches on.
+    owner_document_number: Mapped[str | None] = mapped_column(String(200))
     known_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
     created_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))

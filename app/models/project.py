@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.enums import ProjectGroup, ProjectStage, ProjectStatus
+from app.kernel.search_text import project_search_text
 from app.models.base import Base, BigId, pk
+
+
+def _search_text(context) -> str:  # any INSERT, ORM or Core (the demo loader inserts in bulk)
+    row = context.get_current_parameters()
+    return project_search_text(row["code"], row["name"])
 
 
 class Project(Base):
@@ -18,6 +24,8 @@ class Project(Base):
     id: Mapped[int] = pk()
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(500))
+    # code and name folded (app.kernel.search_text): written with the row, searched with LIKE (migration 0014)
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text)
     investor_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"), index=True)
     sector: Mapped[str] = mapped_column(String(60), index=True)
     location: Mapped[str] = mapped_column(String(120), index=True)

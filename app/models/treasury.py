@@ -187,7 +187,7 @@ class Dossier(Base):
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
     amount_vnd: Mapped[int]
-    document_number: Mapped[str] = mapped_column(String(100))
+    document_number: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
     submitted_on: Mapped[date] = mapped_column(Date)
     completed_on: Mapped[date | None] = mapped_column(Date)

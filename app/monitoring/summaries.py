@@ -1,9 +1,11 @@
-"""R17/R18 summaries and the indicator list for a past `as_of`, computed on the fly.
+"""R17/R18 summaries and the indicator list computed on the fly, and when the stored ones may answer instead.
 
-For today's business date the API answers from the stored indicators (`services.indicator_queries`, SQL
-over `indicator_snapshots`). A past `as_of` reproduces what was known then: one whole-year snapshot
-(`monitoring.build_snapshot`, a fixed number of grouped queries) aggregated here in memory — about
-0.6 ms of CPU per project, so seconds at national scale. Nothing is cached in the worker.
+For today's business date the API answers from the stored indicators (`indicator_queries`, SQL over
+`indicator_snapshots`) once they hold a complete set for the plan year (`store_can_answer`). A past `as_of`
+reproduces what was known then, and a year the store cannot answer yet (its first read, a rebuild too large
+for one request) is computed here — never answered with the zeros of an empty or half-built store: one
+whole-year snapshot (`monitoring.build_snapshot`, a fixed number of grouped queries) aggregated in memory,
+about 0.6 ms of CPU per project, so seconds at national scale. Nothing is cached in the worker.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.errors import BadRequest
 from app.models import Organisation, Project, WorkingGroup
+from app.monitoring.indicator_store import Freshness
 from app.monitoring.indicators import ProjectProgress, Snapshot, build_snapshot
 
 SORT_FIELDS = (
@@ -98,6 +101,12 @@ async def project_attrs(session: AsyncSession) -> dict[int, ProjectAttrs]:
             int(r[13]),
         )
     return out
+
+
+def store_can_answer(fresh: Freshness) -> bool:
+    """The stored rows form one complete set for the year (`computed_for`), perhaps stale — and then they say
+    so. Without one (never built, or a first rebuild still running) their sums would be silent zeros."""
+    return fresh.computed_for is not None
 
 
 def parse_sort(sort: str | None, default: str = "-plan_vnd") -> tuple[str, bool]:

@@ -10,7 +10,7 @@ from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, note_w
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
-from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, PlanYearParam, after_id, split_page
 from app.models import ReallocationProposal
 from app.reallocation import proposals
 from app.reallocation.optimiser import ReallocationOptions
@@ -88,7 +88,7 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
 )
 async def list_proposals(
     session: SessionDep,
-    plan_year: int | None = None,
+    plan_year: PlanYearParam | None = None,
     status: str | None = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
@@ -117,7 +117,7 @@ async def list_proposals(
     responses=READ_ERRORS,
     dependencies=[require("read")],
 )
-async def get_proposal(proposal_id: int, session: SessionDep, response: Response) -> ProposalOut:
+async def get_proposal(proposal_id: IdParam, session: SessionDep, response: Response) -> ProposalOut:
     p = await proposals.get(session, proposal_id)
     response.headers["ETag"] = proposals.etag(p)
     return await _out(session, p)
@@ -138,7 +138,7 @@ async def _done(request: Request, session, response: Response, p: ReallocationPr
     dependencies=[require("proposal.draft")],
 )
 async def submit(
-    proposal_id: int, request: Request, session: SessionDep, response: Response, if_match: IfMatch = None
+    proposal_id: IdParam, request: Request, session: SessionDep, response: Response, if_match: IfMatch = None
 ) -> ProposalOut:
     p = await proposals.submit(session, proposal_id, _need_if_match(if_match), today())
     return await _done(request, session, response, p, "submit")
@@ -153,7 +153,7 @@ async def submit(
     dependencies=[require("proposal.approve")],
 )
 async def approve(
-    proposal_id: int,
+    proposal_id: IdParam,
     body: ApproveIn,
     request: Request,
     session: SessionDep,
@@ -183,7 +183,7 @@ async def approve(
     dependencies=[require("proposal.approve")],
 )
 async def reject(
-    proposal_id: int,
+    proposal_id: IdParam,
     body: RejectIn,
     request: Request,
     session: SessionDep,
@@ -203,7 +203,7 @@ async def reject(
     dependencies=[require("proposal.apply")],
 )
 async def apply(
-    proposal_id: int,
+    proposal_id: IdParam,
     request: Request,
     session: SessionDep,
     response: Response,

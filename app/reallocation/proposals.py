@@ -4,7 +4,8 @@ Candidates per pool (capital source × budget level × plan year) from the monit
 * recipient — a pool with a registered extra need: capacity = min(need, TMĐT headroom = TMĐT − cumulative
   plan (R2), pace capacity beyond plan from the forecast); priority from the project's stage and lists;
 * donor — every other pool with a plan: surplus = plan − max(forecast + margin, disbursed + in flight).
-Workflow: draft → submitted → approved (authority, decision number, date; approver ≠ drafter) →
+Workflow: draft → submitted → approved (authority, decision number, date; approver separate from the
+drafter: not the same key, person or organisation, neither key issued by the other) →
 applied | rejected. Applying re-checks every transfer against current balances and writes paired,
 zero-sum allocation entries (adjustment_out / adjustment_in) through the posting pipeline
 (`posting.post_allocations`) in the request's single transaction: any failure rejects the whole application
@@ -31,6 +32,7 @@ from app.ledger.fold import AllocationInput
 from app.models import PoolBalance, Project, ProjectBalance, ReallocationProposal, ReallocationTransfer
 from app.monitoring.indicators import build_snapshot
 from app.monitoring.summaries import ProjectAttrs, project_attrs
+from app.registry import organisations
 from app.reallocation.optimiser import (
     CapitalPool,
     Donor,
@@ -332,6 +334,15 @@ async def approve(
     p = await _transition(session, proposal_id, if_match, ("submitted",), "approved")
     if p.drafted_by_key_id == key_id:
         raise ApproverIsDrafter("approver_is_drafter", "R19: the key that drafted a proposal cannot approve it.")
+    if p.drafted_by_key_id is not None and (
+        why := await organisations.separation_of_duties(session, p.drafted_by_key_id, key_id)
+    ):
+        raise ApproverIsDrafter(
+            "separation_of_duties",
+            "R19: a proposal is approved by another person, of another organisation, whose key neither issued "
+            "nor was issued by the drafter's key.",
+            reason=why,
+        )
     if decision_date > today:
         raise RuleViolation(
             "decision_date_in_future", f"Decision date {decision_date} is after today.", pointer="/decision_date"

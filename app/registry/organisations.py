@@ -1,16 +1,19 @@
-"""Organisations: lookups, successions, and the API-key store (sub-unit scope: `app.kernel.owner_scope`)."""
+"""Organisations: lookups, successions, and the API-key store with its provenance and R19 separation of duties
+(sub-unit scope: `app.kernel.owner_scope`)."""
 
 from __future__ import annotations
 
-from datetime import date
+import unicodedata
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import OrganisationKind, Role
 from app.kernel import caches
 from app.kernel.clock import utcnow
-from app.kernel.errors import Conflict, NotFound
+from app.kernel.db import lock_row
+from app.kernel.errors import Conflict, NotFound, RuleViolation
 from app.kernel.owner_scope import subunit_ids
 from app.kernel.security import new_api_key
 from app.models import ApiKey, Organisation, OrganisationSuccession
@@ -48,16 +51,93 @@ async def create_organisation(
     return organisation
 
 
-async def create_api_key(session: AsyncSession, *, organisation_id: int, role: Role, name: str) -> tuple[ApiKey, str]:
-    """A new key; the full secret is returned once and never stored."""
+async def create_api_key(session: AsyncSession, *, organisation_id: int, role: Role, name: str,
+                         holder: str | None = None, issued_by_key_id: int | None = None,
+                         expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """A new key; the full secret is returned once and never stored.
+
+    `issued_by_key_id` is the key that issues it through the API (None only for the command line, the bootstrap
+    and the demo); `holder` is the person it is issued to (the command line and the demo use the name)."""
     if await session.get(Organisation, organisation_id) is None:
-        raise NotFound("organisation_not_found", f"Organisation {organisation_id} does not exist.")
+        raise NotFound("organisation_not_found", f"Organisation {organisation_id} does not exist.",
+                       pointer="/organisation_id")
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise RuleViolation("expiry_not_in_future", "A key's expiry must be in the future.", pointer="/expires_at")
     full, prefix, key_hash = new_api_key()
-    key = ApiKey(prefix=prefix, key_hash=key_hash, name=name, role=role, organisation_id=organisation_id,
-                 created_at=utcnow())
+    key = ApiKey(prefix=prefix, key_hash=key_hash, name=name, holder=(holder or name).strip(), role=role,
+                 organisation_id=organisation_id, issued_by_key_id=issued_by_key_id, created_at=now,
+                 expires_at=expires_at)
     session.add(key)
     await session.flush()
     return key, full
+
+
+def _active(now: datetime) -> ColumnElement[bool]:
+    return ApiKey.revoked_at.is_(None) & (ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now))
+
+
+async def revoke_api_key(session: AsyncSession, key_id: int) -> ApiKey:
+    """Revoke a key (idempotent), refusing to revoke the last active administrator key.
+
+    Every active admin key row is locked in id order before deciding (a non-admin key: its own row), so two
+    administrators revoking each other at once are serialised and the second sees the first's revocation. The
+    lock also waits for writes by the key in flight (`confirm_key_live` holds FOR KEY SHARE on it)."""
+    role = await session.scalar(select(ApiKey.role).where(ApiKey.id == key_id))
+    if role is None:
+        raise NotFound("api_key_not_found", f"API key {key_id} does not exist.")
+    now = utcnow()
+    if role is Role.admin:
+        active_admins = list(await session.scalars(
+            select(ApiKey.id).where(ApiKey.role == Role.admin, _active(now)).order_by(ApiKey.id).with_for_update()))
+        if active_admins == [key_id]:
+            raise Conflict("last_admin_key", "This is the last active administrator key; issue another admin key "
+                           "before revoking it.", active_admin_keys=1)
+    key = await lock_row(session, select(ApiKey).where(ApiKey.id == key_id))
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()  # after the locks: later than any write by this key that committed first
+        caches.invalidate_on_commit(session, caches.principals)  # every worker, on commit (NOTIFY)
+    await session.flush()
+    return key
+
+
+def same_person(a: str, b: str) -> bool:
+    """Holders compared as people are written: case, spacing and Unicode composition do not matter."""
+    def norm(holder: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", holder).split()).casefold()
+
+    return norm(a) == norm(b)
+
+
+async def _issuers(session: AsyncSession, key: ApiKey) -> set[int]:
+    """Every key that issued `key`, directly or through keys it issued."""
+    found: set[int] = set()
+    issuer = key.issued_by_key_id
+    while issuer is not None and issuer not in found:
+        found.add(issuer)
+        issuer = await session.scalar(select(ApiKey.issued_by_key_id).where(ApiKey.id == issuer))
+    return found
+
+
+async def separation_of_duties(session: AsyncSession, drafter_key_id: int, approver_key_id: int) -> str | None:
+    """R19: why the approver key may not approve what the drafter key drafted (None: they are separate).
+
+    The same person (holder), the same organisation, or one key issued by the other (directly or transitively
+    through `issued_by_key_id`) count as one hand. docs/rules.md, R19."""
+    keys = {k.id: k for k in await session.scalars(select(ApiKey).where(ApiKey.id.in_([drafter_key_id,
+                                                                                         approver_key_id])))}
+    drafter, approver = keys.get(drafter_key_id), keys.get(approver_key_id)
+    if drafter is None or approver is None:
+        return None
+    if drafter.id == approver.id or same_person(drafter.holder, approver.holder):
+        return "same_holder"
+    if drafter.organisation_id == approver.organisation_id:
+        return "same_organisation"
+    if drafter.id in await _issuers(session, approver):
+        return "approver_key_issued_by_drafter"
+    if approver.id in await _issuers(session, drafter):
+        return "drafter_key_issued_by_approver"
+    return None
 
 
 async def record_succession(session: AsyncSession, predecessor_id: int, *, successor_id: int, effective_on: date,

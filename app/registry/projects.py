@@ -13,6 +13,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.kernel.search_text import fold, project_search_text
 from app.ledger.locks import lock_projects
 from app.models import Organisation, Project, ProjectBalance, WorkingGroup
 
@@ -84,6 +85,7 @@ async def update(session: AsyncSession, project_id: int, if_match: str, changes:
             setattr(project, column, wl in lists)
     for name, value in changes.items():
         setattr(project, name, value)
+    project.search_text = project_search_text(project.code, project.name)
     project.version += 1
     project.updated_at = utcnow()
     events.emit(session, "project.updated", "project", project.id,
@@ -115,9 +117,9 @@ def filtered(query: Select, f: ProjectFilter) -> Select:
         query = query.where(getattr(Project, WATCH_COLUMNS[f.watch_list]).is_(True))
     if f.status is not None:
         query = query.where(Project.status == f.status)
-    if f.search:
-        pattern = f"%{f.search.lower()}%"
-        query = query.where(Project.name.ilike(pattern) | Project.code.ilike(pattern))
+    if f.search and (folded := fold(f.search)):
+        # Case, diacritics and đ ignored alike on SQLite and PostgreSQL; % and _ are matched literally.
+        query = query.where(Project.search_text.contains(folded, autoescape=True))
     return query
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from app.enums import OrganisationKind, ProjectGroup, ProjectStage, ProjectStatus, Role, WatchList
-from app.kernel.schemas import IsoDate, PositiveVnd, Schema
+from app.kernel.schemas import Id, IsoDate, PositiveVnd, Schema
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-/]+$")]
 Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
@@ -16,7 +16,7 @@ Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
 
 class ProjectBase(Schema):
     name: str = Field(min_length=1, max_length=500, description="Project name (tên dự án)")
-    investor_id: int = Field(description="Investor organisation (chủ đầu tư / Ban QLDA)")
+    investor_id: Id = Field(description="Investor organisation (chủ đầu tư / Ban QLDA)")
     sector: str = Field(min_length=1, max_length=60, description="Sector (lĩnh vực), e.g. transport",
                         examples=["transport"])
     location: str = Field(min_length=1, max_length=120, description="Location (địa điểm), e.g. a district",
@@ -28,11 +28,12 @@ class ProjectBase(Schema):
     decision_date: IsoDate | None = None
     start_year: Year
     end_year: Year
-    watch_lists: list[WatchList] = Field(default_factory=list, description="Appendices 1/2/3 of the action programme")
+    watch_lists: list[WatchList] = Field(default_factory=list, max_length=3,
+                                         description="Appendices 1/2/3 of the action programme")
     is_key_project: bool = Field(False, description="Key project (dự án trọng điểm)")
     lead_official: str | None = Field(None, max_length=200,
                                       description="Leader following the project (lãnh đạo theo dõi)")
-    working_group_id: int | None = Field(None, description="Provincial working group (Tổ công tác)")
+    working_group_id: Id | None = Field(None, description="Provincial working group (Tổ công tác)")
 
 
 class ProjectCreate(ProjectBase):
@@ -43,7 +44,7 @@ class ProjectUpdate(Schema):
     """Fields to change; absent fields stay as they are."""
 
     name: str | None = Field(None, min_length=1, max_length=500)
-    investor_id: int | None = None
+    investor_id: Id | None = None
     sector: str | None = Field(None, min_length=1, max_length=60)
     location: str | None = Field(None, min_length=1, max_length=120)
     group: ProjectGroup | None = None
@@ -52,10 +53,10 @@ class ProjectUpdate(Schema):
     decision_ref: str | None = Field(None, max_length=100)
     decision_date: IsoDate | None = None
     end_year: Year | None = None
-    watch_lists: list[WatchList] | None = None
+    watch_lists: list[WatchList] | None = Field(None, max_length=3)
     is_key_project: bool | None = None
     lead_official: str | None = Field(None, max_length=200)
-    working_group_id: int | None = None
+    working_group_id: Id | None = None
     status: ProjectStatus | None = None
 
 
@@ -72,7 +73,7 @@ class OrganisationCreate(Schema):
     code: Code
     name: str = Field(min_length=1, max_length=300)
     kind: OrganisationKind
-    parent_id: int | None = None
+    parent_id: Id | None = None
     valid_from: IsoDate
     valid_to: IsoDate | None = None
 
@@ -95,7 +96,7 @@ class OrganisationDetail(OrganisationOut):
 class SuccessionCreate(Schema):
     """This organisation is taken over by `successor_id` (e.g. the 2025-07-01 provincial merger)."""
 
-    successor_id: int
+    successor_id: Id
     effective_on: IsoDate
     decision_ref: str | None = Field(None, max_length=100)
 
@@ -108,18 +109,27 @@ class WorkingGroupOut(Schema):
 
 
 class ApiKeyCreate(Schema):
-    organisation_id: int
+    organisation_id: Id
     role: Role
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, description="A label for the key")
+    holder: str = Field(min_length=1, max_length=200, pattern=r"\S",
+                        description="The person the key is issued to (R19: a proposal's drafter and approver must be "
+                        "different people)", examples=["Nguyễn Văn An"])
+    expires_at: AwareDatetime | None = Field(None, description="When the key stops working (RFC 3339, in the future); "
+                                             "omitted: it works until revoked")
 
 
 class ApiKeyOut(Schema):
     id: int
     name: str
+    holder: str = Field(description="The person the key is issued to")
     role: Role
     organisation_id: int
     prefix: str
+    issued_by_key_id: int | None = Field(description="The key that issued this one; null for keys made by the "
+                                         "command line or the demo")
     created_at: datetime
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 

@@ -4,6 +4,8 @@ injection): a leading `=`, `+`, `-`, `@`, tab or carriage return gets an apostro
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,3 +23,12 @@ def neutralise(value: Any) -> Any:
 def append(ws: Worksheet, row: Iterable[Any]) -> None:
     """`ws.append` with every text cell neutralised; the only way the report writers add a row."""
     ws.append([neutralise(value) for value in row])
+
+
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """CSV (RFC 4180) with every text cell neutralised; the only way the report writers write CSV."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([neutralise(value) for value in row])
+    return buffer.getvalue()

@@ -36,6 +36,7 @@ AMOUNT_KEYS = (
     "plan_vnd",
     "actual_to_last_month_vnd",
     "actual_to_date_vnd",
+    "actual_to_date_confirmed_vnd",
     "estimate_to_month_end_vnd",
     "extended_plan_vnd",
     "extended_disbursed_vnd",
@@ -64,6 +65,7 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
         r = row(key.capital_source.value)
         r["plan_vnd"] += fig.plan_vnd
         r["actual_to_date_vnd"] += fig.disbursed_vnd
+        r["actual_to_date_confirmed_vnd"] += fig.confirmed_vnd
     for key, fig in last_fig.items():
         r = row(key.capital_source.value)
         r["actual_to_last_month_vnd"] += fig.disbursed_vnd
@@ -108,6 +110,7 @@ MONTHLY_HEADERS = [
     ("actual_to_last_month_vnd", "Giải ngân đến hết tháng trước (đồng)"),
     ("rate_to_last_month_pct", "Tỷ lệ (%)"),
     ("actual_to_date_vnd", "Giải ngân đến ngày báo cáo (đồng)"),
+    ("actual_to_date_confirmed_vnd", "Trong đó: Kho bạc đã xác nhận (đồng)"),
     ("estimate_to_month_end_vnd", "Ước giải ngân đến hết tháng (đồng)"),
     ("estimate_rate_pct", "Tỷ lệ ước (%)"),
     ("extended_plan_vnd", "Kế hoạch kéo dài (đồng)"),

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.enums import AdvanceKind
-from app.kernel.schemas import IsoDate, NonNegativeVnd, PositiveVnd, Schema, Text200
+from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PositiveVnd, Schema, Text200
 from app.ledger.schemas import PoolFields
 from app.treasury.sla import DossierKind, DossierStatus
 
@@ -20,7 +20,7 @@ class DossierCreate(PoolFields):
         "amount_vnd": 2_400_000_000, "document_number": "HS-2024-0915", "submitted_on": "2024-10-09"}]}}
 
     kind: DossierKind = Field(description="payment (hồ sơ thanh toán) or advance (hồ sơ tạm ứng)")
-    contract_id: int | None = None
+    contract_id: Id | None = None
     amount_vnd: PositiveVnd
     document_number: Text200 = Field(description="Dossier number; unique per project")
     submitted_on: IsoDate | None = Field(None, description="Default: today")

@@ -175,3 +175,41 @@ async def test_feed_gap_is_found(client, world):
     await _inject("UPDATE events SET position = position + 10 WHERE position = "
                   "(SELECT max_position FROM (SELECT MAX(position) AS max_position FROM events) AS m)")
     assert await _checks() == {"feed_contiguous"}
+
+
+async def test_r15a_owner_report_counted_beside_the_treasury_entry_is_found(client, world):
+    ledger = await _ledger(client, world)
+    pid = ledger["project"]["id"]
+    url = f"/api/v1/projects/{pid}/disbursements"
+    assert (await client.post(url, json=disbursement_body(100 * M, "GDN-1"), headers=world.h("owner"))).status_code \
+        == 201
+    paid = await client.post(url, json=disbursement_body(100 * M, "KB-1", owner_document_number="GDN-1"),
+                             headers=world.h("treasury"))
+    assert paid.status_code == 201, paid.text
+    assert await _findings() == []
+    # Drop the superseding reversal (and keep the pool in step): the report counts again beside the Treasury's entry.
+    await _inject("UPDATE pool_balances SET disbursed_vnd = disbursed_vnd + :m WHERE project_id = :p", m=100 * M, p=pid)
+    await _inject("UPDATE project_balances SET disbursed_total_vnd = disbursed_total_vnd + :m WHERE project_id = :p",
+                  m=100 * M, p=pid)
+    await _inject("DELETE FROM disbursements WHERE document_number = 'DC-' || "
+                  "(SELECT id FROM disbursements WHERE document_number = 'GDN-1')")
+    assert "r15a_counted_twice" in await _checks()
+
+
+async def test_r15a_reversal_origin_is_found_and_held(client, world):
+    await _ledger(client, world)
+    with pytest.raises(IntegrityError):  # an original's origin is its source: a CHECK holds it
+        await _inject("UPDATE disbursements SET origin = 'owner' WHERE document_number = 'P-2'")
+    p2 = await _id_of("P-2")
+    reversal = await client.post(f"/api/v1/disbursements/{p2}/reversal", headers=world.h("treasury"),
+                                 json={"document_number": "R-1", "value_date": "2024-10-01", "note": "sai"})
+    assert reversal.status_code == 201, reversal.text
+    assert await _findings() == []
+    await _inject("UPDATE disbursements SET origin = 'owner' WHERE document_number = 'R-1'")
+    assert "r15a_origin" in await _checks()
+
+
+async def _id_of(document: str) -> int:
+    async with session_scope() as session:
+        return (await session.execute(text("SELECT id FROM disbursements WHERE document_number = :d"),
+                                      {"d": document})).scalar_one()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
-from app.kernel.schemas import Page, PageSize, Schema, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, Schema, after_id, split_page
 from app.models import AuditEntry
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -37,7 +37,7 @@ class AuditOut(Schema):
             response_model=Page[AuditOut], responses=problem_responses(400, 401, 403, 422),
             dependencies=[require("audit.read")])
 async def list_audit_log(session: SessionDep, entity_type: str | None = None, entity_id: str | None = None,
-                         request_id: str | None = None, api_key_id: int | None = None, page_size: PageSize = 50,
+                         request_id: str | None = None, api_key_id: IdParam | None = None, page_size: PageSize = 50,
                          page_token: str | None = None) -> Page[AuditOut]:
     filters = {"entity_type": entity_type, "entity_id": entity_id, "request_id": request_id, "api_key_id": api_key_id}
     after = after_id(page_token, filters)

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import Role
-from app.kernel import caches, idempotency
+from app.kernel import caches, idempotency, throttle
 from app.kernel.audit import AuditNote, write_entry
+from app.kernel.clock import utcnow
+from app.kernel.config import get_settings
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
 from app.kernel.owner_scope import subunit_ids
@@ -58,6 +60,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             if request.method in WRITE_METHODS:
                 principal: Principal | None = getattr(request.state, "principal", None)
+                if principal is not None:
+                    await confirm_key_live(session, principal)
                 await write_entry(
                     session,
                     request_id=request.state.request_id,
@@ -79,21 +83,54 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+class TooManyFailures(DomainError):
+    status = 429
+    title = "Too many failed authentications"
+
+
 async def get_principal(request: Request, session: SessionDep) -> Principal:
+    """The caller, from its API key; an address past the failed-authentication limit is refused first (429),
+    valid key or not, until its window slides (`AUTH_FAILURE_LIMIT` per `AUTH_FAILURE_WINDOW_SECONDS`)."""
+    settings = get_settings()
+    address = request.client.host if request.client else "-"
+    window = settings.auth_failure_window_seconds
+    if (wait := throttle.auth_failures.retry_after(address, settings.auth_failure_limit, window)) is not None:
+        throttle.AUTH_THROTTLED.inc()
+        raise TooManyFailures("too_many_failed_authentications",
+                              f"Too many failed authentications from this address; retry in {wait} s.",
+                              retry_after_seconds=wait)
+    try:
+        return await _identify(request, session)
+    except Unauthenticated as exc:
+        throttle.AUTH_FAILURES.labels(exc.code).inc()
+        throttle.auth_failures.record(address, window)
+        raise
+
+
+async def _identify(request: Request, session: AsyncSession) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("missing_api_key", "Send an API key as 'Authorization: Bearer <key>'.")
     token = token.strip()
-    # Per-worker cache keyed by the key's hash (never the key itself): revocation, role and owner-scope
-    # changes made elsewhere are seen within caches.PRINCIPAL_TTL_SECONDS (CONTRIBUTING.md).
+    # Per-worker cache keyed by the key's hash (never the key itself), cleared in every worker when a key is
+    # revoked or an owner scope changes (caches.invalidate_on_commit, NOTIFY on PostgreSQL; CONTRIBUTING.md).
+    # The epoch is taken before the read, so a revocation that lands meanwhile is not cached over.
     token_hash = hash_key(token)
     principal = caches.principals.get(token_hash)
     if principal is caches.MISSING:
+        epoch = caches.principals.epoch
         principal = await _authenticate(session, token)
-        caches.principals.put(token_hash, principal)
+        caches.principals.put(token_hash, principal, epoch)
+    elif principal.expired(utcnow()):  # a cached key never outlives its expiry
+        caches.principals.pop(token_hash)
+        raise _expired()
     request.state.principal = principal
     return principal
+
+
+def _expired() -> Unauthenticated:
+    return Unauthenticated("expired_api_key", "The API key has expired; ask an administrator for a new one.")
 
 
 async def _authenticate(session: AsyncSession, token: str) -> Principal:
@@ -101,13 +138,32 @@ async def _authenticate(session: AsyncSession, token: str) -> Principal:
     key = None
     if prefix is not None:
         key = (await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash)
+            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash, ApiKey.expires_at)
             .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))).first()
     if key is None or not key_matches(token, key.key_hash):
         raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise _expired()
     role = Role(key.role)
     scope = await subunit_ids(session, key.organisation_id) if role is Role.owner else frozenset()
-    return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope)
+    return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope,
+                     expires_at=key.expires_at)
+
+
+async def confirm_key_live(session: AsyncSession, principal: Principal) -> None:
+    """A write commits only if its key is still live *in its own transaction*, whatever a cache said.
+
+    PostgreSQL: FOR KEY SHARE, which a revocation's FOR UPDATE waits for (and vice versa), so a write and the
+    revocation of its key are serialised: either the write commits first or it sees the revocation. SQLite
+    serialises writers anyway (BEGIN IMMEDIATE)."""
+    row = (await session.execute(
+        select(ApiKey.revoked_at, ApiKey.expires_at).where(ApiKey.id == principal.key_id)
+        .with_for_update(read=True, key_share=True))).first()
+    if row is None or row.revoked_at is not None:
+        caches.principals.invalidate()
+        raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise _expired()
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -11,6 +11,7 @@ from app.kernel import feed as events
 from app.kernel.api.deps import PrincipalDep, SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.feed_schemas import EventOut, EventPage, FeedHead
+from app.kernel.schemas import FeedPosition
 from app.kernel.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 async def list_events(
     session: SessionDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0, description="Last position you processed (0 to start)")] = 0,
+    after: Annotated[FeedPosition, Query(description="Last position you processed (0 to start)")] = 0,
     types: Annotated[list[str] | None, Query(max_length=20, description="Only these event types")] = None,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -9,11 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kernel.api.deps import WRITE_METHODS, audit_note
 from app.kernel.audit import add_entry
+from app.kernel import throttle
+from app.kernel.config import get_settings
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
 
@@ -85,6 +88,9 @@ async def _audit_rejection(request: Request, status: int, code: str) -> None:
     if request.method not in WRITE_METHODS:
         return
     principal = getattr(request.state, "principal", None)
+    if principal is None and not throttle.anonymous_audit.take(get_settings().audit_anonymous_per_minute):
+        throttle.AUDIT_SKIPPED.inc()  # anonymous rejections past the budget are counted, not written
+        return
     try:
         async with get_sessionmaker()() as session:
             add_entry(
@@ -124,7 +130,10 @@ def install(app: FastAPI) -> None:
         errors = extensions.pop("errors", None)
         if errors is None and exc.pointer:
             errors = [{"pointer": exc.pointer, "detail": exc.detail, "code": exc.code}]
-        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, errors, **extensions)
+        response = problem_response(request, exc.status, exc.code, exc.title, exc.detail, errors, **extensions)
+        if (retry := extensions.get("retry_after_seconds")) is not None:  # 429 (RFC 9110 §10.2.3)
+            response.headers["Retry-After"] = str(retry)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -159,9 +168,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error=type(exc).__name__)
-        return problem_response(request, 500, "internal_error", "Internal error",
-                                "The server failed to process the request; it has been logged.")
+        # Reached only if the request-context middleware itself fails; it answers every other 500 itself.
+        log_unhandled(exc)
+        return problem_response(request, 500, "internal_error", "Internal error", INTERNAL_ERROR_DETAIL)
+
+
+_APP_DIR = Path(__file__).resolve().parents[2]  # the `app` package
+INTERNAL_ERROR_DETAIL = "The server failed to process the request; it has been logged."
+
+
+def log_unhandled(exc: BaseException) -> None:
+    """One log line for an unhandled error: its type, where it was raised in our code, and a message that
+    never carries SQL or its parameters (a database error's text quotes both, and both can hold client data)."""
+    if isinstance(exc, StatementError):
+        message = f"database error {type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__}"
+    else:
+        message = (str(exc).splitlines() or [""])[0][:200]
+    where = "?"
+    tb = exc.__traceback__
+    while tb is not None:  # the innermost frame in our own code
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith(f"{_APP_DIR}/"):
+            where = f"{Path(code.co_filename).relative_to(_APP_DIR.parent)}:{tb.tb_lineno} in {code.co_name}"
+        tb = tb.tb_next
+    log.error("unhandled_error", error=type(exc).__name__, message=message, where=where)
 
 
 # Documented on every operation (OpenAPI): the shared 4xx problem responses.

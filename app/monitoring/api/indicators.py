@@ -16,7 +16,7 @@ from app.enums import WatchList
 from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
-from app.kernel.schemas import IsoDate, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, IsoDate, PageSize, PlanYearParam, after_id, split_page
 from app.monitoring import indicator_queries, indicator_store, summaries
 from app.monitoring import indicators as monitoring
 from app.monitoring.flags import FlagCode
@@ -35,7 +35,7 @@ from app.registry import projects
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 READ_ERRORS = problem_responses(400, 401, 403, 404, 422)
-PlanYear = Annotated[int, Query(ge=2000, le=2100, description="Plan year (năm kế hoạch); default: as_of's year")]
+PlanYear = Annotated[PlanYearParam, Query(description="Plan year (năm kế hoạch); default: as_of's year")]
 AsOf = Annotated[IsoDate | None, Query(description="Business date to compute as known then (default: today)")]
 
 
@@ -105,7 +105,7 @@ def indicators_out(st: ProjectProgress, code: str, name: str, plan_year: int, as
     dependencies=[require("read")],
 )
 async def get_indicators(
-    project_id: int, session: SessionDep, plan_year: PlanYear | None = None, as_of: AsOf = None
+    project_id: IdParam, session: SessionDep, plan_year: PlanYear | None = None, as_of: AsOf = None
 ) -> IndicatorsOut:
     project = await projects.get(session, project_id)
     day = as_of or today()
@@ -132,10 +132,10 @@ async def list_indicators(
     plan_year: PlanYear | None = None,
     as_of: AsOf = None,
     flag: Annotated[FlagCode | None, Query(description="Only projects raising this flag")] = None,
-    investor_id: int | None = None,
+    investor_id: IdParam | None = None,
     sector: str | None = None,
     location: str | None = None,
-    working_group_id: int | None = None,
+    working_group_id: IdParam | None = None,
     watch_list: WatchList | None = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
@@ -152,8 +152,7 @@ async def list_indicators(
     )
     filters = {"plan_year": year, "as_of": day.isoformat(), **asdict(f)}
     after = after_id(page_token, filters)
-    if indicator_store.serves_from_store(day):
-        fresh = await indicator_store.ensure_fresh(session, year)
+    if (fresh := await _stored_set(session, year, day)) is not None:
         rows = [_stored_row(r) for r in await indicator_queries.list_rows(session, year, f, after, page_size + 1)]
         info: dict[str, Any] = {
             "computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
@@ -164,6 +163,17 @@ async def list_indicators(
         info = {"computed_for": day}
     rows, token = split_page(rows, page_size, filters, key=lambda r: r.project_id)
     return IndicatorPage(items=rows, next_page_token=token, **info)
+
+
+async def _stored_set(session: SessionDep, year: int, day: date) -> indicator_store.Freshness | None:
+    """The stored indicators' freshness when they can answer for `day`, else None: compute on the fly.
+
+    No silent zeros: a year whose store holds no complete set yet (its first read, a rebuild larger than a
+    request may finish) is answered from the ledger, never from an empty or half-built store."""
+    if not indicator_store.serves_from_store(day):
+        return None  # a past as_of: as known then
+    fresh = await indicator_store.ensure_fresh(session, year)
+    return fresh if summaries.store_can_answer(fresh) else None
 
 
 def _live_row(st: ProjectProgress, a: summaries.ProjectAttrs) -> IndicatorRow:
@@ -239,10 +249,9 @@ async def get_summaries(
     day = as_of or today()
     year = plan_year or day.year
     key = group_by.value if group_by else None
-    if indicator_store.serves_from_store(day):
-        fresh = await indicator_store.ensure_fresh(session, year)
+    if (fresh := await _stored_set(session, year, day)) is not None:
         data = await indicator_queries.summarise(session, year, key, sort)
         info = {"computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
         return SummaryOut.model_validate({**data, "as_of": day, **info})
-    data = await summaries.summarise(session, year, day, key, sort)  # past as_of: on the fly (slower)
+    data = await summaries.summarise(session, year, day, key, sort)  # on the fly (slower)
     return SummaryOut.model_validate({**data, "computed_for": day})

@@ -12,7 +12,7 @@ from app.kernel.api.deps import PrincipalDep, SessionDep, authorize_project, jso
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
-from app.kernel.schemas import IsoDate, Page, PageSize, Schema, after_id, split_page
+from app.kernel.schemas import Id, IdParam, IsoDate, Page, PageSize, Schema, after_id, split_page
 from app.monitoring import obstacles
 from app.monitoring.obstacles import ObstacleCategory, ObstacleStatus
 from app.registry import projects
@@ -42,9 +42,9 @@ class ObstacleCreate(Schema):
     )
     title: str = Field(min_length=1, max_length=500)
     description: str | None = Field(None, max_length=4000)
-    responsible_organisation_id: int | None = Field(None, description="Organisation responsible for resolving it")
-    working_group_id: int | None = Field(None, description="Working group (Tổ công tác) chasing it")
-    deadline: date | None = None
+    responsible_organisation_id: Id | None = Field(None, description="Organisation responsible for resolving it")
+    working_group_id: Id | None = Field(None, description="Working group (Tổ công tác) chasing it")
+    deadline: IsoDate | None = None
     status: ObstacleStatus = ObstacleStatus.open
     recommendation: str | None = Field(None, max_length=2000, description="Recommendation (kiến nghị)")
 
@@ -53,9 +53,9 @@ class ObstacleUpdate(Schema):
     category: ObstacleCategory | None = None
     title: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = Field(None, max_length=4000)
-    responsible_organisation_id: int | None = None
-    working_group_id: int | None = None
-    deadline: date | None = None
+    responsible_organisation_id: Id | None = None
+    working_group_id: Id | None = None
+    deadline: IsoDate | None = None
     status: ObstacleStatus | None = None
     recommendation: str | None = Field(None, max_length=2000)
 
@@ -116,7 +116,7 @@ class OverdueOut(Schema):
     dependencies=[require("obstacle.write")],
 )
 async def create_obstacle(
-    project_id: int, body: ObstacleCreate, request: Request, session: SessionDep, principal: PrincipalDep
+    project_id: IdParam, body: ObstacleCreate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     project = await projects.get(session, project_id)
     authorize_project(principal, "obstacle.write", project.investor_id)
@@ -137,9 +137,9 @@ async def create_obstacle(
 )
 async def list_obstacles(
     session: SessionDep,
-    project_id: int | None = None,
+    project_id: IdParam | None = None,
     status: ObstacleStatus | None = None,
-    working_group_id: int | None = None,
+    working_group_id: IdParam | None = None,
     overdue_on: Annotated[IsoDate | None, Query(description="Only unresolved past deadline")] = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
@@ -210,7 +210,7 @@ async def overdue(
     responses=READ_ERRORS,
     dependencies=[require("read")],
 )
-async def get_obstacle(obstacle_id: int, session: SessionDep, response: Response) -> ObstacleOut:
+async def get_obstacle(obstacle_id: IdParam, session: SessionDep, response: Response) -> ObstacleOut:
     o = await obstacles.get(session, obstacle_id)
     response.headers["ETag"] = obstacles.etag(o)
     out = ObstacleOut.model_validate(o)
@@ -227,7 +227,7 @@ async def get_obstacle(obstacle_id: int, session: SessionDep, response: Response
     dependencies=[require("obstacle.write")],
 )
 async def update_obstacle(
-    obstacle_id: int,
+    obstacle_id: IdParam,
     body: ObstacleUpdate,
     request: Request,
     session: SessionDep,

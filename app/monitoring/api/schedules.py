@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
-from app.kernel.schemas import Page, PageSize, PlanYearPath, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, PlanYearParam, PlanYearPath, after_id, split_page
 from app.models import DisbursementSchedule
 from app.monitoring import schedules
 from app.monitoring.schemas import (
@@ -52,7 +52,7 @@ def _schedule_out(s: DisbursementSchedule, months: dict[int, int]) -> ScheduleOu
     dependencies=[require("schedule.write")],
 )
 async def register_schedule(
-    project_id: int, body: ScheduleCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+    project_id: IdParam, body: ScheduleCreate, request: Request, session: SessionDep, principal: PrincipalDep,
     idem: IdempotencyDep,
 ) -> Response:
     if (replayed := await idem.replay()) is not None:
@@ -78,9 +78,9 @@ async def register_schedule(
     dependencies=[require("read")],
 )
 async def list_schedules(
-    project_id: int,
+    project_id: IdParam,
     session: SessionDep,
-    plan_year: int | None = None,
+    plan_year: PlanYearParam | None = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> Page[ScheduleOut]:
@@ -136,7 +136,7 @@ async def set_milestones(
     dependencies=[require("need.write")],
 )
 async def register_need(
-    project_id: int, body: ExtraNeedCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+    project_id: IdParam, body: ExtraNeedCreate, request: Request, session: SessionDep, principal: PrincipalDep,
     idem: IdempotencyDep,
 ) -> Response:
     if (replayed := await idem.replay()) is not None:
@@ -169,8 +169,8 @@ async def register_need(
 )
 async def list_needs(
     session: SessionDep,
-    project_id: int | None = None,
-    plan_year: int | None = None,
+    project_id: IdParam | None = None,
+    plan_year: PlanYearParam | None = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> Page[ExtraNeedOut]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from app.kernel import caches
 from app.kernel.api.deps import PrincipalDep, SessionDep, json_created, note_write, require
 from app.kernel.api.problems import problem_responses
-from app.kernel.clock import utcnow
 from app.kernel.errors import NotFound
-from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, after_id, split_page
 from app.models import ApiKey, Organisation, WorkingGroup
 from app.registry import organisations
 from app.registry.schemas import (
@@ -53,7 +51,7 @@ async def create_organisation(body: OrganisationCreate, request: Request, sessio
 @router.get("/organisations/{organisation_id}", operation_id="getOrganisation",
             summary="Read an organisation with its predecessors and successors", response_model=OrganisationDetail,
             responses=problem_responses(401, 403, 404, 422), dependencies=[require("read")])
-async def get_organisation(organisation_id: int, session: SessionDep) -> OrganisationDetail:
+async def get_organisation(organisation_id: IdParam, session: SessionDep) -> OrganisationDetail:
     organisation = await session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("organisation_not_found", f"Organisation {organisation_id} does not exist.")
@@ -65,7 +63,7 @@ async def get_organisation(organisation_id: int, session: SessionDep) -> Organis
 @router.post("/organisations/{organisation_id}/succession", operation_id="recordSuccession",
              summary="Record that another organisation took this one over", status_code=201,
              response_model=OrganisationDetail, responses=WRITE_ERRORS, dependencies=[require("organisation.write")])
-async def record_succession(organisation_id: int, body: SuccessionCreate, request: Request,
+async def record_succession(organisation_id: IdParam, body: SuccessionCreate, request: Request,
                             session: SessionDep) -> Response:
     await organisations.record_succession(session, organisation_id, **body.model_dump())
     note_write(request, "organisation.succession", "organisation", organisation_id, body.model_dump(mode="json"))
@@ -86,9 +84,10 @@ async def list_working_groups(session: SessionDep, page_size: PageSize = 50,
 
 @router.post("/api-keys", operation_id="createApiKey", summary="Issue an API key (shown once)", status_code=201,
              response_model=ApiKeyCreated, responses=WRITE_ERRORS, dependencies=[require("apikey.manage")])
-async def create_api_key(body: ApiKeyCreate, request: Request, session: SessionDep) -> Response:
-    key, secret = await organisations.create_api_key(session, **body.model_dump())
-    note_write(request, "apikey.create", "api_key", key.id, {"role": key.role.value})
+async def create_api_key(body: ApiKeyCreate, request: Request, session: SessionDep,
+                         principal: PrincipalDep) -> Response:
+    key, secret = await organisations.create_api_key(session, **body.model_dump(), issued_by_key_id=principal.key_id)
+    note_write(request, "apikey.create", "api_key", key.id, {"role": key.role.value, "holder": key.holder})
     return json_created(request, ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret))
 
 
@@ -103,14 +102,10 @@ async def list_api_keys(session: SessionDep, page_size: PageSize = 50,
     return Page[ApiKeyOut](items=[ApiKeyOut.model_validate(r) for r in rows], next_page_token=token)
 
 
-@router.post("/api-keys/{key_id}/revoke", operation_id="revokeApiKey", summary="Revoke an API key",
+@router.post("/api-keys/{key_id}/revoke", operation_id="revokeApiKey",
+             summary="Revoke an API key (at once in every worker; never the last active admin key)",
              response_model=ApiKeyOut, responses=WRITE_ERRORS, dependencies=[require("apikey.manage")])
-async def revoke_api_key(key_id: int, request: Request, session: SessionDep, principal: PrincipalDep) -> ApiKeyOut:
-    key = await session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound("api_key_not_found", f"API key {key_id} does not exist.")
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-    caches.invalidate_on_commit(session, caches.principals)  # this worker at once; others within the TTL
+async def revoke_api_key(key_id: IdParam, request: Request, session: SessionDep) -> ApiKeyOut:
+    key = await organisations.revoke_api_key(session, key_id)
     note_write(request, "apikey.revoke", "api_key", key.id)
     return ApiKeyOut.model_validate(key)

@@ -14,7 +14,7 @@ from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, json_c
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
-from app.kernel.schemas import IsoDate, Page, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, IsoDate, Page, PageSize, PlanYearParam, after_id, split_page
 from app.ledger import posting
 from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.fold import AllocationInput
@@ -37,13 +37,14 @@ def project_out(project: Project) -> ProjectOut:
             responses=READ_ERRORS, dependencies=[require("read")])
 async def list_projects(
     session: SessionDep,
-    investor_id: int | None = None,
+    investor_id: IdParam | None = None,
     sector: str | None = None,
     location: str | None = None,
-    working_group_id: int | None = None,
+    working_group_id: IdParam | None = None,
     watch_list: WatchList | None = None,
     status: ProjectStatus | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Search in code and name")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search in code and name, ignoring case and "
+                                   "diacritics: `tam dao` finds Tam Đảo")] = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> Page[ProjectOut]:
@@ -84,7 +85,7 @@ async def create_project(body: ProjectCreate, request: Request, session: Session
 
 @router.get("/{project_id}", operation_id="getProject", summary="Read a project", response_model=ProjectOut,
             responses=READ_ERRORS, dependencies=[require("read")])
-async def get_project(project_id: int, session: SessionDep, response: Response) -> ProjectOut:
+async def get_project(project_id: IdParam, session: SessionDep, response: Response) -> ProjectOut:
     project = await projects.get(session, project_id)
     response.headers["ETag"] = projects.etag(project)
     return project_out(project)
@@ -94,7 +95,7 @@ async def get_project(project_id: int, session: SessionDep, response: Response) 
               response_model=ProjectOut, responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
               dependencies=[require("project.write")])
 async def update_project(
-    project_id: int, body: ProjectUpdate, request: Request, session: SessionDep, response: Response,
+    project_id: IdParam, body: ProjectUpdate, request: Request, session: SessionDep, response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match", description="The ETag from your last read")] = None,
 ) -> ProjectOut:
     if if_match is None:
@@ -110,7 +111,7 @@ async def update_project(
              summary="Record a capital-plan decision for a project", status_code=201, response_model=AllocationOut,
              responses={**WRITE_ERRORS, 201: {"description": "The recorded entry", "links": ALLOCATION_LINKS}},
              dependencies=[require("allocation.write")])
-async def create_allocation(project_id: int, body: AllocationCreate, request: Request, session: SessionDep,
+async def create_allocation(project_id: IdParam, body: AllocationCreate, request: Request, session: SessionDep,
                             principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
@@ -123,7 +124,7 @@ async def create_allocation(project_id: int, body: AllocationCreate, request: Re
 
 @router.get("/{project_id}/allocations", operation_id="listAllocations", summary="A project's capital-plan entries",
             response_model=Page[AllocationOut], responses=READ_ERRORS, dependencies=[require("read")])
-async def list_allocations(project_id: int, session: SessionDep, plan_year: int | None = None,
+async def list_allocations(project_id: IdParam, session: SessionDep, plan_year: PlanYearParam | None = None,
                            page_size: PageSize = 50, page_token: str | None = None) -> Page[AllocationOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id, "plan_year": plan_year}
@@ -140,7 +141,7 @@ async def list_allocations(project_id: int, session: SessionDep, plan_year: int 
             summary="Plan and disbursement per pool, now or as of a date", response_model=ProjectBalancesOut,
             responses=READ_ERRORS, dependencies=[require("read")])
 async def get_balances(
-    project_id: int, session: SessionDep, plan_year: int | None = None,
+    project_id: IdParam, session: SessionDep, plan_year: PlanYearParam | None = None,
     as_of: Annotated[IsoDate | None, Query(description="Count entries dated on or before this day (default: today)")
                      ] = None,
     known_on: Annotated[IsoDate | None, Query(description="Also ignore entries recorded after this day, to reproduce "

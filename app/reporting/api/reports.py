@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query, Response
 from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
-from app.kernel.schemas import IsoDate
-from app.reporting import reports
+from app.kernel.schemas import IdParam, IsoDate, PlanYearParam
+from app.reporting import reconciliation_report, reports
+from app.reporting.schemas import MonthlyReport, WatchListReport
+from app.treasury import reconciliation
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 READ_ERRORS = problem_responses(400, 401, 403, 422)
@@ -30,6 +32,7 @@ def _xlsx(body: bytes, name: str) -> Response:
     "/monthly",
     operation_id="getMonthlyReport",
     summary="Monthly report (TT 37 shape): actual to end of last month, estimate for this month",
+    response_model=MonthlyReport,
     responses={**DOC, **READ_ERRORS},
     dependencies=[require("read")],
 )
@@ -45,6 +48,7 @@ async def monthly(session: SessionDep, plan_year: Year = None, as_of: AsOf = Non
     "/watch-lists",
     operation_id="getWatchListReport",
     summary="Watch-list progress (Appendices 1/2/3) with rate, flags, obstacles and recommendations",
+    response_model=WatchListReport,
     responses={**DOC, **READ_ERRORS},
     dependencies=[require("read")],
 )
@@ -54,3 +58,27 @@ async def watch_lists(session: SessionDep, plan_year: Year = None, as_of: AsOf =
     if format == "xlsx":
         return _xlsx(reports.watch_list_xlsx(data), f"bao-cao-danh-muc-{day.isoformat()}.xlsx")
     return data
+
+
+CSV = "text/csv; charset=utf-8"
+
+
+@router.get(
+    "/reconciliation",
+    operation_id="getReconciliationReport",
+    summary="Reconciliation report (R15a): owner reports vs the Treasury's record, .xlsx or CSV",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}, CSV: {}}, "description": "Every item of the plan year, with the "
+                     "confirmed and unconfirmed totals in the title row (xlsx)"}, **READ_ERRORS},
+    dependencies=[require("treasury.read")],
+)
+async def reconciliation_file(session: SessionDep, plan_year: Annotated[PlanYearParam, Query()],
+                              project_id: Annotated[IdParam | None, Query()] = None,
+                              format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx") -> Response:
+    """Every reconciliation item (matches included) with the Vietnamese headers the Treasury uses."""
+    items = await reconciliation.items(session, plan_year=plan_year, project_id=project_id)
+    if format == "csv":
+        return Response(reconciliation_report.to_csv(items), media_type=CSV, headers={
+            "Content-Disposition": f'attachment; filename="doi-chieu-{plan_year}.csv"'})
+    figures = await reconciliation.confirmed_figures(session, plan_year=plan_year, project_id=project_id)
+    return _xlsx(reconciliation_report.to_xlsx(plan_year, figures, items), f"doi-chieu-{plan_year}.xlsx")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from app.kernel.api.deps import SessionDep, note_write, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
+from app.kernel.schemas import IdParam
 from app.models.treasury import Advance, Contract
 from app.rulesets.service import effective_rule_sets
 from app.treasury import advances, overdue
@@ -33,7 +34,7 @@ async def advance_out(session, advance: Advance) -> AdvanceOut:
 @router.get("/{advance_id}", operation_id="getAdvance", summary="An advance and how it stands today",
             response_model=AdvanceOut, responses=problem_responses(401, 403, 404, 422),
             dependencies=[require("treasury.read")])
-async def get_advance(advance_id: int, session: SessionDep) -> AdvanceOut:
+async def get_advance(advance_id: IdParam, session: SessionDep) -> AdvanceOut:
     return await advance_out(session, await advances.get(session, advance_id))
 
 
@@ -41,7 +42,7 @@ async def get_advance(advance_id: int, session: SessionDep) -> AdvanceOut:
              summary="Mark an advance overdue for misuse (R9)", response_model=AdvanceOut,
              responses=WRITE_ERRORS, dependencies=[require("recovery.write")],
              openapi_extra={"x-money-post": False})
-async def mark_misuse(advance_id: int, body: MisuseMark, request: Request, session: SessionDep) -> AdvanceOut:
+async def mark_misuse(advance_id: IdParam, body: MisuseMark, request: Request, session: SessionDep) -> AdvanceOut:
     advance = await advances.mark_misuse(session, advance_id, marked_on=body.marked_on,
                                          document_number=body.document_number, today=today())
     note_write(request, "advance.mark_misuse", "advance", advance.id, body.model_dump(mode="json"))
@@ -51,7 +52,7 @@ async def mark_misuse(advance_id: int, body: MisuseMark, request: Request, sessi
 @router.put("/{advance_id}/held-for-disputes", operation_id="setAdvanceHeldForDisputes",
             summary="Record money held for owners who refuse or dispute compensation (R10)",
             response_model=AdvanceOut, responses=WRITE_ERRORS, dependencies=[require("recovery.write")])
-async def set_held(advance_id: int, body: HeldForDisputes, request: Request, session: SessionDep) -> AdvanceOut:
+async def set_held(advance_id: IdParam, body: HeldForDisputes, request: Request, session: SessionDep) -> AdvanceOut:
     advance = await advances.set_held_for_disputes(session, advance_id, amount_vnd=body.amount_vnd,
                                                    document_number=body.document_number)
     note_write(request, "advance.held_for_disputes", "advance", advance.id, body.model_dump(mode="json"))

@@ -17,7 +17,7 @@ from app.kernel.api.deps import (
 )
 from app.kernel.api.problems import problem_responses
 from app.kernel.errors import PreconditionRequired
-from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, after_id, split_page
 from app.kernel.security import CONTRACT_FACTS
 from app.models import Contract, ContractBalance
 from app.registry import projects
@@ -38,7 +38,7 @@ def contract_out(contract: Contract, bal: ContractBalance | None) -> ContractOut
 @router.post("/api/v1/projects/{project_id}/contracts", operation_id="createContract",
              summary="Register a contract under a project", status_code=201, response_model=ContractOut,
              responses=problem_responses(401, 403, 404, 409, 422), dependencies=[require("contract.write")])
-async def create_contract(project_id: int, body: ContractCreate, request: Request, session: SessionDep,
+async def create_contract(project_id: IdParam, body: ContractCreate, request: Request, session: SessionDep,
                           principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
@@ -58,7 +58,7 @@ async def create_contract(project_id: int, body: ContractCreate, request: Reques
 @router.get("/api/v1/projects/{project_id}/contracts", operation_id="listContracts",
             summary="A project's contracts with their balances", response_model=Page[ContractOut],
             responses=READ_ERRORS, dependencies=[require("read")])
-async def list_contracts(project_id: int, session: SessionDep, page_size: PageSize = 50,
+async def list_contracts(project_id: IdParam, session: SessionDep, page_size: PageSize = 50,
                          page_token: str | None = None) -> Page[ContractOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id}
@@ -72,7 +72,7 @@ async def list_contracts(project_id: int, session: SessionDep, page_size: PageSi
 
 @router.get("/api/v1/contracts/{contract_id}", operation_id="getContract", summary="Read a contract",
             response_model=ContractOut, responses=READ_ERRORS, dependencies=[require("read")])
-async def get_contract(contract_id: int, session: SessionDep, response: Response) -> ContractOut:
+async def get_contract(contract_id: IdParam, session: SessionDep, response: Response) -> ContractOut:
     contract = await contracts.get(session, contract_id)
     response.headers["ETag"] = contracts.etag(contract)
     return contract_out(contract, await contracts.balance(session, contract_id))
@@ -82,7 +82,7 @@ async def get_contract(contract_id: int, session: SessionDep, response: Response
               summary="Change a contract (needs If-Match)", response_model=ContractOut,
               responses=problem_responses(401, 403, 404, 409, 412, 422, 428), dependencies=[require("contract.write")])
 async def update_contract(
-    contract_id: int, body: ContractUpdate, request: Request, session: SessionDep, response: Response,
+    contract_id: IdParam, body: ContractUpdate, request: Request, session: SessionDep, response: Response,
     principal: PrincipalDep,
     if_match: Annotated[str | None, Header(alias="If-Match", description="The ETag from your last read")] = None,
 ) -> ContractOut:

@@ -11,7 +11,7 @@ from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, author
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import RuleViolation
-from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, after_id, split_page
 from app.ledger import posting
 from app.ledger.fold import DisbursementInput
 from app.models import Dossier
@@ -32,7 +32,7 @@ def dossier_out(d: Dossier) -> DossierOut:
 @router.post("/api/v1/projects/{project_id}/dossiers", operation_id="submitDossier",
              summary="File a payment or advance dossier", status_code=201, response_model=DossierOut,
              responses=problem_responses(401, 403, 404, 409, 422), dependencies=[require("dossier.submit")])
-async def submit_dossier(project_id: int, body: DossierCreate, request: Request, session: SessionDep,
+async def submit_dossier(project_id: IdParam, body: DossierCreate, request: Request, session: SessionDep,
                          principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
@@ -50,7 +50,7 @@ async def submit_dossier(project_id: int, body: DossierCreate, request: Request,
             summary="Dossiers; `pending_without_reason=true` lists those past SLA with no reason (R15)",
             response_model=Page[DossierOut], responses=problem_responses(400, 401, 403, 422),
             dependencies=[require("read")])
-async def list_dossiers(session: SessionDep, project_id: int | None = None, status: sla.DossierStatus | None = None,
+async def list_dossiers(session: SessionDep, project_id: IdParam | None = None, status: sla.DossierStatus | None = None,
                         pending_without_reason: bool = False, page_size: PageSize = 50,
                         page_token: str | None = None) -> Page[DossierOut]:
     filters = {"project_id": project_id, "status": status, "pending_without_reason": pending_without_reason}
@@ -65,7 +65,7 @@ async def list_dossiers(session: SessionDep, project_id: int | None = None, stat
 @router.get("/api/v1/dossiers/{dossier_id}", operation_id="getDossier", summary="Read a dossier",
             response_model=DossierOut, responses=problem_responses(401, 403, 404, 422),
             dependencies=[require("read")])
-async def get_dossier(dossier_id: int, session: SessionDep, response: Response) -> DossierOut:
+async def get_dossier(dossier_id: IdParam, session: SessionDep, response: Response) -> DossierOut:
     dossier = await dossiers.get(session, dossier_id)
     response.headers["ETag"] = dossiers.etag(dossier)
     return dossier_out(dossier)
@@ -86,7 +86,7 @@ async def _act(dossier_id: int, action: sla.DossierAction, body: DossierAction, 
 @router.post("/api/v1/dossiers/{dossier_id}/complete", operation_id="completeDossier",
              summary="Accept a dossier as complete: the SLA clock starts", response_model=DossierOut,
              responses=ACT_ERRORS, dependencies=[require("dossier.process")])
-async def complete(dossier_id: int, body: DossierAction, request: Request, session: SessionDep,
+async def complete(dossier_id: IdParam, body: DossierAction, request: Request, session: SessionDep,
                    response: Response, if_match: IfMatch = None) -> DossierOut:
     return await _act(dossier_id, sla.DossierAction.complete, body, request, session, response, if_match)
 
@@ -94,7 +94,7 @@ async def complete(dossier_id: int, body: DossierAction, request: Request, sessi
 @router.post("/api/v1/dossiers/{dossier_id}/pay", operation_id="payDossier",
              summary="Pay a dossier: posts the Treasury's disbursement", response_model=DossierOut,
              responses=ACT_ERRORS, dependencies=[require("dossier.process")])
-async def pay(dossier_id: int, body: DossierPayment, request: Request, session: SessionDep, principal: PrincipalDep,
+async def pay(dossier_id: IdParam, body: DossierPayment, request: Request, session: SessionDep, principal: PrincipalDep,
               idem: IdempotencyDep, if_match: IfMatch = None) -> Response:
     """R15/R15a: the payment is recorded in the ledger as the Treasury's entry, linked to the dossier, through the
     posting pipeline: a payment the rules refuse (R1–R8, R14) is refused with their code, and nothing changes."""
@@ -111,7 +111,8 @@ async def pay(dossier_id: int, body: DossierPayment, request: Request, session: 
             kind=DisbursementKind.advance if advance else DisbursementKind.payment, amount_vnd=dossier.amount_vnd,
             value_date=on, document_number=body.voucher_number or f"KB-{dossier.document_number}",
             advance_kind=kind if advance else None, advance_recovered_vnd=0 if advance else body.advance_recovered_vnd,
-            contract_id=dossier.contract_id, note=f"dossier {dossier.id}", source=EntrySource.treasury)
+            contract_id=dossier.contract_id, note=f"dossier {dossier.id}", source=EntrySource.treasury,
+            owner_document_number=dossier.document_number)
         [recorded] = await posting.post_disbursements(session, [row], today=today(), key_id=principal.key_id)
         return recorded.id
 
@@ -126,7 +127,7 @@ async def pay(dossier_id: int, body: DossierPayment, request: Request, session: 
 @router.post("/api/v1/dossiers/{dossier_id}/return", operation_id="returnDossier",
              summary="Return a dossier with its reason", response_model=DossierOut, responses=ACT_ERRORS,
              dependencies=[require("dossier.process")])
-async def return_(dossier_id: int, body: DossierAction, request: Request, session: SessionDep,
+async def return_(dossier_id: IdParam, body: DossierAction, request: Request, session: SessionDep,
                   response: Response, if_match: IfMatch = None) -> DossierOut:
     return await _act(dossier_id, sla.DossierAction.return_, body, request, session, response, if_match)
 
@@ -134,7 +135,7 @@ async def return_(dossier_id: int, body: DossierAction, request: Request, sessio
 @router.post("/api/v1/dossiers/{dossier_id}/delay-reason", operation_id="setDossierDelayReason",
              summary="Record why a pending dossier is late (R15)", response_model=DossierOut,
              responses=problem_responses(401, 403, 404, 409, 422), dependencies=[require("dossier.process")])
-async def delay_reason(dossier_id: int, body: DelayReason, request: Request, session: SessionDep) -> DossierOut:
+async def delay_reason(dossier_id: IdParam, body: DelayReason, request: Request, session: SessionDep) -> DossierOut:
     dossier = await dossiers.set_delay_reason(session, dossier_id, body.reason, today())
     note_write(request, "dossier.delay_reason", "dossier", dossier.id)
     return dossier_out(dossier)

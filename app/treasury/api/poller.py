@@ -11,7 +11,8 @@ from app.enums import CapitalSource
 from app.kernel.api.deps import SessionDep, note_write, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
-from app.kernel.schemas import IsoDate, PageSize, after_id, split_page
+from app.kernel.conditional import etag_matches
+from app.kernel.schemas import IdParam, IsoDate, PageSize, after_id, split_page
 from app.treasury import sweep as sweep_service
 from app.treasury import view as treasury
 from app.treasury.schemas import BucketTotal, OverdueAdvanceOut, OverdueAdvancePage
@@ -41,7 +42,7 @@ def _item(item: OverdueItem) -> OverdueAdvanceOut:
             dependencies=[require("treasury.read")])
 async def list_overdue_advances(
     session: SessionDep, response: Response,
-    investor_id: int | None = None, project_id: int | None = None,
+    investor_id: IdParam | None = None, project_id: IdParam | None = None,
     bucket: Annotated[Bucket | None, Query(description="Overdue age in days")] = None,
     rule: Annotated[Literal["R9", "R10", "R11"] | None, Query(description="Overdue rule")] = None,
     capital_source: CapitalSource | None = None,
@@ -60,7 +61,7 @@ async def list_overdue_advances(
     # Read before the body, a concurrent commit can only make the tag older than the body (an extra 200 next
     # time), never newer (a stale 304).
     etag = await treasury.snapshot_etag(session, {**filters, "page_size": page_size, "after": after}, day)
-    if if_none_match is not None and etag in [tag.strip() for tag in if_none_match.split(",")]:
+    if etag_matches(if_none_match, etag):  # weak comparison and `*` (RFC 9110), as for every ETag
         return Response(status_code=304, headers={"ETag": etag})
     items = await treasury.overdue_snapshot(session, f, day)
     totals = treasury.bucket_totals(items)

@@ -10,7 +10,7 @@ from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, note_w
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import RuleViolation
-from app.kernel.schemas import Page, PageSize, after_id, split_page
+from app.kernel.schemas import IdParam, Page, PageSize, after_id, split_page
 from app.models import Advance, RecoveryCase
 from app.treasury import recovery
 from app.treasury.recovery_rules import CaseState, deadline_passed
@@ -37,7 +37,7 @@ async def _outs(session, cases: list[RecoveryCase]) -> list[RecoveryCaseOut]:
 @router.get("", operation_id="listRecoveryCases", summary="Recovery cases (filter by state, project, passed deadline)",
             response_model=Page[RecoveryCaseOut], responses=problem_responses(400, 401, 403, 422),
             dependencies=[require("treasury.read")])
-async def list_cases(session: SessionDep, state: CaseState | None = None, project_id: int | None = None,
+async def list_cases(session: SessionDep, state: CaseState | None = None, project_id: IdParam | None = None,
                      deadline_passed: bool = False, page_size: PageSize = 50,
                      page_token: str | None = None) -> Page[RecoveryCaseOut]:
     filters = {"state": state, "project_id": project_id, "deadline_passed": deadline_passed}
@@ -52,7 +52,7 @@ async def list_cases(session: SessionDep, state: CaseState | None = None, projec
 @router.get("/{case_id}", operation_id="getRecoveryCase", summary="A recovery case and its steps",
             response_model=RecoveryCaseOut, responses=problem_responses(401, 403, 404, 422),
             dependencies=[require("treasury.read")])
-async def get_case(case_id: int, session: SessionDep, response: Response) -> RecoveryCaseOut:
+async def get_case(case_id: IdParam, session: SessionDep, response: Response) -> RecoveryCaseOut:
     case = await recovery.get(session, case_id)
     response.headers["ETag"] = recovery.etag(case)
     return (await _outs(session, [case]))[0]
@@ -63,7 +63,7 @@ async def get_case(case_id: int, session: SessionDep, response: Response) -> Rec
              response_model=RecoveryCaseOut, responses=problem_responses(401, 403, 404, 409, 412, 422),
              dependencies=[require("recovery.write")])
 async def add_step(
-    case_id: int, body: RecoveryStepCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+    case_id: IdParam, body: RecoveryStepCreate, request: Request, session: SessionDep, principal: PrincipalDep,
     idem: IdempotencyDep,
     if_match: Annotated[str | None, Header(alias="If-Match", description="Optional: the case's ETag")] = None,
 ) -> Response:

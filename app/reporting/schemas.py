@@ -1,0 +1,75 @@
+"""JSON bodies of the R20 monthly and watch-list reports (what `app.reporting.reports` builds, typed)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from app.kernel.schemas import Schema
+
+
+class MonthlyFigures(Schema):
+    plan_vnd: int = Field(description="Kế hoạch vốn năm")
+    actual_to_last_month_vnd: int = Field(description="Disbursed up to the end of last month")
+    actual_to_date_vnd: int = Field(description="Disbursed up to the report date")
+    actual_to_date_confirmed_vnd: int = Field(description="R15a: of which the Treasury's record (Kho bạc đã xác "
+                                              "nhận); the rest is owners' reports not yet confirmed")
+    estimate_to_month_end_vnd: int = Field(description="Estimated disbursed by the end of this month")
+    extended_plan_vnd: int = Field(description="Last year's capital extended into this year (R14)")
+    extended_disbursed_vnd: int = Field(description="Disbursed from the extended capital")
+    advance_outstanding_last_month_vnd: int = Field(description="Advances outstanding at the end of last month")
+    rate_to_last_month_pct: float = Field(description="actual_to_last_month_vnd / plan_vnd, %, 2 decimals")
+    estimate_rate_pct: float = Field(description="estimate_to_month_end_vnd / plan_vnd, %, 2 decimals")
+
+
+class MonthlyRow(MonthlyFigures):
+    capital_source: str = Field(description="Capital source (nguồn vốn)")
+
+
+class MonthlyReport(Schema):
+    plan_year: int
+    as_of: date
+    last_month_end: date
+    rows: list[MonthlyRow] = Field(description="One row per capital source, by source")
+    total: MonthlyFigures
+
+
+class WatchListFlag(Schema):
+    code: str = Field(description="The R18 flag, e.g. slow, stalled, at_risk")
+    reason: str = Field(description="Stable machine-readable reason")
+    detail: str
+
+
+class WatchListObstacle(Schema):
+    id: int
+    category: str
+    title: str
+    status: str
+    deadline: date | None
+
+
+class WatchListItem(Schema):
+    project_id: int
+    code: str
+    name: str
+    plan_vnd: int
+    disbursed_vnd: int
+    rate_pct: float
+    forecast_vnd: int
+    lead_official: str | None
+    flags: list[WatchListFlag]
+    obstacles: list[WatchListObstacle] = Field(description="Obstacles open on the report date")
+    recommendations: list[str]
+
+
+class WatchListAppendix(Schema):
+    watch_list: str = Field(description="app1 | app2 | app3")
+    title: str
+    items: list[WatchListItem]
+
+
+class WatchListReport(Schema):
+    plan_year: int
+    as_of: date
+    appendices: list[WatchListAppendix]
