@@ -335,7 +335,7 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
     await session.execute(insert(Disbursement), _disbursement_rows(rng, projects))
     context = DemoContext(as_of=AS_OF, plan_year=2024, projects=projects, organisations=orgs, working_groups=groups)
     if with_extensions:
-        for name in ("app.demo.treasury", "app.demo.monitoring"):
+        for name in ("app.demo.treasury", "app.demo.monitoring", "app.demo.reconciliation"):
             try:
                 module = importlib.import_module(name)
             except ModuleNotFoundError:

@@ -162,6 +162,9 @@ class Operations:
             a["amount"] = self.amount("c_out" if a["contract"] else "p_out", 1000)
         if rng.random() < 0.03 and (docs := [x["doc"] for x in self.disb.values() if x["p"] == p]):
             a["doc"] = rng.choice(docs)  # duplicate_document
+        if rng.random() < 0.2:  # R15a: the owner's document this entry pays (a report of it, or none yet)
+            reports = [x["doc"] for x in self.disb.values() if x["p"] == p and x["source"] == "owner" and not x["rev"]]
+            a["owner_doc"] = rng.choice(reports) if reports and rng.random() < 0.8 else f"GDN-{tag}"
         return a
 
     def generate(self, i: int) -> tuple[str, dict]:
@@ -183,6 +186,8 @@ class Operations:
         if r is not None and r.status_code == 201:
             self.remember(str(c.index), a["p"], r.json())
             await self.check_r4a(c, body)
+            if "owner_document_number" in body and ROLE[a["key"]] is not Role.treasury:
+                c.fail("r15a_authority", f"{a['key']} named the owner's document {body['owner_document_number']}")
 
     async def check_r4a(self, c: Ctx, body: dict) -> None:
         """R4a: an accepted contract advance names its contract, and that contract has its full-recovery date."""
@@ -532,6 +537,8 @@ class Operations:
             body["contract_id"] = self.contracts[a["contract"]]["id"]
         if a["rec"]:
             body["advance_recovered_vnd"] = await self.resolve(c, a["rec"], a)
+        if a.get("owner_doc"):
+            body["owner_document_number"] = a["owner_doc"]
         return body
 
     async def resolve(self, c: Ctx, spec: list, a: dict) -> int:
