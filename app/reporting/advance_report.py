@@ -37,7 +37,8 @@ def quarter_end(year: int, quarter: int) -> date:
 
 async def build(session: AsyncSession, year: int, quarter: int, today: date) -> dict:
     as_of = min(quarter_end(year, quarter), today)
-    rule_set = ruleset_for(as_of, await effective_rule_sets(session))
+    rule_sets = await effective_rule_sets(session)
+    rule_set = ruleset_for(as_of, rule_sets)  # the report date's rule set, named in the header
     rows = [r for r in await outstanding_advances(session) if r.advance.advanced_on <= as_of]
     project_ids = sorted({r.advance.project_id for r in rows})
     projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
@@ -53,7 +54,7 @@ async def build(session: AsyncSession, year: int, quarter: int, today: date) -> 
             notes.setdefault(step.case_id, []).append(step.note)
     by_project: dict[int, dict] = {}
     for r in rows:
-        c = overdue.classify(r.facts, as_of, rule_set)
+        c = overdue.classify_on(r.facts, as_of, rule_sets)  # R9: each advance under its own date's rule set
         p = projects[r.advance.project_id]
         item = by_project.setdefault(p.id, {
             "investor_id": p.investor_id, "investor_name": names.get(p.investor_id, ""), "project_id": p.id,

@@ -186,8 +186,9 @@ def classify(facts: AdvanceFacts, as_of: date, rule_set: RuleSet) -> Classificat
 def classify_on(
     facts: AdvanceFacts, as_of: date, rule_sets: tuple[RuleSet, ...] = DEFAULT_RULE_SETS
 ) -> Classification:
-    """`classify` under the rule set in force on `as_of` (nd99 before 2025-09-26, nd254 from then)."""
-    return classify(facts, as_of, ruleset_for(as_of, rule_sets))
+    """R9: `classify` under the rule set in force on **the advance's own date** (nd99 before 2025-09-26, nd254
+    from then), never the question's date: a 2024 advance stays under nd99 whatever nd254 later says."""
+    return classify(facts, as_of, ruleset_for(facts.advanced_on, rule_sets))
 
 
 def guarantee_status(facts: AdvanceFacts, as_of: date, rule_set: RuleSet) -> GuaranteeStatus:

@@ -76,7 +76,7 @@ async def sweep(session: AsyncSession, as_of: date) -> SweepResult:
 
 async def _sweep(session: AsyncSession, as_of: date) -> SweepResult:
     result = SweepResult(as_of)
-    rule_set = ruleset_for(as_of, await effective_rule_sets(session))
+    rule_sets = await effective_rule_sets(session)
     # The posting pipeline's first lock, on every project with an outstanding advance, in its order: the sweep then
     # reads outstanding under the lock (a recovery cannot slip between the check and the case it opens) and never
     # deadlocks with a posting (both lock project → advances, and postings take no sweep lock).
@@ -86,7 +86,7 @@ async def _sweep(session: AsyncSession, as_of: date) -> SweepResult:
     has_case = set(await session.scalars(select(RecoveryCase.advance_id).where(
         RecoveryCase.advance_id.in_([r.advance.id for r in rows]))))
     for row in rows:
-        c = overdue.classify(row.facts, as_of, rule_set)
+        c = overdue.classify_on(row.facts, as_of, rule_sets)  # R9: under the advance's own rule set
         if c.status not in (overdue.AdvanceStatus.due_soon, overdue.AdvanceStatus.overdue):
             continue
         kind = c.status.value
@@ -103,7 +103,7 @@ async def _sweep(session: AsyncSession, as_of: date) -> SweepResult:
         if kind == "overdue" and advance.id not in has_case:
             await _open_case(session, advance, as_of, detail)
             result.cases_opened += 1
-    await _sweep_guarantees(session, as_of, rule_set, result)
+    await _sweep_guarantees(session, as_of, ruleset_for(as_of, rule_sets), result)  # R6 warnings: today's terms
     return result
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind
 from app.models import Advance, Contract, Project
 from app.models.snapshot import SnapshotVersion
-from app.rulesets.model import RuleSet, ruleset_for
+from app.rulesets.model import RuleSet
 from app.rulesets.service import effective_rule_sets
 from app.treasury import overdue
 
@@ -43,10 +43,11 @@ def facts_of(advance: Advance, contract: Contract | None) -> overdue.AdvanceFact
         marked_misuse=advance.misuse_marked_on is not None, marked_misuse_on=advance.misuse_marked_on)
 
 
-def could_be_overdue(as_of: date, rule_set: RuleSet):
+def could_be_overdue(as_of: date, rule_sets: tuple[RuleSet, ...]):
     """A SQL pre-filter that keeps every advance that may be overdue on `as_of` (R9–R11) and drops the
     many that cannot yet be, so only candidates are classified in Python. Months are counted as at least
-    28 days less a margin, so the filter is a superset of the exact rule (which `overdue.classify` applies)."""
+    28 days less a margin, so the filter is a superset of the exact rule (which `overdue.classify_on` applies).
+    Each advance is judged under its own date's rule set (R9), so the shortest period of any rule set bounds it."""
 
     def earliest(months: int) -> date:
         return as_of - timedelta(days=max(0, months * 28 - 3))
@@ -54,10 +55,11 @@ def could_be_overdue(as_of: date, rule_set: RuleSet):
     return or_(
         Advance.misuse_marked_on <= as_of,
         (Advance.kind == AdvanceKind.contract)
-        & (Contract.full_recovery_date <= earliest(rule_set.overdue_contract_months)),
+        & (Contract.full_recovery_date <= earliest(min(r.overdue_contract_months for r in rule_sets))),
         (Advance.kind == AdvanceKind.site_clearance)
-        & (Advance.advanced_on <= earliest(rule_set.overdue_site_clearance_months)),
-        (Advance.kind == AdvanceKind.other) & (Advance.advanced_on <= earliest(rule_set.overdue_other_months)),
+        & (Advance.advanced_on <= earliest(min(r.overdue_site_clearance_months for r in rule_sets))),
+        (Advance.kind == AdvanceKind.other)
+        & (Advance.advanced_on <= earliest(min(r.overdue_other_months for r in rule_sets))),
     )
 
 
@@ -98,14 +100,13 @@ async def overdue_snapshot(session: AsyncSession, f: OverdueFilter, as_of: date,
                            rule_sets: tuple[RuleSet, ...] | None = None) -> list[OverdueItem]:
     """Overdue advances on `as_of` matching the filters, in advance id order."""
     rule_sets = rule_sets or await effective_rule_sets(session)
-    rule_set = ruleset_for(as_of, rule_sets)
     items = []
     candidates = await outstanding_advances(session, project_id=f.project_id, investor_id=f.investor_id,
-                                            only=could_be_overdue(as_of, rule_set))
+                                            only=could_be_overdue(as_of, rule_sets))
     for row in candidates:
         if f.capital_source and row.advance.capital_source != f.capital_source:
             continue
-        c = overdue.classify(row.facts, as_of, rule_set)
+        c = overdue.classify_on(row.facts, as_of, rule_sets)
         if c.status is not overdue.AdvanceStatus.overdue:
             continue
         bucket = overdue.age_bucket(c.days_overdue)

@@ -202,3 +202,25 @@ async def test_snapshot_etag_changes_after_a_sweep_that_records_and_not_after_on
     etag = await _etag_and_304(client, world)
     assert (await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))).json()["recorded"] == {}
     assert await _etag_and_304(client, world) == etag
+
+
+async def test_r9_an_nd254_override_does_not_move_a_2024_advance(client, world, set_today):
+    """Regression (#11 review): overriding nd254's R11 threshold moved a 2024 advance's days overdue overnight.
+    By hand: the `other` advance A-R11 of 01/03/2024 falls under nd99 (6 months) → deadline 01/09/2024; asked on
+    2025-11-17 (an nd254 day) it is 442 days overdue, whatever nd254's threshold says."""
+    await _world(client, world)
+    set_today(date(2025, 11, 17))
+
+    async def r11_days() -> tuple[int, str]:
+        answer = await client.get(URL, params={"rule": "R11"}, headers=world.h("treasury"))
+        assert answer.status_code == 200, answer.text
+        [item] = answer.json()["items"]
+        return item["days_overdue"], item["rule_set"]
+
+    before = await r11_days()
+    assert before == ((date(2025, 11, 17) - date(2024, 9, 1)).days, "nd99")
+    got = await client.get("/api/v1/rule-sets/nd254", headers=world.h("admin"))
+    ok = await client.patch("/api/v1/rule-sets/nd254", json={"overrides": {"overdue_other_months": 12}},
+                            headers=world.h("admin", **{"If-Match": got.headers["ETag"]}))
+    assert ok.status_code == 200, ok.text
+    assert await r11_days() == before

@@ -193,21 +193,26 @@ def test_r12_due_soon_window_comes_from_the_rule_set():
     assert classify(contract(date(2025, 3, 31)), date(2025, 6, 1), short).status is AdvanceStatus.current
 
 
-# --- rule set chosen by the classification date ---------------------------------------------------
+# --- R9: the rule set is the one in force on the advance's own date, never the question's ----------------
 
 
-def test_rule_set_boundary_2025_09_25_is_nd99_and_2025_09_26_is_nd254():
-    facts = contract(date(2025, 8, 31))  # deadline 30/11/2025
-    assert classify_on(facts, date(2025, 9, 25)).rule_set_code == "nd99"
-    assert classify_on(facts, date(2025, 9, 26)).rule_set_code == "nd254"
+def test_r9_rule_set_is_chosen_by_the_advance_date_not_the_question_date():
+    before = replace(contract(date(2025, 8, 31)), advanced_on=date(2025, 9, 25))  # deadline 30/11/2025
+    after = replace(before, advanced_on=date(2025, 9, 26))
+    for asked in (date(2025, 9, 26), date(2025, 12, 15), date(2027, 1, 1)):
+        assert classify_on(before, asked).rule_set_code == "nd99"
+        assert classify_on(after, asked).rule_set_code == "nd254"
 
 
-def test_rule_set_boundary_changes_thresholds_from_the_effective_day():
-    old = replace(ND99, due_soon_days=30)
-    new = replace(ND254, due_soon_days=90)
-    facts = contract(date(2025, 9, 30))  # deadline 31/12/2025, first overdue day 01/01/2026
-    assert classify_on(facts, date(2025, 9, 25), (old, new)).status is AdvanceStatus.current
-    assert classify_on(facts, date(2025, 10, 3), (old, new)).status is AdvanceStatus.due_soon
+def test_r9_a_later_rule_set_change_does_not_move_an_old_advance():
+    # Computed by hand: contract advance of 01/06/2024, full recovery 31/03/2025; nd99 (3 months) → overdue from
+    # 01/07/2025. A later rule set with 6 months (as an override of nd254 might say) must not move it.
+    old, new = ND99, replace(ND254, overdue_contract_months=6)
+    facts = contract(date(2025, 3, 31))
+    asked = date(2025, 10, 3)
+    result = classify_on(facts, asked, (old, new))
+    assert result.rule_set_code == "nd99" and result.status is AdvanceStatus.overdue
+    assert result.overdue_date == date(2025, 6, 30) and result.days_overdue == (asked - date(2025, 6, 30)).days
 
 
 def test_rule_set_overdue_months_are_data():
