@@ -77,7 +77,8 @@ async def load(session: AsyncSession, rng: random.Random, context) -> None:
         p = chosen[n]
         contract = Contract(project_id=p.id, number=f"{n + 1:02d}/{signed.year}/HĐ-{p.code}", contract_type=ctype,
                             contractor=f"Công ty CP Xây dựng {rng.choice(['Tam Đảo', 'Vĩnh Yên', 'Phúc Yên'])}",
-                            value_vnd=value * TY, signed_on=signed, full_recovery_date=full,
+                            value_vnd=value * TY, value_at_signing_vnd=value * TY, signed_on=signed,
+                            full_recovery_date=full,
                             guarantee_vnd=guarantee * TY, guarantee_expires_on=expires, version=1,
                             created_at=_stamp(signed), updated_at=_stamp(signed))
         session.add(contract)

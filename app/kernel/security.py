@@ -67,7 +67,8 @@ FACT_AUTHORITY: dict[tuple[str, str], frozenset[Role]] = {
     ("contract.advance_rate", "any"): frozenset({Role.admin, Role.planner, Role.approver}),
     ("contract.details", "any"): frozenset({Role.admin, Role.owner}),
 }
-CONTRACT_FACTS = {"value_vnd": "contract.controls", "guarantee_vnd": "contract.controls",
+CONTRACT_FACTS = {"value_vnd": "contract.controls", "agreed_advance_rate_pct": "contract.controls",
+                  "guarantee_vnd": "contract.controls",
                   "guarantee_expires_on": "contract.controls", "full_recovery_date": "contract.controls",
                   "approved_advance_rate_pct": "contract.advance_rate", "approving_decision": "contract.advance_rate",
                   "number": "contract.details", "contractor": "contract.details", "contract_type": "contract.details",

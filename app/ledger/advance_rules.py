@@ -25,7 +25,7 @@ class ContractBalances:
     """
 
     contract_type: str  # consulting, construction, equipment, epc, turnkey, other (R5 bands)
-    value_vnd: int  # giá trị hợp đồng
+    value_vnd: int  # giá trị hợp đồng today, amendments included (R3, R8)
     advanced_vnd: int = 0  # cumulative advances (lũy kế tạm ứng)
     recovered_vnd: int = 0  # cumulative advance recovered (lũy kế thu hồi)
     paid_vnd: int = 0
@@ -33,6 +33,12 @@ class ContractBalances:
     approving_decision: str | None = None  # số quyết định, ngày
     guarantee_vnd: int = 0
     guarantee_expires_on: date | None = None
+    value_at_signing_vnd: int | None = None  # R4's base; None: the contract was never amended (= value_vnd)
+    agreed_advance_rate_pct: int | None = None  # R4: the level written in the contract, if any
+
+    @property
+    def signing_value_vnd(self) -> int:
+        return self.value_vnd if self.value_at_signing_vnd is None else self.value_at_signing_vnd
 
     def __post_init__(self) -> None:
         amounts = (self.value_vnd, self.advanced_vnd, self.recovered_vnd, self.paid_vnd, self.guarantee_vnd)
@@ -150,11 +156,13 @@ def check_contract_cap(balances: ContractBalances, movement: Movement) -> Violat
 
 
 def advance_ceiling_pct(balances: ContractBalances, rule_set: RuleSet) -> int:
-    """R4: the rule set's ceiling, or the higher rate recorded with an approving decision."""
+    """R4: the rule set's ceiling (or the higher rate recorded with an approving decision), and never above the
+    level the contract itself agreed."""
     approved = balances.approved_advance_rate_pct
-    if approved is not None and approved > rule_set.advance_ceiling_pct:
-        return approved
-    return rule_set.advance_ceiling_pct
+    ceiling = approved if approved is not None and approved > rule_set.advance_ceiling_pct \
+        else rule_set.advance_ceiling_pct
+    agreed = balances.agreed_advance_rate_pct
+    return min(ceiling, agreed) if agreed is not None else ceiling
 
 
 def check_advance_ceiling(
@@ -165,13 +173,14 @@ def check_advance_ceiling(
         return None
     pct = advance_ceiling_pct(balances, rule_set)
     after = balances.advanced_vnd + movement.amount_vnd
-    if after * 100 <= balances.value_vnd * pct:
+    base = balances.signing_value_vnd  # an amendment never raises the ceiling
+    if after * 100 <= base * pct:
         return None
-    allowed = max(0, balances.value_vnd * pct // 100 - balances.advanced_vnd)
+    allowed = max(0, base * pct // 100 - balances.advanced_vnd)
     return Violation(
         "advance_ceiling_exceeded",
         "R4",
-        f"advances would reach {_vnd(after)}, above {pct}% of the contract value",
+        f"advances would reach {_vnd(after)}, above {pct}% of the contract value at signing ({_vnd(base)})",
         attempted_vnd=movement.amount_vnd,
         remaining_vnd=allowed,
         allowed_max_vnd=allowed,

@@ -107,7 +107,8 @@ async def lock_contracts(session: AsyncSession, ids: Iterable[int]
                                            r.paid_vnd)
               for r in await session.execute(select(_CB).where(_CB.c.contract_id.in_(wanted))
                                              .order_by(_CB.c.contract_id).with_for_update())}
-    facts = {r.id: ContractFacts(r.id, r.project_id, r.contract_type, r.value_vnd, r.full_recovery_date,
+    facts = {r.id: ContractFacts(r.id, r.project_id, r.contract_type, r.value_vnd, r.value_at_signing_vnd,
+                                 r.agreed_advance_rate_pct, r.full_recovery_date,
                                  r.approved_advance_rate_pct, r.approving_decision, r.guarantee_vnd,
                                  r.guarantee_expires_on)
              for r in await session.execute(select(_C).where(_C.c.id.in_(wanted)))}

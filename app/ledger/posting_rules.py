@@ -54,6 +54,8 @@ class ContractFacts:
     project_id: int
     contract_type: str
     value_vnd: int
+    value_at_signing_vnd: int
+    agreed_advance_rate_pct: int | None
     full_recovery_date: date | None
     approved_advance_rate_pct: int | None
     approving_decision: str | None
@@ -106,7 +108,8 @@ def check_window(row: DisbursementInput, pool: PoolState, rule_set: RuleSet) -> 
 
 def _contract_facts(facts: ContractFacts, state: ContractState) -> advance_rules.ContractBalances:
     return advance_rules.ContractBalances(
-        contract_type=facts.contract_type, value_vnd=facts.value_vnd, advanced_vnd=state.advanced_vnd,
+        contract_type=facts.contract_type, value_vnd=facts.value_vnd, value_at_signing_vnd=facts.value_at_signing_vnd,
+        agreed_advance_rate_pct=facts.agreed_advance_rate_pct, advanced_vnd=state.advanced_vnd,
         recovered_vnd=state.recovered_vnd, paid_vnd=state.paid_vnd,
         approved_advance_rate_pct=facts.approved_advance_rate_pct, approving_decision=facts.approving_decision,
         guarantee_vnd=facts.guarantee_vnd, guarantee_expires_on=facts.guarantee_expires_on)
@@ -155,7 +158,8 @@ def _contract_rules(row: DisbursementInput, locked: Locked, rule_set: RuleSet
         return _err(first.code, f"{first.rule_id}: {first.detail}", pointer, **first.extensions()), []
     warnings: list[dict[str, Any]] = []
     if row.kind is DisbursementKind.advance and state.advanced_vnd == 0:
-        warning = advance_rules.advance_floor_warning(facts.contract_type, facts.value_vnd, row.amount_vnd, rule_set)
+        warning = advance_rules.advance_floor_warning(facts.contract_type, facts.value_at_signing_vnd, row.amount_vnd,
+                                                      rule_set)
         if warning is not None:
             warnings.append({"code": warning.code, "rule": warning.rule_id, "detail": warning.detail,
                              "min_rate_pct": warning.min_rate_pct, "floor_vnd": warning.floor_vnd,

@@ -36,7 +36,7 @@ class AllocationEntry(Base):
     kind: Mapped[AllocationKind] = mapped_column(Enum(AllocationKind, native_enum=False, length=20))
     amount_vnd: Mapped[int]
     tranche: Mapped[int | None] = mapped_column(Integer)
-    decision_number: Mapped[str] = mapped_column(String(100))
+    decision_number: Mapped[str] = mapped_column(String(200))
     decision_date: Mapped[date] = mapped_column(Date)
     authority: Mapped[str] = mapped_column(String(200))
     extended_until: Mapped[date | None] = mapped_column(Date)

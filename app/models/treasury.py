@@ -46,14 +46,24 @@ class Contract(Base):
     """A contract (hợp đồng) under a project."""
 
     __tablename__ = "contracts"
-    __table_args__ = (UniqueConstraint("project_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        # migration 0015
+        CheckConstraint("value_at_signing_vnd > 0", name="value_at_signing_positive"),
+        CheckConstraint("agreed_advance_rate_pct IS NULL OR agreed_advance_rate_pct BETWEEN 1 AND 100",
+                        name="agreed_advance_rate_in_range"),
+    )
 
     id: Mapped[int] = pk()
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"), index=True)
-    number: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str] = mapped_column(String(200))
     contract_type: Mapped[str] = mapped_column(String(20))
     contractor: Mapped[str] = mapped_column(String(300))
-    value_vnd: Mapped[int]
+    value_vnd: Mapped[int]  # today's value, amendments included (R3, R8)
+    # R4: the value at signing, on which the advance ceiling is computed; an amendment never raises it.
+    value_at_signing_vnd: Mapped[int]
+    # R4: the advance level written in the contract (tỷ lệ tạm ứng theo hợp đồng), if it states one.
+    agreed_advance_rate_pct: Mapped[int | None] = mapped_column(Integer)
     signed_on: Mapped[date] = mapped_column(Date)
     full_recovery_date: Mapped[date | None] = mapped_column(Date)
     approved_advance_rate_pct: Mapped[int | None] = mapped_column(Integer)
@@ -111,7 +121,7 @@ class Advance(Base):
     extended_until: Mapped[date | None] = mapped_column(Date)
     # R9: the Treasury marked the advance overdue for misuse (sử dụng sai mục đích), with its document.
     misuse_marked_on: Mapped[date | None] = mapped_column(Date)
-    misuse_document_number: Mapped[str | None] = mapped_column(String(100))
+    misuse_document_number: Mapped[str | None] = mapped_column(String(200))
     # Bumped on every change (recovery, contract change, sweep transition): feeds the snapshot ETag.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]

@@ -58,7 +58,9 @@ def _check(fields: dict[str, Any]) -> None:
 async def create(session: AsyncSession, project_id: int, fields: dict[str, Any]) -> Contract:
     _check(fields)
     now = utcnow()
-    contract = Contract(project_id=project_id, version=1, created_at=now, updated_at=now, **fields)
+    # R4: the value at signing is kept; amendments change `value_vnd` only.
+    contract = Contract(project_id=project_id, version=1, created_at=now, updated_at=now,
+                        value_at_signing_vnd=fields["value_vnd"], **fields)
     session.add(contract)
     try:
         async with session.begin_nested():

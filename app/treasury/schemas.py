@@ -19,6 +19,9 @@ class ContractFields(Schema):
     contractor: Text200 = Field(description="Contractor (nhà thầu)")
     full_recovery_date: IsoDate | None = Field(None, description="Planned full-recovery date of advances "
                                             "(thời hạn thu hồi hết tạm ứng); R9 counts three months from it")
+    agreed_advance_rate_pct: int | None = Field(None, ge=1, le=100, description="R4: the advance level agreed in "
+                                                "the contract (tỷ lệ tạm ứng theo hợp đồng), if it states one; "
+                                                "advances stay within it and within the ceiling")
     approved_advance_rate_pct: int | None = Field(None, ge=1, le=100, description="R4: advance rate above the "
                                                   "ceiling approved by a decision")
     approving_decision: str | None = Field(None, max_length=200, description="Decision approving the higher rate")
@@ -43,7 +46,9 @@ class ContractCreate(ContractFields):
 
 class ContractUpdate(Schema):
     contractor: Text200 | None = None
-    value_vnd: PositiveVnd | None = None
+    value_vnd: PositiveVnd | None = Field(None, description="An amendment (phụ lục): R3 and R8 use the new value; "
+                                          "R4's ceiling stays on the value at signing")
+    agreed_advance_rate_pct: int | None = Field(None, ge=1, le=100)
     full_recovery_date: IsoDate | None = None
     approved_advance_rate_pct: int | None = Field(None, ge=1, le=100)
     approving_decision: str | None = Field(None, max_length=200)
@@ -57,6 +62,8 @@ class ContractOut(ContractCreate):
     id: int
     project_id: int
     version: int
+    value_vnd: int = Field(description="Contract value today, amendments included (giá trị hợp đồng): R3, R8")
+    value_at_signing_vnd: int = Field(description="Contract value at signing, kept: R4's ceiling is a share of it")
     advanced_vnd: int = Field(description="Cumulative advances (lũy kế tạm ứng)")
     recovered_vnd: int = Field(description="Cumulative advance recovered (lũy kế thu hồi)")
     outstanding_vnd: int = Field(description="Outstanding advance (dư tạm ứng)")

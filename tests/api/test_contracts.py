@@ -74,6 +74,25 @@ async def test_r4_advance_ceiling_and_r3_contract_cap(client, world):
     _problem(await _pay(client, world, project, contract, 200_000_001, "P2"), 422, "contract_cap_exceeded")
 
 
+async def test_r4_an_amendment_keeps_the_ceiling_on_the_value_at_signing(client, world):
+    """Regression (#11 review): R4 used today's value, so an amendment raised the 30% ceiling. By hand: signed at
+    1 tỷ agreeing 20% → 200 M; amended to 2 tỷ → still 200 M (R3 now allows payments up to 2 tỷ)."""
+    project, contract = await _setup(client, world, value=1_000_000_000, agreed_advance_rate_pct=20)
+    assert (contract["value_at_signing_vnd"], contract["agreed_advance_rate_pct"]) == (1_000_000_000, 20)
+    url, etag = f"/api/v1/contracts/{contract['id']}", {"If-Match": f'"contract-{contract["id"]}-v1"'}
+    amended = await client.patch(url, json={"value_vnd": 2_000_000_000}, headers=world.h("treasury", **etag))
+    assert amended.status_code == 200, amended.text
+    assert (amended.json()["value_vnd"], amended.json()["value_at_signing_vnd"]) == (2_000_000_000, 1_000_000_000)
+    response = await _pay(client, world, project, contract, 200_000_001, "A1", kind="advance")
+    _problem(response, 422, "advance_ceiling_exceeded")
+    assert response.json()["allowed_max_vnd"] == 200_000_000
+    assert (await _pay(client, world, project, contract, 200_000_000, "A1", kind="advance")).status_code == 201
+    # Once it has advances, the agreed level is the Treasury's control (R15a).
+    etag = {"If-Match": f'"contract-{contract["id"]}-v2"'}
+    _problem(await client.patch(url, json={"agreed_advance_rate_pct": 30}, headers=world.h("owner", **etag)),
+             403, "fact_authority")
+
+
 async def test_r4_higher_rate_with_decision(client, world):
     """R4: a rate above the ceiling is recorded with its decision by a planner or approver, never the owner."""
     project, contract = await _setup(client, world, value=1_000_000_000)

@@ -123,6 +123,25 @@ def test_r4_project_year_advances_within_the_annual_plan():
     assert (violation.code, violation.rule_id, violation.remaining_vnd) == ("advance_exceeds_plan", "R4", TY)
 
 
+def test_r4_ceiling_is_on_the_value_at_signing_an_amendment_does_not_raise_it():
+    # By hand: signed at 10 tỷ, amended to 20 tỷ; 30% of the value at signing is 3 tỷ, not 6.
+    state = balances(value_vnd=20 * TY, value_at_signing_vnd=10 * TY)
+    assert check_advance_ceiling(state, advance(3 * TY), ND99) is None
+    violation = check_advance_ceiling(state, advance(3 * TY + 1), ND99)
+    assert (violation.code, violation.allowed_max_vnd) == ("advance_ceiling_exceeded", 3 * TY)
+
+
+def test_r4_the_level_agreed_in_the_contract_caps_below_the_ceiling():
+    # By hand: 10 tỷ contract agreeing 15%: 1.5 tỷ, though the rule set would allow 30%.
+    state = balances(agreed_advance_rate_pct=15)
+    assert advance_ceiling_pct(state, ND254) == 15
+    assert check_advance_ceiling(state, advance(1_500_000_000 + 1), ND254).allowed_max_vnd == 1_500_000_000
+    # An approved higher rate is still bounded by what the contract agreed, and reaches it when the contract does.
+    approved = {"approved_advance_rate_pct": 50, "approving_decision": "7/QĐ-UBND"}
+    assert advance_ceiling_pct(balances(agreed_advance_rate_pct=40, **approved), ND254) == 40
+    assert advance_ceiling_pct(balances(**approved), ND254) == 50
+
+
 def test_r4_ceiling_ignores_payments():
     assert check_advance_ceiling(balances(advanced_vnd=3 * TY), payment(TY), ND99) is None
 
