@@ -45,6 +45,10 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
     "advance.overdue": ("advance", "The sweep found an advance overdue (R9–R11)", _ADVANCE_DUE),
     "advance.marked_misuse": ("advance", "The Treasury marked an advance as misused (R9)", _ADVANCE_MARK),
     "advance.held_for_disputes": ("advance", "The Treasury set the amount held for disputes (R10)", _ADVANCE_MARK),
+    "advance.extended": ("advance", "An `other` advance's deadline was extended by a decision (R11)",
+                         "id:integer project_id:integer contract_id:integer? kind:string outstanding_vnd:integer "
+                         "held_for_disputes_vnd:integer misuse_marked_on:date? extended_until:date "
+                         "decision_number:string decided_on:date"),
     "contract.created": ("contract", "A contract was registered", _CONTRACT),
     "contract.updated": ("contract", "A contract changed (`changed` names the fields)", f"{_CONTRACT} changed:array"),
     "contract.guarantee_expiring": ("contract", "The sweep found an advance guarantee expiring (R6)", _GUARANTEE),
@@ -87,8 +91,9 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
     "calendar_day.deleted": ("calendar_day", "A calendar day override was deleted", "day:date"),
 }
 
-_JSON_TYPES = {"integer": {"type": "integer"}, "string": {"type": "string"}, "array": {"type": "array", "items": {}},
-               "object": {"type": "object"}, "date": {"type": "string", "format": "date"}}
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "integer": {"type": "integer"}, "string": {"type": "string"}, "array": {"type": "array", "items": {}},
+    "object": {"type": "object"}, "date": {"type": "string", "format": "date"}}
 
 
 def members(type_: str) -> dict[str, tuple[str, bool]]:
@@ -104,7 +109,7 @@ def payload_schema(type_: str) -> dict[str, Any]:
     """The JSON Schema of one event type's payload."""
     properties: dict[str, Any] = {}
     for name, (kind, nullable) in members(type_).items():
-        schema = dict(_JSON_TYPES[kind])
+        schema: dict[str, Any] = dict(_JSON_TYPES[kind])
         if nullable:
             schema = {"anyOf": [schema, {"type": "null"}]}
         properties[name] = schema

@@ -103,6 +103,7 @@ class Advance(Base):
         Index("ix_advances_outstanding", "outstanding_vnd"),
         CheckConstraint("outstanding_vnd = amount_vnd - recovered_vnd", name="outstanding_is_amount_less_recovered"),
         CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= amount_vnd", name="recovered_within_amount"),
+        CheckConstraint("extended_until IS NULL OR kind = 'other'", name="extension_only_for_other"),  # 0016
     )
 
     id: Mapped[int] = pk()
@@ -118,7 +119,9 @@ class Advance(Base):
     recovered_vnd: Mapped[int] = mapped_column(default=0)
     outstanding_vnd: Mapped[int]
     held_for_disputes_vnd: Mapped[int] = mapped_column(default=0)
+    # R11: an `other` advance's deadline extended (gia hạn) by the competent authority's decision.
     extended_until: Mapped[date | None] = mapped_column(Date)
+    extension_decision_number: Mapped[str | None] = mapped_column(String(200))
     # R9: the Treasury marked the advance overdue for misuse (sử dụng sai mục đích), with its document.
     misuse_marked_on: Mapped[date | None] = mapped_column(Date)
     misuse_document_number: Mapped[str | None] = mapped_column(String(200))

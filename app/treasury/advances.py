@@ -1,5 +1,6 @@
-"""Treasury actions on one advance: marking it overdue for misuse (R9) and recording money held for owners
-who refuse or dispute compensation (R10). Both feed the overdue classification and the snapshot ETag."""
+"""Treasury actions on one advance: marking it overdue for misuse (R9), recording money held for owners who refuse
+or dispute compensation (R10) and an extension of an `other` advance (R11). Each feeds the overdue classification
+and the snapshot ETag."""
 
 from __future__ import annotations
 
@@ -61,4 +62,29 @@ async def set_held_for_disputes(session: AsyncSession, advance_id: int, *, amoun
     advance.version += 1
     events.emit(session, "advance.held_for_disputes", "advance", advance.id,
                 {**_payload(advance), "document_number": document_number}, project_id=advance.project_id)
+    return advance
+
+
+async def extend(session: AsyncSession, advance_id: int, *, extended_until: date, decision_number: str,
+                 decided_on: date, today: date) -> Advance:
+    """R11: an `other` advance's deadline moves to `extended_until` by a decision; an extension never shortens it."""
+    advance = await get(session, advance_id, lock=True)
+    if AdvanceKind(advance.kind) is not AdvanceKind.other:
+        raise RuleViolation("not_other_advance", "R11: only an advance without a contract of kind `other` is "
+                            "extended; contract and site-clearance advances follow R9 and R10.",
+                            pointer="/extended_until")
+    if decided_on > today:
+        raise RuleViolation("decision_date_in_future", f"The decision date {decided_on} is after today ({today}).",
+                            pointer="/decided_on", latest_allowed=today.isoformat())
+    if advance.outstanding_vnd <= 0:
+        raise Conflict("advance_recovered", f"Advance {advance_id} has nothing outstanding.")
+    earliest = max(advance.extended_until or advance.advanced_on, today)
+    if extended_until <= earliest:
+        raise RuleViolation("extension_not_later", f"R11: an extension must end after {earliest} (today or the "
+                            "current extension).", pointer="/extended_until", earliest_allowed=earliest.isoformat())
+    advance.extended_until, advance.extension_decision_number = extended_until, decision_number
+    advance.version += 1
+    events.emit(session, "advance.extended", "advance", advance.id,
+                {**_payload(advance), "extended_until": extended_until.isoformat(), "decision_number": decision_number,
+                 "decided_on": decided_on.isoformat()}, project_id=advance.project_id)
     return advance

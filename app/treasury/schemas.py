@@ -196,13 +196,22 @@ class AdvanceOut(Schema):
     recovered_vnd: int
     outstanding_vnd: int
     held_for_disputes_vnd: int = Field(description="R10: money held for owners who refuse or dispute compensation")
-    extended_until: IsoDate | None
+    extended_until: IsoDate | None = Field(description="R11: deadline extended (gia hạn) by a decision")
+    extension_decision_number: str | None
     misuse_marked_on: IsoDate | None = Field(description="R9: marked overdue for misuse by the Treasury")
     misuse_document_number: str | None
     status: str = Field(description="current, due_soon, overdue or recovered, as of today")
     rule: str = Field(description="The rule that sets its deadline: R9, R10 or R11")
     overdue_date: IsoDate | None = Field(description="Last day before it becomes overdue")
     overdue_vnd: int
+
+
+class AdvanceExtension(Schema):
+    """R11: the competent authority extends an `other` advance's recovery deadline (gia hạn tạm ứng)."""
+
+    extended_until: IsoDate = Field(description="New last day before the advance is overdue")
+    decision_number: Text200 = Field(description="Decision granting the extension (số quyết định)")
+    decided_on: IsoDate = Field(description="Date of the decision")
 
 
 class MisuseMark(Schema):

@@ -67,3 +67,34 @@ async def test_r10_money_held_for_disputing_owners_is_not_overdue(client, world)
     assert not_gpmb.status_code == 422 and not_gpmb.json()["code"] == "not_site_clearance"
     missing = await client.get("/api/v1/advances/999", headers=world.h("treasury"))
     assert missing.status_code == 404 and missing.json()["code"] == "advance_not_found"
+
+
+async def test_r11_an_other_advance_extended_by_decision_is_not_overdue_until_the_new_date(client, world):
+    """By hand: an `other` advance of 01/03/2024 under nd99 (6 months) is overdue from 02/09/2024; on 11/10/2024 an
+    extension to 31/12/2024 makes it current again (81 days left, beyond the 30-day due-soon window)."""
+    contract_advance, gpmb = await _advances(client, world)
+    project_id = contract_advance["project_id"]
+    response = await client.post(f"/api/v1/projects/{project_id}/disbursements", headers=world.h("treasury"),
+                                 json=disbursement_body(200_000_000, "A-O", kind="advance", value_date="2024-03-01"))
+    assert response.status_code == 201, response.text
+    other = next(i for i in (await client.get(OVERDUE, params={"rule": "R11"}, headers=world.h("treasury"))).json()
+                 ["items"])
+    url = f"/api/v1/advances/{other['advance_id']}/extension"
+    body = {"extended_until": "2024-12-31", "decision_number": "88/QĐ-UBND", "decided_on": "2024-10-10"}
+    owner = await client.post(url, json=body, headers=world.h("owner"))
+    assert owner.status_code == 403
+    extended = await client.post(url, json=body, headers=world.h("treasury"))
+    assert extended.status_code == 200, extended.text
+    data = extended.json()
+    assert (data["status"], data["overdue_date"], data["extension_decision_number"]) == \
+        ("current", "2024-12-31", "88/QĐ-UBND")
+    assert not (await client.get(OVERDUE, params={"rule": "R11"}, headers=world.h("treasury"))).json()["items"]
+    shorter = await client.post(url, json={**body, "extended_until": "2024-12-30"}, headers=world.h("treasury"))
+    assert shorter.status_code == 422 and shorter.json()["code"] == "extension_not_later"
+    for advance in (contract_advance, gpmb):
+        refused = await client.post(f"/api/v1/advances/{advance['id']}/extension", json=body,
+                                    headers=world.h("treasury"))
+        assert refused.status_code == 422 and refused.json()["code"] == "not_other_advance"
+    feed = (await client.get("/api/v1/events", params={"types": "advance.extended"},
+                             headers=world.h("treasury"))).json()
+    assert [e["payload"]["extended_until"] for e in feed["items"]] == ["2024-12-31"]

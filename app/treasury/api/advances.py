@@ -1,4 +1,5 @@
-"""One advance: read it, mark it overdue for misuse (R9), record money held for disputing owners (R10)."""
+"""One advance: read it, mark it overdue for misuse (R9), record money held for disputing owners (R10), extend an
+`other` advance (R11)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from app.kernel.schemas import IdParam
 from app.models.treasury import Advance, Contract
 from app.rulesets.service import effective_rule_sets
 from app.treasury import advances, overdue
-from app.treasury.schemas import AdvanceOut, HeldForDisputes, MisuseMark
+from app.treasury.schemas import AdvanceExtension, AdvanceOut, HeldForDisputes, MisuseMark
 from app.treasury.view import facts_of
 
 router = APIRouter(prefix="/api/v1/advances", tags=["treasury"])
@@ -26,6 +27,7 @@ async def advance_out(session, advance: Advance) -> AdvanceOut:
         plan_year=advance.plan_year, advanced_on=advance.advanced_on, amount_vnd=advance.amount_vnd,
         recovered_vnd=advance.recovered_vnd, outstanding_vnd=advance.outstanding_vnd,
         held_for_disputes_vnd=advance.held_for_disputes_vnd, extended_until=advance.extended_until,
+        extension_decision_number=advance.extension_decision_number,
         misuse_marked_on=advance.misuse_marked_on, misuse_document_number=advance.misuse_document_number,
         status=state.status.value, rule=state.rule_id, overdue_date=state.overdue_date,
         overdue_vnd=state.overdue_vnd)
@@ -59,4 +61,14 @@ async def set_held(advance_id: IdParam, body: HeldForDisputes, request: Request,
     return await advance_out(session, advance)
 
 
-
+@router.post("/{advance_id}/extension", operation_id="extendAdvance",
+             summary="Extend an `other` advance's recovery deadline by a decision (R11)", response_model=AdvanceOut,
+             responses=WRITE_ERRORS, dependencies=[require("recovery.write")],
+             openapi_extra={"x-money-post": False})
+async def extend(advance_id: IdParam, body: AdvanceExtension, request: Request, session: SessionDep) -> AdvanceOut:
+    """R11: the Treasury records the competent authority's decision; the advance is not overdue until the new date
+    (an extension never shortens the deadline)."""
+    advance = await advances.extend(session, advance_id, extended_until=body.extended_until,
+                                    decision_number=body.decision_number, decided_on=body.decided_on, today=today())
+    note_write(request, "advance.extend", "advance", advance.id, body.model_dump(mode="json"))
+    return await advance_out(session, advance)
