@@ -172,12 +172,17 @@ async def _workflows(session: AsyncSession) -> list[Finding]:
         select(AllocationEntry.reallocation_proposal_id, func.sum(AllocationEntry.amount_vnd))
         .where(AllocationEntry.reallocation_proposal_id.is_not(None))
         .group_by(AllocationEntry.reallocation_proposal_id))).all())
-    for pid, status in await session.execute(select(ReallocationProposal.id, ReallocationProposal.status)):
+    for pid, status, mode, moved in await session.execute(select(
+            ReallocationProposal.id, ReallocationProposal.status, ReallocationProposal.mode,
+            ReallocationProposal.moved_vnd)):
         if (status == "applied") != (pid in sums):
             out.append(Finding("r19_proposal_status", f"proposal {pid}", f"status {status}, "
                                f"{'with' if pid in sums else 'without'} plan entries"))
-        if pid in sums and sums[pid] != 0:
-            out.append(Finding("r19_zero_sum", f"proposal {pid}", f"plan entries sum to {int(sums[pid]):,}"))
+        # A zero-sum proposal's entries sum to 0; an envelope's supplements to what it distributed.
+        expected = moved if mode == "envelope" else 0
+        if pid in sums and sums[pid] != expected:
+            out.append(Finding("r19_zero_sum", f"proposal {pid}", f"plan entries sum to {int(sums[pid]):,}, "
+                               f"not {expected:,} ({mode})"))
     count, low, high = (await session.execute(
         select(func.count(Event.position), func.min(Event.position), func.max(Event.position)))).one()
     if count and (low != 1 or high != count):

@@ -143,7 +143,14 @@ class ReallocationProposal(Base):
     """R19 proposal: draft → submitted → approved → applied | rejected; candidates and comparison as data."""
 
     __tablename__ = "reallocation_proposals"
-    __table_args__ = (Index("ix_reallocation_proposals_year_status", "plan_year", "status"),)
+    __table_args__ = (
+        Index("ix_reallocation_proposals_year_status", "plan_year", "status"),
+        # migration 0017: envelope mode distributes new capital; a zero-sum proposal moves it
+        CheckConstraint("mode IN ('zero_sum', 'envelope')", name="mode_known"),
+        CheckConstraint("(mode = 'envelope') = (envelope_vnd IS NOT NULL AND envelope_vnd > 0)",
+                        name="envelope_with_its_mode"),
+        CheckConstraint("envelope_vnd IS NULL OR moved_vnd <= envelope_vnd", name="moved_within_envelope"),
+    )
 
     id: Mapped[int] = pk()
     plan_year: Mapped[int] = mapped_column(Integer)
@@ -153,6 +160,10 @@ class ReallocationProposal(Base):
     request: Mapped[dict]  # pools and options as posted
     analysis: Mapped[dict]  # donors, recipients, pool outcomes, greedy comparison
     moved_vnd: Mapped[int]
+    # R19: `zero_sum` moves capital between projects of a pool; `envelope` distributes new capital (a tranche, đợt)
+    mode: Mapped[str] = mapped_column(String(20), server_default="zero_sum")
+    envelope_vnd: Mapped[int | None]
+    tranche: Mapped[int | None] = mapped_column(Integer)
     transfer_count: Mapped[int] = mapped_column(Integer)
     expected_rate_before: Mapped[float] = mapped_column(Float)
     expected_rate_after: Mapped[float] = mapped_column(Float)
@@ -160,7 +171,7 @@ class ReallocationProposal(Base):
     submitted_at: Mapped[datetime | None]
     approved_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))
     authority: Mapped[str | None] = mapped_column(String(200))
-    decision_number: Mapped[str | None] = mapped_column(String(100))
+    decision_number: Mapped[str | None] = mapped_column(String(200))
     decision_date: Mapped[date | None] = mapped_column(Date)
     approved_at: Mapped[datetime | None]
     applied_at: Mapped[datetime | None]
@@ -182,7 +193,7 @@ class ReallocationTransfer(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
-    donor_project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
+    donor_project_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("projects.id"))  # None: the envelope
     recipient_project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
     amount_vnd: Mapped[int]
     reason: Mapped[str] = mapped_column(String(2000))

@@ -62,6 +62,8 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
         protect_watch_lists=o.protect_watch_lists,
     )
     pools = [(x.capital_source.value, x.budget_level.value) for x in body.pools] if body.pools else None
+    e = body.envelope
+    envelope = proposals.Envelope(e.amount_vnd, e.capital_source.value, e.budget_level.value, e.tranche) if e else None
     p = await proposals.draft(
         session,
         plan_year=body.plan_year,
@@ -71,6 +73,7 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
         title=body.title,
         key_id=principal.key_id,
         today=today(),
+        envelope=envelope,
     )
     note_write(request, "proposal.draft", "reallocation_proposal", p.id)
     response = idem.respond(201, await _out(session, p))

@@ -30,7 +30,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
@@ -392,6 +392,27 @@ def greedy(
     return _run(donors, recipients, options, lambda problem, _: solve_greedy(problem))
 
 
+ENVELOPE = "envelope"  # the one donor of envelope mode: the new capital itself
+
+
+def distribute(
+    envelope_vnd: int, pool: CapitalPool, recipients: Sequence[Recipient],
+    options: ReallocationOptions = DEFAULT_OPTIONS, solver: Callable[..., ReallocationResult] = optimise,
+) -> ReallocationResult:
+    """R19 envelope mode: new capital (a tranche, đợt) of one pool to the projects able to absorb it by the
+    deadline, by the same priorities and caps (need, TMĐT headroom, pace); nothing is taken from anyone.
+
+    Solved as a reallocation with one donor, the envelope, whose surplus is the whole amount; the rates are those of
+    the recipients (the envelope is new plan, spent by whoever receives it)."""
+    mine = [r for r in recipients if r.pool == pool]
+    result = solver([Donor(ENVELOPE, pool, envelope_vnd, 0, 0, 0)], mine,
+                    replace(options, safety_margin_vnd=0, safety_margin_pct=0.0, protect_watch_lists=False))
+    plan = sum(r.plan_vnd for r in mine)
+    expected = sum(r.plan_vnd if r.forecast_vnd is None else r.forecast_vnd for r in mine)
+    return replace(result, donors=(), expected_rate_before=_rate(expected, plan),
+                   expected_rate_after=_rate(expected + result.moved_vnd, plan + result.moved_vnd))
+
+
 __all__ = [
     "DEFAULT_OPTIONS",
     "DEFAULT_PRIORITY_WEIGHTS",
@@ -407,6 +428,7 @@ __all__ = [
     "Transfer",
     "donor_floor_vnd",
     "donor_surplus_vnd",
+    "distribute",
     "greedy",
     "id_key",
     "optimise",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from app.enums import BudgetLevel, CapitalSource
-from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, Schema, Text200
+from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
 
 class PoolIn(Schema):
@@ -21,6 +21,13 @@ class ProposalOptions(Schema):
     safety_margin_vnd: NonNegativeVnd = Field(0, description="Kept above each donor's forecast")
     safety_margin_pct: float = Field(0.0, ge=0, le=100, description="% of a donor's plan kept above its forecast")
     protect_watch_lists: bool = Field(True, strict=True, description="Projects on a watch-list never give capital")
+
+
+class EnvelopeIn(PoolIn):
+    """R19 envelope mode: new capital (a tranche, đợt) of one pool to distribute to the projects able to absorb it."""
+
+    amount_vnd: PositiveVnd = Field(description="The envelope: new capital to distribute (vốn bổ sung)")
+    tranche: int | None = Field(None, ge=1, le=20, description="The tranche (đợt), written on each supplement")
 
 
 class ProposalCreate(Schema):
@@ -40,8 +47,16 @@ class ProposalCreate(Schema):
     plan_year: PlanYear
     as_of: IsoDate | None = Field(None, description="Date of the figures (default: today)")
     pools: list[PoolIn] | None = Field(None, description="Pools to consider (default: all); never mixed")
+    envelope: EnvelopeIn | None = Field(None, description="Envelope mode: distribute new capital of one pool instead "
+                                        "of moving capital between projects (then `pools` must be absent)")
     options: ProposalOptions = Field(default_factory=ProposalOptions)
     title: str | None = Field(None, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_mode(self):
+        if self.envelope is not None and self.pools is not None:
+            raise ValueError("an envelope names its own pool: send `envelope` or `pools`, not both")
+        return self
 
 
 class TransferOut(Schema):
@@ -49,7 +64,7 @@ class TransferOut(Schema):
     capital_source: CapitalSource
     budget_level: BudgetLevel
     plan_year: int
-    donor_project_id: int
+    donor_project_id: int | None = Field(description="None in envelope mode: the money is new capital")
     recipient_project_id: int
     amount_vnd: int
     reason: str
@@ -62,6 +77,9 @@ class ProposalOut(Schema):
     status: str = Field(description="draft | submitted | approved | applied | rejected")
     title: str | None
     request: dict[str, Any]
+    mode: str = Field(description="zero_sum (moves capital between projects) or envelope (distributes new capital)")
+    envelope_vnd: int | None = Field(description="Envelope mode: the new capital to distribute")
+    tranche: int | None
     moved_vnd: int
     transfer_count: int
     expected_rate_before: float = Field(description="Σ forecast ÷ Σ plan of the pools considered")
@@ -88,6 +106,8 @@ class ProposalSummary(Schema):
     as_of: IsoDate
     status: str
     title: str | None
+    mode: str
+    envelope_vnd: int | None
     moved_vnd: int
     transfer_count: int
     expected_rate_before: float

@@ -146,3 +146,38 @@ async def test_r19_apply_after_conflicting_disbursement_fails_whole_and_changes_
         assert [e["kind"] for e in entries["items"]] == ["initial"]
     still = (await client.get(f"/api/v1/reallocation-proposals/{p['id']}", headers=world.h("viewer"))).json()
     assert still["status"] == "approved"
+
+
+async def test_r19_envelope_mode_distributes_a_tranche_and_applies_supplements(client, world):
+    """Envelope mode: new capital (đợt 3) to the projects able to absorb it; nothing is taken from the donor, and
+    applying writes supplement entries (tranche 3) summing to what was distributed."""
+    from app.kernel.db import session_scope
+    from app.ledger.verify import check_all
+
+    d, r = await _pools(client, world)
+    body = {"plan_year": 2024, "options": {"minimum_transfer_vnd": 1 * B},
+            "envelope": {"capital_source": "local_balanced", "budget_level": "province", "amount_vnd": 100 * B,
+                         "tranche": 3}}
+    both = await client.post("/api/v1/reallocation-proposals", json={**body, "pools": []},
+                             headers=world.h("planner"))
+    assert both.status_code == 422
+    resp = await client.post("/api/v1/reallocation-proposals", json=body, headers=world.h("planner"))
+    assert resp.status_code == 201, resp.text
+    p = resp.json()
+    assert (p["mode"], p["envelope_vnd"], p["tranche"]) == ("envelope", 100 * B, 3)
+    [t] = p["transfers"]
+    assert t["donor_project_id"] is None and t["recipient_project_id"] == r["id"]
+    [recipient] = p["analysis"]["recipients"]
+    assert t["amount_vnd"] == recipient["capacity_vnd"] <= 30 * B  # the rest of 100 tỷ: nobody can absorb it
+    assert p["moved_vnd"] == t["amount_vnd"] and p["analysis"]["donors"] == []
+    resp = await _step(client, world, p["id"], "submit", resp.headers["ETag"], "planner")
+    resp = await _step(client, world, p["id"], "approve", resp.headers["ETag"], "approver", APPROVAL)
+    resp = await _step(client, world, p["id"], "apply", resp.headers["ETag"], "planner")
+    assert resp.status_code == 200, resp.text
+    entries = (await client.get(f"/api/v1/projects/{r['id']}/allocations", headers=world.h("viewer"))).json()["items"]
+    [supplement] = [e for e in entries if e["kind"] == "supplement"]
+    assert (supplement["amount_vnd"], supplement["tranche"]) == (p["moved_vnd"], 3)
+    donor_entries = (await client.get(f"/api/v1/projects/{d['id']}/allocations", headers=world.h("viewer"))).json()
+    assert [e["kind"] for e in donor_entries["items"]] == ["initial"]
+    async with session_scope() as session:
+        assert await check_all(session) == []

@@ -12,12 +12,14 @@ from scipy.optimize import linprog
 
 from app.reallocation.optimiser import (
     DEFAULT_PRIORITY_WEIGHTS,
+    ENVELOPE,
     CapitalPool,
     Donor,
     Priority,
     ReallocationOptions,
     ReallocationResult,
     Recipient,
+    distribute,
     donor_surplus_vnd,
     greedy,
     optimise,
@@ -426,3 +428,27 @@ def test_r19_closed_form_stage_one_equals_the_aggregate_milp(supplies, recipient
     assert sum(targets) <= sum(problem.supplies[i] for i in problem.usable_donors())
     assert all(t == 0 or m <= t <= c for t, c in zip(targets, problem.capacities, strict=True))
     assert sum(w * t for w, t in zip(problem.weights, targets, strict=True)) == bound
+
+
+# --- R19 envelope mode: new capital distributed, nothing taken -------------------------------------------------
+
+K = 1000  # units per tỷ
+
+
+def test_r19_envelope_goes_to_the_highest_priority_first_within_each_capacity():
+    # By hand: 40 tỷ; the completed project can take 30, the new one 20 → 30 + 10, nothing left over.
+    result = distribute(40 * TY, POOL, [recipient("NEW", 20 * K, Priority.new),
+                                        recipient("DONE", 30 * K, Priority.completed),
+                                        recipient("OTHER-POOL", 50 * K, Priority.settlement, pool=OTHER)])
+    got = {t.recipient_id: t.amount_vnd for t in result.transfers}
+    assert got == {"DONE": 30 * TY, "NEW": 10 * TY}
+    assert all(t.donor_id == ENVELOPE for t in result.transfers) and result.donors == ()
+    assert result.moved_vnd == 40 * TY
+
+
+def test_r19_envelope_larger_than_every_capacity_leaves_the_rest_undistributed():
+    result = distribute(100 * TY, POOL, [recipient("A", 20 * K), recipient("B", 15 * K)])
+    assert result.moved_vnd == 35 * TY  # the other 65 tỷ stay undistributed: no one here can spend them
+    # Rates are the recipients': plans of 50 tỷ each spent in full (no forecast given) → 100% before, and the
+    # envelope counts as new plan spent by whoever receives it.
+    assert result.expected_rate_before == result.expected_rate_after == 1.0
