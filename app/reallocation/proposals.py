@@ -7,7 +7,8 @@ Candidates per pool (capital source × budget level × plan year) from the monit
 Workflow: draft → submitted → approved (authority, decision number, date; approver separate from the
 drafter: not the same key, person or organisation, neither key issued by the other) →
 applied | rejected. Applying re-checks every transfer against current balances and writes paired,
-zero-sum allocation entries (adjustment_out / adjustment_in) through the posting pipeline
+zero-sum allocation entries (adjustment_out / adjustment_in) — or, for an envelope (new capital, a tranche), one
+supplement per recipient summing to what was distributed — through the posting pipeline
 (`posting.post_allocations`) in the request's single transaction: any failure rejects the whole application
 and changes nothing.
 """
@@ -15,7 +16,7 @@ and changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -32,17 +33,19 @@ from app.ledger.fold import AllocationInput
 from app.models import PoolBalance, Project, ProjectBalance, ReallocationProposal, ReallocationTransfer
 from app.monitoring.indicators import build_snapshot
 from app.monitoring.summaries import ProjectAttrs, project_attrs
-from app.registry import organisations
 from app.reallocation.optimiser import (
+    ENVELOPE,
     CapitalPool,
     Donor,
     Priority,
     ReallocationOptions,
     ReallocationResult,
     Recipient,
+    distribute,
     greedy,
     optimise,
 )
+from app.registry import organisations
 
 
 class ApproverIsDrafter(DomainError):
@@ -108,6 +111,16 @@ def _result_json(result: ReallocationResult) -> dict:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """R19 envelope mode: new capital of one pool (a tranche, đợt) to distribute."""
+
+    amount_vnd: int
+    capital_source: str
+    budget_level: str
+    tranche: int | None = None
+
+
 async def draft(
     session: AsyncSession,
     *,
@@ -118,7 +131,10 @@ async def draft(
     title: str | None,
     key_id: int | None,
     today: date,
+    envelope: Envelope | None = None,
 ) -> ReallocationProposal:
+    if envelope is not None:
+        pools = [(envelope.capital_source, envelope.budget_level)]
     snap = await build_snapshot(session, plan_year, as_of)
     attrs = await project_attrs(session)
     in_flight, in_flight_source = await in_flight_by_pool(session, plan_year)
@@ -175,8 +191,14 @@ async def draft(
                         bool(a.watch_lists),
                     )
                 )
-    result = optimise(donors, recipients, options)
-    compare = greedy(donors, recipients, options)
+    if envelope is not None:  # nothing is taken from anyone: the envelope is the only donor
+        donors = []
+        pool = CapitalPool(envelope.capital_source, envelope.budget_level, plan_year)
+        result = distribute(envelope.amount_vnd, pool, recipients, options)
+        compare = distribute(envelope.amount_vnd, pool, recipients, options, solver=greedy)
+    else:
+        result = optimise(donors, recipients, options)
+        compare = greedy(donors, recipients, options)
     src = {(d.project_id, d.pool): d for d in donors}
     analysis = {
         "in_flight_source": in_flight_source,
@@ -204,7 +226,11 @@ async def draft(
         as_of=as_of,
         status="draft",
         title=title,
+        mode="envelope" if envelope else "zero_sum",
+        envelope_vnd=envelope.amount_vnd if envelope else None,
+        tranche=envelope.tranche if envelope else None,
         request={
+            "envelope": asdict(envelope) if envelope else None,
             "pools": [list(x) for x in pools] if pools else None,
             "options": {
                 "minimum_transfer_vnd": options.minimum_transfer_vnd,
@@ -232,7 +258,7 @@ async def draft(
                 plan_year=plan_year,
                 capital_source=CapitalSource(t.pool.capital_source),
                 budget_level=BudgetLevel(t.pool.budget_level),
-                donor_project_id=int(t.donor_id),
+                donor_project_id=None if t.donor_id == ENVELOPE else int(t.donor_id),
                 recipient_project_id=int(t.recipient_id),
                 amount_vnd=t.amount_vnd,
                 reason=t.reason[:2000],
@@ -367,13 +393,15 @@ async def reject(
 async def apply(
     session: AsyncSession, proposal_id: int, if_match: str, *, key_id: int, today: date
 ) -> ReallocationProposal:
-    """Re-check every transfer on current balances, then write paired zero-sum entries (all or nothing)."""
+    """Re-check every transfer on current balances, then write paired zero-sum entries — or an envelope's supplements
+    (all or nothing)."""
     p = await _transition(session, proposal_id, if_match, ("approved",), "applied")
     rows = await transfers(session, p.id)
     given: dict[PoolKey, int] = defaultdict(int)
     received: dict[PoolKey, int] = defaultdict(int)
     for t in rows:
-        given[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
+        if t.donor_project_id is not None:
+            given[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
         received[PoolKey(t.recipient_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
     problems = await _recheck(session, p, given, received)
     if problems:
@@ -382,7 +410,9 @@ async def apply(
             f"{len(problems)} transfer check(s) fail on current balances; nothing was applied. Draft a new proposal.",
             problems=problems,
         )
-    note = f"R19 reallocation proposal {p.id}"
+    note = f"R19 {'envelope' if p.mode == 'envelope' else 'reallocation'} proposal {p.id}"
+    kinds = ((AllocationKind.supplement, received),) if p.mode == "envelope" else \
+        ((AllocationKind.adjustment_out, given), (AllocationKind.adjustment_in, received))
     entries = [
         AllocationInput(
             project_id=k.project_id,
@@ -391,13 +421,14 @@ async def apply(
             budget_level=k.budget_level,
             kind=kind,
             amount_vnd=amount,
+            tranche=p.tranche,
             decision_number=p.decision_number or "",
             decision_date=p.decision_date or today,
             authority=p.authority or "",
             note=note,
             reallocation_proposal_id=p.id,
         )
-        for kind, side in ((AllocationKind.adjustment_out, given), (AllocationKind.adjustment_in, received))
+        for kind, side in kinds
         for k, amount in sorted(side.items())
     ]
     await posting.post_allocations(session, entries, today=today, key_id=key_id)
