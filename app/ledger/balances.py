@@ -16,7 +16,7 @@ from app.enums import AllocationKind, BudgetLevel, CapitalSource, DisbursementKi
 from app.ledger.fold import PoolKey
 from app.models import AllocationEntry, Disbursement, PoolBalance
 
-__all__ = ["PoolFigures", "PoolKey", "pool_figures", "pool_key_of"]
+__all__ = ["PoolFigures", "PoolKey", "confirmed_split", "pool_figures", "pool_key_of"]
 
 
 def pool_key_of(row: PoolBalance | AllocationEntry | Disbursement) -> PoolKey:
@@ -98,3 +98,13 @@ async def pool_figures(
         fig.advance_recovered_vnd, fig.paid_vnd = int(rec or 0), int(paid or 0)
         fig.confirmed_vnd = int(confirmed or 0)
     return figures
+
+
+async def confirmed_split(session: AsyncSession, *, plan_year: int, project_ids: Sequence[int] | None = None,
+                          as_of: date | None = None) -> dict[str, int]:
+    """R15a: a plan year's disbursed figure, and how much of it is the Treasury's record (the rest: owners' reports
+    not yet confirmed), from the same point-in-time aggregation as every other figure."""
+    figures = (await pool_figures(session, plan_year=plan_year, project_ids=project_ids, as_of=as_of)).values()
+    disbursed = sum(f.disbursed_vnd for f in figures)
+    confirmed = sum(f.confirmed_vnd for f in figures)
+    return {"disbursed_vnd": disbursed, "confirmed_vnd": confirmed, "unconfirmed_vnd": disbursed - confirmed}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import Field
@@ -51,17 +51,23 @@ class ScheduleOut(Schema):
 
 class MilestonePointIn(Schema):
     on_date: IsoDate
-    target_pct: float = Field(ge=0, le=100, description="Target cumulative disbursement rate (% of plan)")
+    target_pct: float = Field(ge=0, le=100, strict=True,  # strict: `false` is not 0 %
+                              description="Target cumulative disbursement rate (% of plan)")
 
 
 class MilestoneCurveIn(Schema):
     points: list[MilestonePointIn] = Field(min_length=1, max_length=24)
 
 
+class MilestonePointOut(Schema):
+    on_date: date  # the server's own date: the 31/01 of plan year 2100 is in 2101, past what a client may send
+    target_pct: float = Field(description="Target cumulative disbursement rate (% of plan)")
+
+
 class MilestoneCurveOut(Schema):
     plan_year: int
     is_default: bool = Field(description="True while no curve was set: DOMAIN.md §6 defaults, 95% at 31/01")
-    points: list[MilestonePointIn]
+    points: list[MilestonePointOut]
 
 
 class ExtraNeedCreate(Schema):
@@ -114,7 +120,7 @@ class ForecastComponentOut(Schema):
 
 
 class ForecastOut(Schema):
-    deadline: IsoDate
+    deadline: date  # 31/01 of the next year: past 2100 for plan year 2100, so not an input date
     forecast_vnd: int
     low_vnd: int
     high_vnd: int
@@ -214,11 +220,21 @@ class Freshness(Schema):
     pending_projects: int = Field(0, description="Projects changed (or not yet rebuilt) and not yet reflected")
 
 
+class ConfirmedSplit(Schema):
+    """R15a: how much of a disbursed figure is the Treasury's record."""
+
+    disbursed_vnd: int = Field(description="Net disbursed on the books as of `as_of` (giải ngân)")
+    confirmed_vnd: int = Field(description="Of which the Treasury's record (Kho bạc đã xác nhận)")
+    unconfirmed_vnd: int = Field(description="Of which owners' reports the Treasury has not confirmed (ước)")
+
+
 class SummaryOut(Freshness):
     plan_year: int
     as_of: IsoDate
     group_by: GroupBy | None
     province: SummaryFigures
+    province_confirmed: ConfirmedSplit = Field(description="R15a: the province's disbursed figure by provenance, "
+                                               "read from the ledger as of `as_of`")
     groups: list[SummaryGroup]
 
 

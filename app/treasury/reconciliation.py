@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -118,16 +118,3 @@ def totals(listed: list[Item]) -> dict[MatchStatus, Totals]:
         t.confirmed_vnd += item.treasury.net_vnd if item.treasury else 0
         t.difference_vnd += item.difference_vnd
     return by_status
-
-
-async def confirmed_figures(session: AsyncSession, *, plan_year: int, project_id: int | None = None) -> dict[str, int]:
-    """How much of the disbursed figure is the Treasury's record, and how much owners' estimates (by `origin`)."""
-    d = Disbursement
-    query = select(func.coalesce(func.sum(d.net_vnd), 0),
-                   func.coalesce(func.sum(case((d.origin == EntrySource.treasury.value, d.net_vnd), else_=0)), 0)
-                   ).where(d.plan_year == plan_year)
-    if project_id is not None:
-        query = query.where(d.project_id == project_id)
-    disbursed, confirmed = (await session.execute(query)).one()
-    return {"disbursed_vnd": int(disbursed), "confirmed_vnd": int(confirmed),
-            "unconfirmed_vnd": int(disbursed) - int(confirmed)}

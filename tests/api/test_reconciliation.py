@@ -164,3 +164,25 @@ async def test_r15_paying_a_dossier_confirms_the_owner_report_of_its_document(cl
     summary = await _summary(client, world)
     assert (summary["disbursed_vnd"], summary["confirmed_vnd"]) == (1 * B, 1 * B)
     await _verify()
+
+
+async def test_r15a_the_province_summary_says_how_much_is_confirmed_as_of_any_date(client, world):
+    project = await _project(client, world)
+    assert (await _record(client, world, project, "treasury", 3 * B, "KB-1", value_date="2024-05-10")).status_code \
+        == 201
+    assert (await _record(client, world, project, "owner", 1 * B, "GDN-1", value_date="2024-09-10")).status_code \
+        == 201
+
+    async def split(as_of: str) -> dict:
+        answer = await client.get("/api/v1/summaries", params={"plan_year": 2024, "as_of": as_of},
+                                  headers=world.h("viewer"))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["province_confirmed"]
+
+    assert await split("2024-10-11") == {"disbursed_vnd": 4 * B, "confirmed_vnd": 3 * B, "unconfirmed_vnd": 1 * B}
+    assert await split("2024-06-30") == {"disbursed_vnd": 3 * B, "confirmed_vnd": 3 * B, "unconfirmed_vnd": 0}
+    monthly = await client.get("/api/v1/reports/monthly", params={"plan_year": 2024, "as_of": "2024-10-11"},
+                               headers=world.h("viewer"))
+    assert monthly.status_code == 200, monthly.text
+    total = monthly.json()["total"]
+    assert (total["actual_to_date_vnd"], total["actual_to_date_confirmed_vnd"]) == (4 * B, 3 * B)

@@ -17,6 +17,7 @@ from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import IdParam, IsoDate, PageSize, PlanYearParam, after_id, split_page
+from app.ledger.balances import confirmed_split
 from app.monitoring import indicator_queries, indicator_store, summaries
 from app.monitoring import indicators as monitoring
 from app.monitoring.flags import FlagCode
@@ -249,9 +250,10 @@ async def get_summaries(
     day = as_of or today()
     year = plan_year or day.year
     key = group_by.value if group_by else None
+    split = {"province_confirmed": await confirmed_split(session, plan_year=year, as_of=day)}  # R15a
     if (fresh := await _stored_set(session, year, day)) is not None:
         data = await indicator_queries.summarise(session, year, key, sort)
         info = {"computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
-        return SummaryOut.model_validate({**data, "as_of": day, **info})
+        return SummaryOut.model_validate({**data, "as_of": day, **info, **split})
     data = await summaries.summarise(session, year, day, key, sort)  # on the fly (slower)
-    return SummaryOut.model_validate({**data, "computed_for": day})
+    return SummaryOut.model_validate({**data, "computed_for": day, **split})

@@ -10,7 +10,8 @@ from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import IdParam, IsoDate, PlanYearParam
-from app.reporting import reconciliation_report, reports
+from app.ledger.balances import confirmed_split
+from app.reporting import layouts, reconciliation_report, reports
 from app.reporting.schemas import MonthlyReport, WatchListReport
 from app.treasury import reconciliation
 
@@ -19,13 +20,23 @@ READ_ERRORS = problem_responses(400, 401, 403, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="Plan year (default: as_of's year)")]
 AsOf = Annotated[IsoDate | None, Query(description="Report date, reproducible for any past date (default: today)")]
-Format = Annotated[Literal["json", "xlsx"], Query(description="json or xlsx (Vietnamese headers)")]
+Format = Annotated[Literal["json", "xlsx", "csv"], Query(
+    description="json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy)")]
 DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/json": {}, XLSX: {}}, "description": "The report as JSON or .xlsx"}}
+    200: {"content": {"application/json": {}, XLSX: {}, "text/csv": {}},
+          "description": "The report as JSON, .xlsx or CSV (the same table)"}}
 
 
 def _xlsx(body: bytes, name: str) -> Response:
     return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _file(tables: list[layouts.Table], format: str, name: str) -> Response:
+    """The official layout (app.reporting.layouts) as .xlsx, or the same table as CSV beside it."""
+    if format == "csv":
+        return Response(layouts.csv(tables), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return _xlsx(layouts.xlsx(tables), f"{name}.xlsx")
 
 
 @router.get(
@@ -39,8 +50,8 @@ def _xlsx(body: bytes, name: str) -> Response:
 async def monthly(session: SessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
     day = as_of or today()
     data = await reports.monthly(session, plan_year or day.year, day)
-    if format == "xlsx":
-        return _xlsx(reports.monthly_xlsx(data), f"bao-cao-thang-{day.isoformat()}.xlsx")
+    if format != "json":
+        return _file(layouts.monthly(data), format, f"bao-cao-thang-{day.isoformat()}")
     return data
 
 
@@ -55,8 +66,8 @@ async def monthly(session: SessionDep, plan_year: Year = None, as_of: AsOf = Non
 async def watch_lists(session: SessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
     day = as_of or today()
     data = await reports.watch_list(session, plan_year or day.year, day)
-    if format == "xlsx":
-        return _xlsx(reports.watch_list_xlsx(data), f"bao-cao-danh-muc-{day.isoformat()}.xlsx")
+    if format != "json":
+        return _file(layouts.watch_list(data), format, f"bao-cao-danh-muc-{day.isoformat()}")
     return data
 
 
@@ -80,5 +91,5 @@ async def reconciliation_file(session: SessionDep, plan_year: Annotated[PlanYear
     if format == "csv":
         return Response(reconciliation_report.to_csv(items), media_type=CSV, headers={
             "Content-Disposition": f'attachment; filename="doi-chieu-{plan_year}.csv"'})
-    figures = await reconciliation.confirmed_figures(session, plan_year=plan_year, project_id=project_id)
+    figures = await confirmed_split(session, plan_year=plan_year, project_ids=[project_id] if project_id else None)
     return _xlsx(reconciliation_report.to_xlsx(plan_year, figures, items), f"doi-chieu-{plan_year}.xlsx")

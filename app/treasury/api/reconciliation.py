@@ -11,6 +11,7 @@ from pydantic import Field
 from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.schemas import IdParam, Page, PageSize, PlanYearParam, Schema, after_id, split_page
+from app.ledger.balances import confirmed_split
 from app.treasury import reconciliation
 from app.treasury.reconciliation import MatchStatus
 
@@ -72,7 +73,7 @@ async def summary(session: SessionDep, plan_year: Annotated[PlanYearParam, Query
     """R15a: the disbursed figure split into the Treasury's record and owners' unconfirmed reports, and the
     reconciliation items counted by status (unmatched reports, unmatched Treasury entries, differences)."""
     listed = await reconciliation.items(session, plan_year=plan_year, project_id=project_id)
-    figures = await reconciliation.confirmed_figures(session, plan_year=plan_year, project_id=project_id)
+    figures = await confirmed_split(session, plan_year=plan_year, project_ids=[project_id] if project_id else None)
     return ReconciliationSummary(
         plan_year=plan_year, project_id=project_id, **figures,
         by_status={status: StatusTotals(count=t.count, reported_vnd=t.reported_vnd, confirmed_vnd=t.confirmed_vnd,
