@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from app.enums import AdvanceKind, DisbursementKind, EntrySource
 from app.kernel.clock import today
-from app.ledger.advance_rules import reaches_completion
+from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reaches_completion
 from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
@@ -105,7 +105,7 @@ async def _balances(session: AsyncSession) -> list[Finding]:
 
 
 async def _caps(session: AsyncSession) -> list[Finding]:
-    """R1, R2, R3, R4a, R8 on the stored rows."""
+    """R1, R2, R3, R4, R4a, R8 on the stored rows."""
     out: list[Finding] = []
     for p in await session.scalars(select(PoolBalance).where(PoolBalance.disbursed_vnd > PoolBalance.plan_vnd)):
         out.append(Finding("r1_plan_cap", f"pool {p.id}", f"disbursed {p.disbursed_vnd:,} > plan {p.plan_vnd:,}"))
@@ -118,9 +118,16 @@ async def _caps(session: AsyncSession) -> list[Finding]:
             out.append(Finding("r2_tmdt_cap", f"project {pid}", f"disbursed {disbursed:,} > TMĐT {tmdt:,}"))
     rule_set = ruleset_for(today(), await effective_rule_sets(session))
     query = select(Contract.id, Contract.value_vnd, ContractBalance.outstanding_vnd, ContractBalance.paid_vnd,
-                   ContractBalance.advanced_vnd, ContractBalance.recovered_vnd).join(
+                   ContractBalance.advanced_vnd, ContractBalance.recovered_vnd, Contract.value_at_signing_vnd,
+                   Contract.agreed_advance_rate_pct, Contract.approved_advance_rate_pct).join(
         ContractBalance, ContractBalance.contract_id == Contract.id)
-    for cid, value, outstanding, paid, advanced, recovered in await session.execute(query):
+    for cid, value, outstanding, paid, advanced, recovered, signed, agreed, approved in await session.execute(query):
+        pct = advance_ceiling_pct(ContractBalances("", value, agreed_advance_rate_pct=agreed,
+                                                   approved_advance_rate_pct=approved, approving_decision="-"),
+                                  rule_set)
+        if advanced * 100 > signed * pct:
+            out.append(Finding("r4_advance_ceiling", f"contract {cid}", f"advanced {advanced:,} > {pct}% of the "
+                               f"value at signing {signed:,}"))
         if outstanding + paid > value:
             out.append(Finding("r3_contract_cap", f"contract {cid}", f"disbursed {outstanding + paid:,} > value "
                                f"{value:,}"))

@@ -110,6 +110,12 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
         raise RuleViolation("completion_recovery_required", f"R8: at this value payments would reach {pct}% with "
                             f"{bal.outstanding_vnd:,} đồng of advance outstanding.", pointer="/value_vnd",
                             minimum_vnd=bal.paid_vnd * 100 // pct + 1)
+    if changes.get("agreed_advance_rate_pct") is not None and \
+            bal.advanced_vnd * 100 > contract.value_at_signing_vnd * changes["agreed_advance_rate_pct"]:
+        raise RuleViolation("agreed_rate_below_advanced", f"R4: {bal.advanced_vnd:,} đồng is already advanced, above "
+                            f"{changes['agreed_advance_rate_pct']}% of the value at signing.",
+                            pointer="/agreed_advance_rate_pct",
+                            minimum_pct=-(-bal.advanced_vnd * 100 // contract.value_at_signing_vnd))
     if "value_vnd" in changes:
         floor = bal.outstanding_vnd + bal.paid_vnd
         if changes["value_vnd"] < floor:

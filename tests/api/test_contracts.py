@@ -87,10 +87,13 @@ async def test_r4_an_amendment_keeps_the_ceiling_on_the_value_at_signing(client,
     _problem(response, 422, "advance_ceiling_exceeded")
     assert response.json()["allowed_max_vnd"] == 200_000_000
     assert (await _pay(client, world, project, contract, 200_000_000, "A1", kind="advance")).status_code == 201
-    # Once it has advances, the agreed level is the Treasury's control (R15a).
+    # Once it has advances, the agreed level is the Treasury's control (R15a), and it cannot go below them.
     etag = {"If-Match": f'"contract-{contract["id"]}-v2"'}
     _problem(await client.patch(url, json={"agreed_advance_rate_pct": 30}, headers=world.h("owner", **etag)),
              403, "fact_authority")
+    lower = await client.patch(url, json={"agreed_advance_rate_pct": 19}, headers=world.h("treasury", **etag))
+    _problem(lower, 422, "agreed_rate_below_advanced")
+    assert lower.json()["minimum_pct"] == 20
 
 
 async def test_r4_higher_rate_with_decision(client, world):

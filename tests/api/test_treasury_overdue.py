@@ -82,13 +82,14 @@ async def test_sweep_twice_records_each_transition_once(client, world):
 
 
 async def test_r6_guarantee_expired_transition(client, world):
-    project, contract, post = await _world(client, world)
-    patch = await client.patch(f"/api/v1/contracts/{contract['id']}",
-                               json={"guarantee_vnd": 2_000_000_000, "guarantee_expires_on": "2024-10-01",
-                                     "value_vnd": 5_000_000_000},  # R15a: the Treasury's controls
-                               headers=world.h("treasury", **{"If-Match": f'"contract-{contract["id"]}-v1"'}))
-    assert patch.status_code == 200, patch.text
-    await post(700_000_000, "A-R6", kind="advance", contract_id=contract["id"], value_date="2024-09-30")
+    project, _, post = await _world(client, world)
+    # R4 counts on the value at signing, so the advance above the R6 threshold needs a contract signed that large.
+    body = {"number": "02/2024/HĐ", "contract_type": "construction", "contractor": "Công ty B",
+            "value_vnd": 5_000_000_000, "signed_on": "2024-02-01", "full_recovery_date": "2025-05-31",
+            "guarantee_vnd": 2_000_000_000, "guarantee_expires_on": "2024-10-01"}
+    response = await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body, headers=world.h("owner"))
+    assert response.status_code == 201, response.text
+    await post(1_100_000_000, "A-R6", kind="advance", contract_id=response.json()["id"], value_date="2024-09-30")
     result = (await client.post("/api/v1/treasury/sweep", headers=world.h("admin"))).json()
     assert result["recorded"].get("guarantee_expired") == 1
 

@@ -177,6 +177,12 @@ async def test_feed_gap_is_found(client, world):
     assert await _checks() == {"feed_contiguous"}
 
 
+async def test_r4_advance_ceiling_on_the_value_at_signing_is_found(client, world):
+    await _ledger(client, world)  # a 2 tỷ contract with 400 M advanced: within 30%
+    await _inject("UPDATE contracts SET value_at_signing_vnd = 1000000000")  # 30% → 300 M < 400 M advanced
+    assert "r4_advance_ceiling" in await _checks()
+
+
 async def test_r15a_owner_report_counted_beside_the_treasury_entry_is_found(client, world):
     ledger = await _ledger(client, world)
     pid = ledger["project"]["id"]

@@ -15,6 +15,7 @@ from app.kernel import caches
 from app.kernel.config import get_settings
 from app.kernel.security import OWNER_SCOPED, POLICY, source_of
 from tests import conftest
+from tests.simulation.authority_ops import AUTHORITY_WEIGHTS, AuthorityOps
 
 if TYPE_CHECKING:
     from tests.simulation.simulator import Ctx
@@ -27,7 +28,7 @@ KEYS = ["admin", "planner", "approver", "approver2", "treasury", "owner", "other
 ROLE = {k: Role.approver if k == "approver2" else Role.owner if k == "other_owner" else Role(k) for k in KEYS}
 WEIGHTS = {"disburse": 30, "batch": 5, "reverse": 7, "allocate": 9, "tmdt": 3, "contract_new": 2, "contract_edit": 4,
            "need": 2, "dossier_file": 4, "dossier_act": 5, "proposal": 5, "misuse": 2, "held": 2, "recovery_step": 3,
-           "clock": 3, "sweep": 3, "replay": 3}
+           "clock": 3, "sweep": 3, "replay": 3, **AUTHORITY_WEIGHTS}
 ALLOCATION_KINDS = {"initial": 15, "supplement": 30, "adjustment_in": 15, "adjustment_out": 15, "extension": 15,
                     "lapse": 10}
 CONTRACT_TYPES = ["consulting", "construction", "equipment", "epc", "turnkey", "other"]
@@ -35,7 +36,7 @@ PROPOSAL_ACTION = {"draft": "proposal.draft", "submit": "proposal.draft", "appro
                    "reject": "proposal.approve", "apply": "proposal.apply"}
 
 
-class Operations:
+class Operations(AuthorityOps):
     """Mixed into `Sim`: the world, the model of what exists (labels → ids), and every operation."""
 
     def __init__(self, seed: int, weights: dict[str, int] | None = None) -> None:
@@ -59,6 +60,7 @@ class Operations:
 
         settings, rng = get_settings(), self.rng
         settings.clock_today = SETUP_DAY
+        settings.auth_failure_limit = 0  # stale keys fail authentication on purpose, all from one address
         await conftest.truncate_all()
         caches.clear_all()
         self.app = create_app(background_jobs=False)
@@ -303,13 +305,16 @@ class Operations:
                 "type": rng.choice(CONTRACT_TYPES), "value": rng.randint(5, 60) * B,
                 "signed": ["ago", rng.randint(0, 120)], "g": rng.choice([0, 300, 1000]),
                 "frd": rng.choice(["2024-12-31", "2025-03-31", "2025-09-30", "2026-06-30", None]),
-                "gexp": rng.choice(["2026-12-31", "2025-01-31"]), "idem": self.idem()}
+                "gexp": rng.choice(["2026-12-31", "2025-01-31"]), "agreed": rng.choice([None, None, None, 15, 20, 30]),
+                "idem": self.idem()}
 
     async def do_contract_new(self, c: Ctx, a: dict) -> None:
         p = self.projects[a["p"]]
         body = {"number": a["number"], "contract_type": a["type"], "contractor": "Nhà thầu mới",
                 "value_vnd": a["value"], "signed_on": self.date(a["signed"]), "full_recovery_date": a["frd"],
                 "guarantee_vnd": a["value"] * a["g"] // 1000, "guarantee_expires_on": a["gexp"]}
+        if a.get("agreed"):
+            body["agreed_advance_rate_pct"] = a["agreed"]  # R4: the level the contract agreed
         r = await c.req("POST", f"/api/v1/projects/{p['id']}/contracts", a["key"], body=body, idem=a["idem"],
                         action="contract.write", investors=[p["investor_id"]], ps=[a["p"]])
         if r is not None and r.status_code == 201:
@@ -557,8 +562,9 @@ class Operations:
             if k is None:
                 return 0
             rate = max(30, k.get("approved_advance_rate_pct") or 0)
+            rate = min(rate, k.get("agreed_advance_rate_pct") or rate)  # R4: never above what the contract agreed
             return {"c_rem": k["value_vnd"] - k["paid_vnd"] - k["outstanding_vnd"], "c_out": k["outstanding_vnd"],
-                    "c_adv": k["value_vnd"] * rate // 100 - k["advanced_vnd"], "c_value": k["value_vnd"],
+                    "c_adv": k["value_at_signing_vnd"] * rate // 100 - k["advanced_vnd"], "c_value": k["value_vnd"],
                     "c_floor": k["outstanding_vnd"] + k["paid_vnd"]}[name]
         pid = self.projects[a["p"]]["id"]
         bal, _ = await c.get(f"/api/v1/projects/{pid}/balances")
