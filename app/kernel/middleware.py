@@ -91,7 +91,7 @@ class RequestContextMiddleware:
                 log_unhandled(exc)
                 status_holder["status"] = 500
                 if not status_holder.get("started"):
-                    await self._internal_error(send, request_id)
+                    await self._reject(send, request_id, 500, "internal_error", INTERNAL_ERROR_DETAIL)
         route = scope.get("route")
         route_path = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started
@@ -104,10 +104,6 @@ class RequestContextMiddleware:
 
     async def _reject(self, send: Send, request_id: str, status: int, code: str, detail: str) -> None:
         await self._send_problem(send, status, _problem(status, code, detail, request_id), request_id)
-
-    async def _internal_error(self, send: Send, request_id: str) -> None:
-        await self._send_problem(send, 500, _problem(500, "internal_error", INTERNAL_ERROR_DETAIL, request_id),
-                                 request_id)
 
     @staticmethod
     async def _send_problem(send: Send, status: int, body: bytes, request_id: str) -> None:
@@ -128,10 +124,10 @@ class _BodyTimeout(HTTPException):
         super().__init__(408, "Request body timed out.")
 
 
-DOC_PATHS = ("/docs", "/redoc", "/static/docs/")
-# The API answers JSON only: nothing to frame, run or load. The documentation pages load their own assets.
+# The API answers JSON only: nothing to frame, run or load. Pages (/docs, /redoc, the dashboard) load their
+# own assets from this origin and nothing from elsewhere.
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+PAGE_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")
 
 
@@ -147,7 +143,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        docs = path.startswith(DOC_PATHS)
+        api = path.startswith("/api/") or path == "/openapi.json"
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -155,10 +151,10 @@ class SecurityHeadersMiddleware:
                 present = {name.lower() for name, _ in headers}
                 for name, value in ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                                     (b"referrer-policy", b"no-referrer"),
-                                    (b"content-security-policy", DOCS_CSP if docs else API_CSP)):
+                                    (b"content-security-policy", API_CSP if api else PAGE_CSP)):
                     if name not in present:
                         headers.append((name, value))
-                if path.startswith("/api/") and b"cache-control" not in present:
+                if api and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

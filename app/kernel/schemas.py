@@ -37,6 +37,11 @@ FeedPosition = Annotated[int, Field(ge=0, le=MAX_ID, description="Last position 
 _FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
+def replace_forbidden_characters(text: str) -> str:
+    """`text` storable anywhere (e.g. the path of a rejected request, for its audit line)."""
+    return _FORBIDDEN_CHARACTERS.sub("\ufffd", text)
+
+
 def forbidden_character_at(value: object, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
     """The location of the first string (or key) in `value` holding a forbidden character, else None."""
     if isinstance(value, str):

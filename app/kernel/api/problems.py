@@ -13,12 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.kernel import throttle
 from app.kernel.api.deps import WRITE_METHODS, audit_note
 from app.kernel.audit import add_entry
-from app.kernel import throttle
 from app.kernel.config import get_settings
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
+from app.kernel.schemas import replace_forbidden_characters
 
 PROBLEM_JSON = "application/problem+json"
 # Unique constraints (PostgreSQL names them; SQLite quotes the columns) → stable problem codes.
@@ -97,7 +98,7 @@ async def _audit_rejection(request: Request, status: int, code: str) -> None:
                 session,
                 request_id=getattr(request.state, "request_id", "-"),
                 method=request.method,
-                path=request.url.path,
+                path=replace_forbidden_characters(request.url.path),  # a path refused for its NUL is audited
                 status_code=status,
                 api_key_id=principal.key_id if principal else None,
                 organisation_id=principal.organisation_id if principal else None,

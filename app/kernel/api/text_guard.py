@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 
 from app.kernel.schemas import forbidden_character_at
 
-# \u0000–\u001f and \ud800–\udfff, as JSON escapes; a false hit (an escaped backslash) only costs a parse.
-_ESCAPE = re.compile(rb"\\u(?:00[01]|d[89a-f])", re.IGNORECASE)
+# \u0000–\u001f, \ud800–\udfff, \b and \f, as JSON escapes; a false hit (an escaped backslash) costs a parse.
+_ESCAPE = re.compile(rb"\\(?:u(?:00[01]|d[89a-f])|[bf])", re.IGNORECASE)
 DETAIL = "Text may not contain NUL, control characters other than tab and line breaks, or lone surrogates."
 
 
