@@ -19,7 +19,7 @@ from sqlalchemy import exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.enums import EntrySource
+from app.enums import DisbursementKind, EntrySource
 from app.ledger.disbursements import negation
 from app.ledger.fold import DisbursementInput
 from app.ledger.posting_rules import RowError
@@ -44,6 +44,14 @@ class Expanded:
         self.caller_index.append(index)
         self.generated.append(generated)
 
+    def blame(self, position: int, error: RowError) -> RowError:
+        """Point an error at the caller's row; a superseding reversal's refusal is the owner document's."""
+        error.index = self.caller_index[position]
+        if self.generated[position]:
+            error.pointer = "/owner_document_number"
+            error.detail = f"Superseding the owner's report {self.rows[position].document_number}: {error.detail}"
+        return error
+
 
 async def _select_in(session: AsyncSession, query: Any, columns: tuple[Any, Any],
                      keys: list[tuple[int, str]]) -> list[Any]:
@@ -51,6 +59,11 @@ async def _select_in(session: AsyncSession, query: Any, columns: tuple[Any, Any]
     for start in range(0, len(keys), _CHUNK):
         found += (await session.execute(query.where(tuple_(*columns).in_(keys[start:start + _CHUNK])))).all()
     return found
+
+
+def _reserved(document_number: str) -> bool:
+    prefix, _, rest = document_number.partition("-")
+    return prefix == "DC" and rest.isdigit()
 
 
 async def with_superseded_reports(session: AsyncSession, rows: Sequence[DisbursementInput]) -> Expanded:
@@ -71,9 +84,13 @@ async def with_superseded_reports(session: AsyncSession, rows: Sequence[Disburse
         query = select(d.c.id, d.c.project_id, d.c.owner_document_number)
         confirmed = {(r.project_id, r.owner_document_number): r.id for r in await _select_in(
             session, query, (d.c.project_id, d.c.owner_document_number), sorted(set(confirming) | set(reporting)))}
-    out = Expanded()
+    out, superseding = Expanded(), []
     seen: set[tuple[int, str]] = set()
     for index, row in enumerate(rows):
+        if _reserved(row.document_number):
+            out.errors.append(RowError(index, "reserved_document_number", "Document numbers DC-<number> are the "
+                                       "service's own, for the reversals that supersede owners' reports.",
+                                       "/document_number"))
         if row.source is EntrySource.owner and row.reverses_id is None \
                 and (entry := confirmed.get((row.project_id, row.document_number))) is not None:
             out.errors.append(RowError(index, "recorded_by_treasury", f"The Treasury has recorded document "
@@ -82,14 +99,23 @@ async def with_superseded_reports(session: AsyncSession, rows: Sequence[Disburse
         if row.owner_document_number is not None and row.reverses_id is None:
             key = (row.project_id, row.owner_document_number)
             if key in confirmed or key in seen:
+                paid_by = {"treasury_entry_id": confirmed[key]} if key in confirmed else {}
                 out.errors.append(RowError(index, "owner_document_confirmed", f"The owner's document "
-                                           f"{row.owner_document_number!r} is already paid by a Treasury entry.",
-                                           "/owner_document_number",
-                                           {"treasury_entry_id": confirmed.get(key)}))
+                                           f"{row.owner_document_number!r} is already paid by a Treasury entry"
+                                           f"{'' if paid_by else ' of this call'}.", "/owner_document_number",
+                                           paid_by))
             elif (report := reports.get(key)) is not None:
-                out.add(negation(report, document_number=SUPERSEDE_DOCUMENT.format(report_id=report.id),
-                                 value_date=row.value_date, source=EntrySource.treasury,
-                                 note=f"Superseded by the Treasury's entry {row.document_number}"), index, True)
+                # Dated at the later of the report and the payment: as of any date, the money counts once and an
+                # estimate is never taken back before it was made.
+                superseding.append((index, negation(
+                    report, document_number=SUPERSEDE_DOCUMENT.format(report_id=report.id),
+                    value_date=max(report.value_date, row.value_date), source=EntrySource.treasury,
+                    note=f"Superseded by the Treasury's entry {row.document_number}")))
             seen.add(key)
+    # The superseding reversals go first, those of payments before those of advances: a call that confirms an
+    # advance and the payment recovering it un-recovers the owner's advance before taking it back (R13).
+    for index, undo in sorted(superseding, key=lambda item: (item[1].kind is DisbursementKind.advance, item[0])):
+        out.add(undo, index, generated=True)
+    for index, row in enumerate(rows):
         out.add(row, index)
     return out

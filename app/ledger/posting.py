@@ -173,8 +173,7 @@ async def post_disbursements(
     # Natural key (project + document number), under the project locks: two writers of one document cannot both pass.
     keys = [(r.project_id, r.document_number) for r in rows]
     duplicates = _duplicates(keys, await _existing_documents(session, keys))
-    for duplicate in duplicates:
-        duplicate.index = expanded.caller_index[duplicate.index]
+    duplicates = [expanded.blame(duplicate.index, duplicate) for duplicate in duplicates]
     if duplicates and not batch:
         _raise(duplicates, len(caller_rows), batch)
 
@@ -194,8 +193,7 @@ async def post_disbursements(
                 (a.recovered_vnd for a in book.advances() if a.disbursement_id == row.reverses_id), 0)
         error, warnings[index] = decide_disbursement(row, locked, today, rule_sets)
         if error is not None:
-            error.index = expanded.caller_index[index]
-            errors.append(error)
+            errors.append(expanded.blame(index, error))
             continue
         assert locked.pool is not None and locked.balance is not None
         fold_disbursement(row, locked.pool, locked.balance, contract[1] if contract else None,

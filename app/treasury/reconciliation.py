@@ -1,13 +1,13 @@
 """R15a reconciliation (đối chiếu): owners' reports against the Treasury's record, matched by document number.
 
-A Treasury entry names the owner's document it pays (`owner_document_number`); the owner's report with that
-document number in the same project is its match. Posting the Treasury entry supersedes the report
-(`app.ledger.confirmations`), so a match never counts twice; what is left to look at is:
-- `unmatched_report`: an owner's report the Treasury has not (yet) confirmed — money that is only an estimate;
-- `unmatched_treasury`: a Treasury entry no owner reported (or that names no owner document);
-- `amount_differs`: a match whose net amounts differ (the Treasury's amount is what counts);
-- `matched`: a match with equal amounts.
-A report its owner withdrew (reversed) and a Treasury entry the Treasury reversed are not listed.
+A Treasury entry names the owner's document it pays (`owner_document_number`); posting it supersedes the owner's
+unwithdrawn report of that number with a reversal numbered `DC-<report id>` (`app.ledger.confirmations`), so a
+match never counts twice. A plan year's items, each in the year its money counts in:
+- per Treasury entry of the year (not reversed): `matched` or `amount_differs` when it superseded a report (the
+  Treasury's amount is what counts), else `unmatched_treasury` — paid, never reported (or reported and withdrawn);
+- per owner report of the year still standing (neither superseded nor withdrawn): `unmatched_report` — money that
+  is only an estimate.
+So the items' Treasury amounts sum to the year's confirmed figure and the unmatched reports to its unconfirmed one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import String, and_, cast, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,7 +41,7 @@ class Side:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    key: int  # the report's id, or the Treasury entry's when there is no report (both disbursement ids)
+    key: int  # the Treasury entry's id, or the report's when it stands alone (both disbursement ids)
     status: MatchStatus
     project_id: int
     project_code: str
@@ -70,42 +70,37 @@ def _reversed(row: Any) -> Any:
 
 async def items(session: AsyncSession, *, plan_year: int, project_id: int | None = None) -> list[Item]:
     """Every listed item of a plan year (optionally one project), in key order."""
-    report, entry = aliased(Disbursement), aliased(Disbursement)
-    filters = [report.plan_year == plan_year, report.source == EntrySource.owner.value, report.reverses_id.is_(None)]
-    if project_id is not None:
-        filters.append(report.project_id == project_id)
-    reports = await session.execute(
-        select(report.id, report.project_id, report.plan_year, report.document_number, report.value_date,
-               report.net_vnd, _reversed(report).label("withdrawn"), Project.code,
-               entry.id.label("t_id"), entry.document_number.label("t_doc"), entry.value_date.label("t_date"),
-               entry.net_vnd.label("t_net"))
-        .join(Project, Project.id == report.project_id)
-        .outerjoin(entry, and_(entry.project_id == report.project_id,
-                               entry.owner_document_number == report.document_number,
-                               ~_reversed(entry)))
-        .where(*filters))
-    out: list[Item] = []
-    for r in reports:
-        own = Side(r.id, r.document_number, r.value_date, r.net_vnd)
-        if r.t_id is not None:
-            paid = Side(r.t_id, r.t_doc, r.t_date, r.t_net)
-            status = MatchStatus.matched if paid.net_vnd == own.net_vnd else MatchStatus.amount_differs
-            out.append(Item(r.id, status, r.project_id, r.code, r.plan_year, own, paid))
-        elif not r.withdrawn:
-            out.append(Item(r.id, MatchStatus.unmatched_report, r.project_id, r.code, r.plan_year, own, None))
-    # The Treasury's entries without a report: no owner document named, or none reported under that number.
-    matched_report = select(report.id).where(
-        report.project_id == entry.project_id, report.document_number == entry.owner_document_number,
-        report.source == EntrySource.owner.value, report.reverses_id.is_(None))
+    entry, report, undo = aliased(Disbursement), aliased(Disbursement), aliased(Disbursement)
+    superseded = and_(report.project_id == entry.project_id, report.document_number == entry.owner_document_number,
+                      report.source == EntrySource.owner.value, report.reverses_id.is_(None),
+                      exists().where(undo.reverses_id == report.id,
+                                     undo.document_number == literal("DC-", String) + cast(report.id, String)))
     filters = [entry.plan_year == plan_year, entry.source == EntrySource.treasury.value, entry.reverses_id.is_(None),
-               ~_reversed(entry), ~exists(matched_report)]
+               ~_reversed(entry)]
     if project_id is not None:
         filters.append(entry.project_id == project_id)
+    out: list[Item] = []
     for t in await session.execute(
             select(entry.id, entry.project_id, entry.plan_year, entry.document_number, entry.value_date,
-                   entry.net_vnd, Project.code).join(Project, Project.id == entry.project_id).where(*filters)):
-        out.append(Item(t.id, MatchStatus.unmatched_treasury, t.project_id, t.code, t.plan_year, None,
-                        Side(t.id, t.document_number, t.value_date, t.net_vnd)))
+                   entry.net_vnd, Project.code, report.id.label("r_id"), report.document_number.label("r_doc"),
+                   report.value_date.label("r_date"), report.net_vnd.label("r_net"))
+            .join(Project, Project.id == entry.project_id).outerjoin(report, superseded).where(*filters)):
+        paid = Side(t.id, t.document_number, t.value_date, t.net_vnd)
+        if t.r_id is None:
+            out.append(Item(t.id, MatchStatus.unmatched_treasury, t.project_id, t.code, t.plan_year, None, paid))
+            continue
+        own = Side(t.r_id, t.r_doc, t.r_date, t.r_net)
+        status = MatchStatus.matched if paid.net_vnd == own.net_vnd else MatchStatus.amount_differs
+        out.append(Item(t.id, status, t.project_id, t.code, t.plan_year, own, paid))
+    filters = [report.plan_year == plan_year, report.source == EntrySource.owner.value, report.reverses_id.is_(None),
+               ~_reversed(report)]
+    if project_id is not None:
+        filters.append(report.project_id == project_id)
+    for r in await session.execute(
+            select(report.id, report.project_id, report.plan_year, report.document_number, report.value_date,
+                   report.net_vnd, Project.code).join(Project, Project.id == report.project_id).where(*filters)):
+        out.append(Item(r.id, MatchStatus.unmatched_report, r.project_id, r.code, r.plan_year,
+                        Side(r.id, r.document_number, r.value_date, r.net_vnd), None))
     return sorted(out, key=lambda item: item.key)
 
 

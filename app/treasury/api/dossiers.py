@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
-from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, authorize_project, note_write, require
+from app.kernel.api.deps import (
+    IdempotencyDep,
+    PrincipalDep,
+    SessionDep,
+    authorize_fact,
+    authorize_project,
+    note_write,
+    require,
+)
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import RuleViolation
@@ -100,6 +108,9 @@ async def pay(dossier_id: IdParam, body: DossierPayment, request: Request, sessi
     posting pipeline: a payment the rules refuse (R1–R8, R14) is refused with their code, and nothing changes."""
     if (replayed := await idem.replay()) is not None:
         return replayed
+    # R15a: the entry is the Treasury's record of the owner's document, which only the Treasury confirms.
+    authorize_fact(principal, "ledger_entry.confirm", EntrySource.owner.value, "a dossier's payment (the Treasury's "
+                   "record of the owner's document)")
     on = body.on or today()
 
     async def post(dossier: Dossier) -> int:

@@ -26,7 +26,7 @@ class SideOut(Schema):
 
 
 class ReconciliationItem(Schema):
-    key: int = Field(description="The report's id, or the Treasury entry's when no owner reported it")
+    key: int = Field(description="The Treasury entry's id, or the report's when no Treasury entry paid it")
     status: MatchStatus = Field(description="unmatched_report (an owner's estimate the Treasury has not confirmed), "
                                 "unmatched_treasury (paid, never reported), amount_differs, matched")
     project_id: int
@@ -91,8 +91,8 @@ async def list_items(session: SessionDep, plan_year: Annotated[PlanYearParam, Qu
                                                                        "`matched`")] = None,
                      page_size: PageSize = 50, page_token: Annotated[str | None, Query()] = None,
                      ) -> Page[ReconciliationItem]:
-    """R15a: one item per owner report (with its Treasury match, if any) and per Treasury entry no owner reported,
-    in key order."""
+    """R15a: one item per Treasury entry of the year (with the owner's report it superseded, if any) and per owner
+    report still standing, in key order."""
     wanted = set(status or [s for s in MatchStatus if s is not MatchStatus.matched])
     filters = {"plan_year": plan_year, "project_id": project_id, "status": sorted(wanted)}
     after = after_id(page_token, filters)
