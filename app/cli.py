@@ -33,8 +33,9 @@ def migrate() -> None:
 @cli.command("create-key")
 def create_key(org: str = typer.Option(..., help="Organisation code"),
                role: str = typer.Option(..., help="admin|planner|approver|treasury|owner|viewer"),
-               name: str = typer.Option("cli", help="A label for the key")) -> None:
-    """Issue an API key; it is printed once and stored only as a hash."""
+               name: str = typer.Option("cli", help="A label for the key"),
+               holder: str = typer.Option(None, help="The person the key is issued to (default: the label)")) -> None:
+    """Issue an API key (no issuing key: the bootstrap); it is printed once and stored only as a hash."""
     from app.enums import Role
     from app.kernel.db import session_scope
     from app.registry import organisations
@@ -43,10 +44,32 @@ def create_key(org: str = typer.Option(..., help="Organisation code"),
         async with session_scope() as session:
             organisation = await organisations.get_by_code(session, org)
             _, secret = await organisations.create_api_key(session, organisation_id=organisation.id,
-                                                           role=Role(role), name=name)
+                                                           role=Role(role), name=name, holder=holder)
             return secret
 
     typer.echo(_run(go()))
+
+
+@cli.command()
+def bootstrap(org: str = typer.Option("UBND", help="Code of the first organisation (created if missing)"),
+              name: str = typer.Option("Ủy ban nhân dân tỉnh", help="Its name")) -> None:
+    """On an empty database: the first organisation and an admin key, printed once (refused if one exists)."""
+    from app.kernel.db import session_scope
+    from app.kernel.errors import DomainError
+    from app.registry.bootstrap import first_admin_key
+
+    async def go() -> str:
+        async with session_scope() as session:
+            _, secret = await first_admin_key(session, code=org, name=name)
+            return secret
+
+    try:
+        secret = _run(go())
+    except DomainError as exc:
+        typer.echo(f"refused ({exc.code}): {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"admin key for {org} (shown once, only its SHA-256 is stored):", err=True)
+    typer.echo(secret)
 
 
 DEMO_KEY_ORGS = {"admin": "STC", "planner": "SKHDT", "approver": "UBND-VP", "treasury": "KBNN-VP",
@@ -128,8 +151,15 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(int(os.environ.get("
     """Serve the API with uvicorn (uvloop + httptools)."""
     import uvicorn
 
+    from app.kernel.config import get_settings
+    from app.kernel.server import HeaderDeadlineProtocol
+
+    settings = get_settings()
+    # Slow clients: headers have HEADER_TIMEOUT_SECONDS (HeaderDeadlineProtocol), a body chunk
+    # BODY_TIMEOUT_SECONDS (the app), an idle keep-alive connection KEEP_ALIVE_TIMEOUT_SECONDS (uvicorn).
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop",
-                http="httptools", access_log=False)
+                http=HeaderDeadlineProtocol, access_log=False,
+                timeout_keep_alive=settings.keep_alive_timeout_seconds)
 
 
 

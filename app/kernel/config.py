@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(10.0, gt=0, description="Time a client has to send its request headers")
     body_timeout_seconds: float = Field(30.0, gt=0, description="Time allowed between two chunks of a request body")
     keep_alive_timeout_seconds: int = Field(5, ge=1, description="Idle keep-alive connections are closed after it")
+    dashboard_session_secret: str = Field("", description="Signs the dashboard's session cookie (app/web); empty: "
+                                          "a random secret kept in var/dashboard-secret (one host)")
     indicator_sync_limit: int = Field(
         300, ge=0, description="A request recomputes at most this many changed projects, else answers stale"
     )

@@ -58,7 +58,11 @@ def run_schemathesis(base_url: str, headers: dict[str, str]) -> tuple[Counter, d
             "checks": {
                 "positive_data_acceptance": {
                     "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "412", "422", "428"]
-                }
+                },
+                # RFC 6585: a missing If-Match is answered 428; a malformed one matches no ETag: 412.
+                "missing_required_header": {"expected-statuses": ["400", "401", "403", "406", "415", "422", "428"]},
+                "negative_data_rejection": {"expected-statuses": [
+                    "400", "401", "403", "404", "405", "406", "409", "412", "415", "422", "428", "429"]},
             },
         }
     )
@@ -94,7 +98,8 @@ def run_schemathesis(base_url: str, headers: dict[str, str]) -> tuple[Counter, d
 async def test_schemathesis_all_checks_stateful_no_failures(client, world, tmp_path):
     project = await make_project(client, world)  # real ids for the examples and links to find
     assert (await allocate(client, world, project["id"], 10_000_000_000)).status_code == 201
-    server = LiveServer(TEST_DATABASE_URL, tmp_path / "server.log")
+    # AUTH_FAILURE_LIMIT=0: the `ignored_auth` check sends keyless requests from 127.0.0.1 on purpose.
+    server = LiveServer(TEST_DATABASE_URL, tmp_path / "server.log", AUTH_FAILURE_LIMIT="0")
     server.start()
     started = time.monotonic()
     try:

@@ -106,7 +106,7 @@ def _error_status(qualified: str) -> int | None:
         for statement in node.body:
             if (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant)
                     and any(isinstance(t, ast.Name) and t.id == "status" for t in statement.targets)):
-                return int(statement.value.value)
+                return int(statement.value.value)  # type: ignore[arg-type]
         return inherited
     return None
 

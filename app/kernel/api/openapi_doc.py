@@ -42,7 +42,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer",
                                                                                       "minimum": 0}},
     "WWW-Authenticate": {"description": "`Bearer` (RFC 6750)", "schema": {"type": "string"}},
-    "Cache-Control": {"description": "`no-store` on answers that carry a secret", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "`no-store`: API answers carry financial data and, on key creation, the "
+                      "secret", "schema": {"type": "string"}},
 }
 _ACTION_BY_NAME = {f"require_{action.replace('.', '_')}": action for action in POLICY}
 
@@ -148,8 +149,8 @@ def _operation_codes(route: Any, operation: dict[str, Any], action: str | None) 
 def _declare_codes(operation: dict[str, Any], codes: dict[str, int]) -> None:
     """`x-error-codes` by status; a status the route may answer but did not document is documented."""
     by_status: dict[str, list[str]] = {}
-    for code, status in sorted(codes.items()):
-        by_status.setdefault(str(status), []).append(code)
+    for code, number in sorted(codes.items()):
+        by_status.setdefault(str(number), []).append(code)
     responses = operation["responses"]
     for status in by_status:
         if status not in responses and status.startswith("4"):
@@ -175,6 +176,8 @@ def _ref(name: str) -> dict[str, str]:
 def _declare_headers(route: Any, operation: dict[str, Any]) -> None:
     sets_etag = '"ETag"' in error_codes.source_of(route.endpoint)
     replays = _uses(route, "get_idempotency")
+    if sets_etag and "GET" in route.methods:  # app.kernel.conditional answers a matching If-None-Match
+        operation["responses"].setdefault("304", {"description": "Not modified: If-None-Match names the ETag"})
     for status, response in operation["responses"].items():
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = _ref("X-Request-ID")
@@ -186,7 +189,7 @@ def _declare_headers(route: Any, operation: dict[str, Any]) -> None:
             headers["Retry-After"] = _ref("Retry-After")
         if status == "401":
             headers["WWW-Authenticate"] = _ref("WWW-Authenticate")
-        if status.startswith("2") and operation.get("x-secret-in-response"):
+        if route.path_format.startswith("/api/"):  # SecurityHeadersMiddleware: financial data, secrets
             headers["Cache-Control"] = _ref("Cache-Control")
 
 

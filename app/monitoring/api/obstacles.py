@@ -203,7 +203,7 @@ async def overdue(
 
 
 @router.get(
-    "/obstacles/{obstacle_id}",
+    "/obstacles/{obstacle_id:int}",  # :int so that /obstacles/overdue is never read as an id (405, not 422)
     operation_id="getObstacle",
     summary="Read an obstacle with its history",
     response_model=ObstacleOut,
@@ -219,7 +219,7 @@ async def get_obstacle(obstacle_id: IdParam, session: SessionDep, response: Resp
 
 
 @router.patch(
-    "/obstacles/{obstacle_id}",
+    "/obstacles/{obstacle_id:int}",
     operation_id="updateObstacle",
     summary="Change an obstacle (status, deadline…; needs If-Match); the change joins its history",
     response_model=ObstacleOut,

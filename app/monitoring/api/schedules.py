@@ -15,7 +15,7 @@ from app.monitoring.schemas import (
     ExtraNeedOut,
     MilestoneCurveIn,
     MilestoneCurveOut,
-    MilestonePointIn,
+    MilestonePointOut,
     ScheduleCreate,
     ScheduleMonthIn,
     ScheduleOut,
@@ -106,7 +106,7 @@ async def get_milestones(plan_year: PlanYearPath, session: SessionDep) -> Milest
     return MilestoneCurveOut(
         plan_year=plan_year,
         is_default=default,
-        points=[MilestonePointIn(on_date=d, target_pct=round(f * 100, 4)) for d, f in points],
+        points=[MilestonePointOut(on_date=d, target_pct=round(f * 100, 4)) for d, f in points],
     )
 
 
@@ -123,7 +123,8 @@ async def set_milestones(
 ) -> MilestoneCurveOut:
     await schedules.set_milestones(session, plan_year, [(p.on_date, p.target_pct / 100) for p in body.points])
     note_write(request, "milestone_curve.set", "milestone_curve", plan_year)
-    return MilestoneCurveOut(plan_year=plan_year, is_default=False, points=body.points)
+    points = [MilestonePointOut(on_date=p.on_date, target_pct=p.target_pct) for p in body.points]
+    return MilestoneCurveOut(plan_year=plan_year, is_default=False, points=points)
 
 
 @router.post(
