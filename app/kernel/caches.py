@@ -15,12 +15,16 @@ invalidation that lands while it reads bumps the epoch, and the (possibly old) v
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
-# The one channel every worker LISTENs on; its payload is a comma-separated list of cache names ("*": all).
+# The one channel every worker LISTENs on; its payload is a comma-separated list of cache names ("*": all),
+# then ";" and a token that every worker acknowledges once it has cleared them (app.kernel.notify).
 CHANNEL = "dm_caches"
 _PENDING = "caches.notify_pending"  # session.info: names to NOTIFY when this transaction commits
+_SENT = "caches.notify_sent"  # session.info: the token of the NOTIFY this transaction sent
+DELIVERY_WAIT_SECONDS = 1.0  # a stuck worker delays the answer this much at most (it bypasses caches anyway)
 
 _MISSING = object()
 _REGISTRY: dict[str, TtlCache] = {}
@@ -29,6 +33,8 @@ _REGISTRY: dict[str, TtlCache] = {}
 class _Trust:
     # False while this worker cannot hear notifications (listener starting, dropped, reconnecting).
     notified_caches_trusted = True
+    # Set by the listener (app.kernel.notify): waits until every worker acknowledged a notification (its token).
+    heard: Callable[[str, float], Awaitable[None]] | None = None
 
 
 class TtlCache:
@@ -102,6 +108,12 @@ def clear_all() -> None:
         cache.invalidate()
 
 
+def parse_payload(payload: str) -> tuple[list[str], str | None]:
+    """(cache names, token) of a notification's payload."""
+    names, _, token = payload.partition(";")
+    return [n.strip() for n in names.split(",") if n.strip()], token or None
+
+
 def invalidate_named(names: Iterable[str]) -> None:
     """Clear the caches named (a notification's payload); "*" clears all, unknown names are ignored."""
     for name in names:
@@ -154,5 +166,19 @@ def _notify(sync_session: Any) -> None:
 
     names = sync_session.info.pop(_PENDING, set())
     if names and sync_session.get_bind().dialect.name == "postgresql":
-        sync_session.execute(text("SELECT pg_notify(:channel, :names)"),
-                             {"channel": CHANNEL, "names": ",".join(sorted(names))})
+        token = uuid.uuid4().hex
+        sync_session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                             {"channel": CHANNEL, "payload": f"{','.join(sorted(names))};{token}"})
+        sync_session.info[_SENT] = token
+
+
+async def delivered(session: Any) -> None:
+    """After a commit that NOTIFYed: wait (bounded by DELIVERY_WAIT_SECONDS) until every listening worker has
+    acknowledged it, so the change is answered only once no worker's cache still holds the old value."""
+    token = session.sync_session.info.pop(_SENT, None)
+    if token is not None and _Trust.heard is not None:
+        await _Trust.heard(token, DELIVERY_WAIT_SECONDS)
+
+
+def set_delivery_waiter(waiter: Callable[[str, float], Awaitable[None]] | None) -> None:
+    _Trust.heard = waiter

@@ -82,6 +82,7 @@ from tests import conftest
 from tests.simulation.operations import WEIGHTS, Operations
 
 PROBLEM = "application/problem+json"
+AUTHORITY_CHECKS = {"admin_key_survives", "r19_separation_of_duties", "revoked_key_wrote"}
 API_CHECKS = {"r1_plan_cap", "r2_tmdt_cap", "r7_project_outstanding", "r13_outstanding_agree",
               "r7_contract_outstanding", "r3_contract_cap"}
 
@@ -199,6 +200,8 @@ class Sim(Operations):
                 c.fail("verify_crashed", _where(exc))
         if only is None or only in API_CHECKS:
             await self.check_api(c)
+        if only is None or only in AUTHORITY_CHECKS:
+            await self.check_authority(c)
 
     async def check_api(self, c: Ctx) -> None:
         report = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -19,7 +20,7 @@ from app.kernel.config import get_settings
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
 from app.kernel.owner_scope import subunit_ids
-from app.kernel.security import Principal, hash_key, key_matches, parse_key
+from app.kernel.security import Principal, hash_key, parse_key
 from app.models import ApiKey
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -75,6 +76,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                     idempotency_record=session.info.pop(idempotency.PENDING, None),
                 )
             await session.commit()
+            await caches.delivered(session)  # a cache-clearing change is answered once every worker cleared it
         except BaseException:
             await session.rollback()
             raise
@@ -91,6 +93,11 @@ class TooManyFailures(DomainError):
 async def get_principal(request: Request, session: SessionDep) -> Principal:
     """The caller, from its API key; an address past the failed-authentication limit is refused first (429),
     valid key or not, until its window slides (`AUTH_FAILURE_LIMIT` per `AUTH_FAILURE_WINDOW_SECONDS`)."""
+    return await throttled(request, lambda: _identify(request, session))
+
+
+async def throttled(request: Request, identify: Callable[[], Awaitable[Principal]]) -> Principal:
+    """Authenticate with `identify` under the failed-authentication limit (also the dashboard's sign-in)."""
     settings = get_settings()
     address = request.client.host if request.client else "-"
     window = settings.auth_failure_window_seconds
@@ -100,7 +107,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
                               f"Too many failed authentications from this address; retry in {wait} s.",
                               retry_after_seconds=wait)
     try:
-        return await _identify(request, session)
+        return await identify()
     except Unauthenticated as exc:
         throttle.AUTH_FAILURES.labels(exc.code).inc()
         throttle.auth_failures.record(address, window)
@@ -134,13 +141,31 @@ def _expired() -> Unauthenticated:
 
 
 async def _authenticate(session: AsyncSession, token: str) -> Principal:
-    prefix = parse_key(token)
+    return await _authenticate_hashed(session, parse_key(token), hash_key(token))
+
+
+async def identify_hashed(request: Request, session: AsyncSession, prefix: str | None, token_hash: str) -> Principal:
+    """The caller behind a key known by its prefix and hash only: the dashboard's signed session cookie (app/web),
+    which never holds the key. The same principal cache, revocation, expiry and owner scope as a Bearer key."""
+    principal = caches.principals.get(token_hash)
+    if principal is caches.MISSING:
+        epoch = caches.principals.epoch
+        principal = await _authenticate_hashed(session, prefix, token_hash)
+        caches.principals.put(token_hash, principal, epoch)
+    elif principal.expired(utcnow()):
+        caches.principals.pop(token_hash)
+        raise _expired()
+    request.state.principal = principal
+    return principal
+
+
+async def _authenticate_hashed(session: AsyncSession, prefix: str | None, token_hash: str) -> Principal:
     key = None
     if prefix is not None:
         key = (await session.execute(
             select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash, ApiKey.expires_at)
             .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))).first()
-    if key is None or not key_matches(token, key.key_hash):
+    if key is None or not hmac.compare_digest(token_hash, key.key_hash):
         raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise _expired()
