@@ -31,7 +31,7 @@ test: $(STAMP)
 	else echo "TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
 
 lint: $(STAMP) typecheck
-	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff check app tests bench clients/python
 
 ## typecheck: mypy over app/ and the import contracts ([tool.mypy], [tool.importlinter] in pyproject.toml)
 typecheck: $(STAMP)
