@@ -27,10 +27,11 @@ from app.monitoring.api import obstacles, schedules
 from app.reallocation import api as reallocation
 from app.registry.api import organisations, projects
 from app.reporting.api import advances as reports_advances
-from app.reporting.api import reports
+from app.reporting.api import reports, workbooks
 from app.rulesets import api as rulesets
 from app.treasury.api import advances, contracts, dossiers, reconciliation, recovery
 from app.treasury.api import poller as treasury
+from app.web import pages as dashboard
 
 log = structlog.get_logger()
 
@@ -137,6 +138,6 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
                    obstacles, reports,
                    contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances,
-                   reconciliation):
+                   reconciliation, workbooks, dashboard):
         app.include_router(module.router)
     return app

@@ -35,6 +35,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "obstacle.write": frozenset({Role.admin, Role.owner, Role.planner}),
     "dossier.submit": frozenset({Role.admin, Role.owner}),
     "dossier.process": frozenset({Role.admin, Role.treasury}),
+    # R15/R15a: paying posts the Treasury's record of the owner's document, so only the Treasury pays.
+    "dossier.pay": frozenset({Role.treasury}),
     "recovery.write": frozenset({Role.admin, Role.treasury}),
     "treasury.read": frozenset({Role.admin, Role.treasury, Role.planner, Role.approver, Role.viewer}),
     "proposal.draft": frozenset({Role.admin, Role.planner}),

@@ -8,18 +8,12 @@ recorded after the quarter end already reduce them (a point-in-time FIFO recompu
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
-from typing import cast
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Organisation, Project, RecoveryCase, RecoveryStep
-from app.reporting import cells
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
 from app.treasury import overdue
@@ -77,33 +71,3 @@ async def build(session: AsyncSession, year: int, quarter: int, today: date) -> 
     totals = {k: sum(i[k] for i in items) for k in ("outstanding_vnd", "overdue_vnd", "due_soon_vnd")}
     return {"year": year, "quarter": quarter, "as_of": as_of, "rule_set": rule_set.code, "items": items,
             "totals": totals}
-
-
-HEADERS = ("STT", "Chủ đầu tư", "Mã dự án", "Tên dự án", "Dư tạm ứng (đồng)", "Tạm ứng quá hạn (đồng)",
-           "Quá hạn theo HĐ - R9", "Quá hạn GPMB - R10", "Quá hạn khác - R11", "Sắp đến hạn (đồng)",
-           "Nguyên nhân", "Giải pháp / biện pháp thu hồi")
-
-
-def to_xlsx(report: dict) -> bytes:
-    wb = Workbook()
-    ws = cast(Worksheet, wb.active)  # a new Workbook has one sheet, active
-    ws.title = "Mau 08a"
-    cells.append(ws, [f"BÁO CÁO TÌNH HÌNH TẠM ỨNG VỐN ĐẦU TƯ CÔNG QUÝ {report['quarter']}/{report['year']} "
-               f"(đến ngày {report['as_of'].strftime('%d/%m/%Y')})"])
-    cells.append(ws, [])
-    cells.append(ws, list(HEADERS))
-    for cell in ws[3]:
-        cell.font = Font(bold=True)
-    for n, i in enumerate(report["items"], start=1):
-        by_rule = i["overdue_by_rule_vnd"]
-        cells.append(ws, [n, i["investor_name"], i["project_code"], i["project_name"], i["outstanding_vnd"],
-                   i["overdue_vnd"], by_rule["R9"], by_rule["R10"], by_rule["R11"], i["due_soon_vnd"],
-                   "; ".join(i["reasons"]), "; ".join(i["remedies"])])
-    t = report["totals"]
-    cells.append(ws, ["", "Tổng cộng", "", "", t["outstanding_vnd"], t["overdue_vnd"], "", "", "", t["due_soon_vnd"]])
-    for row in ws.iter_rows(min_row=4, min_col=5, max_col=10):
-        for cell in row:
-            cell.number_format = "#,##0"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()

@@ -9,12 +9,8 @@ year's plan, plans extended from earlier years, and advances (outstanding at the
 from __future__ import annotations
 
 import calendar
-import io
 from datetime import date, timedelta
-from typing import cast
 
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +19,6 @@ from app.models import Obstacle
 from app.monitoring.forecast import deadline_for
 from app.monitoring.indicators import build_snapshot
 from app.monitoring.summaries import project_attrs
-from app.reporting import cells
 
 WATCH_TITLES = {
     "app1": "Phụ lục 1: Dự án ngoài ngân sách cần tháo gỡ",
@@ -104,21 +99,6 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
     }
 
 
-MONTHLY_HEADERS = [
-    ("capital_source", "Nguồn vốn"),
-    ("plan_vnd", "Kế hoạch vốn năm (đồng)"),
-    ("actual_to_last_month_vnd", "Giải ngân đến hết tháng trước (đồng)"),
-    ("rate_to_last_month_pct", "Tỷ lệ (%)"),
-    ("actual_to_date_vnd", "Giải ngân đến ngày báo cáo (đồng)"),
-    ("actual_to_date_confirmed_vnd", "Trong đó: Kho bạc đã xác nhận (đồng)"),
-    ("estimate_to_month_end_vnd", "Ước giải ngân đến hết tháng (đồng)"),
-    ("estimate_rate_pct", "Tỷ lệ ước (%)"),
-    ("extended_plan_vnd", "Kế hoạch kéo dài (đồng)"),
-    ("extended_disbursed_vnd", "Giải ngân vốn kéo dài (đồng)"),
-    ("advance_outstanding_last_month_vnd", "Dư tạm ứng đến hết tháng trước (đồng)"),
-]
-
-
 async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict:
     """Watch-list progress (App. 1/2/3): rate, flags, open obstacles and recommendations per project."""
     snap = await build_snapshot(session, plan_year, as_of)
@@ -167,59 +147,3 @@ async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict
             )
         appendices.append({"watch_list": code, "title": title, "items": items})
     return {"plan_year": plan_year, "as_of": as_of.isoformat(), "appendices": appendices}
-
-
-def monthly_xlsx(data: dict) -> bytes:
-    wb = Workbook()
-    ws = cast(Worksheet, wb.active)  # a new Workbook has one sheet, active
-    ws.title = "Bao cao thang"
-    title = f"Báo cáo tình hình giải ngân vốn đầu tư công năm {data['plan_year']} (đến ngày {data['as_of']})"
-    cells.append(ws, [title])
-    cells.append(ws, [h for _, h in MONTHLY_HEADERS])
-    for r in data["rows"]:
-        cells.append(ws, [r[k] for k, _ in MONTHLY_HEADERS])
-    cells.append(ws, ["Tổng cộng", *[data["total"][k] for k, _ in MONTHLY_HEADERS[1:]]])
-    return _save(wb)
-
-
-def watch_list_xlsx(data: dict) -> bytes:
-    wb = Workbook()
-    wb.remove(cast(Worksheet, wb.active))
-    headers = [
-        "Mã dự án",
-        "Tên dự án",
-        "Kế hoạch vốn (đồng)",
-        "Đã giải ngân (đồng)",
-        "Tỷ lệ (%)",
-        "Dự báo đến hạn (đồng)",
-        "Lãnh đạo theo dõi",
-        "Cảnh báo",
-        "Khó khăn, vướng mắc",
-        "Kiến nghị",
-    ]
-    for appendix in data["appendices"]:
-        ws = wb.create_sheet(appendix["watch_list"].upper())
-        cells.append(ws, [appendix["title"], f"đến ngày {data['as_of']}"])
-        cells.append(ws, headers)
-        for i in appendix["items"]:
-            cells.append(ws, 
-                [
-                    i["code"],
-                    i["name"],
-                    i["plan_vnd"],
-                    i["disbursed_vnd"],
-                    i["rate_pct"],
-                    i["forecast_vnd"],
-                    i["lead_official"],
-                    "; ".join(f["code"] for f in i["flags"]),
-                    "; ".join(o["title"] for o in i["obstacles"]),
-                    "; ".join(i["recommendations"]),
-                ]
-            )
-    return _save(wb)
-
-
-def _save(wb: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description Liveness: the process answers. No API key needed.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: database reachable, migrations at head */
+        /**
+         * Readiness: database reachable, migrations at head
+         * @description Readiness: database reachable, migrations at head. No API key needed.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -45,10 +51,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List organisations */
+        /**
+         * List organisations
+         * @description List organisations. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listOrganisations"];
         put?: never;
-        /** Register an organisation */
+        /**
+         * Register an organisation
+         * @description Register an organisation. Needs the `organisation.write` action (roles: admin). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["createOrganisation"];
         delete?: never;
         options?: never;
@@ -63,7 +75,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read an organisation with its predecessors and successors */
+        /**
+         * Read an organisation with its predecessors and successors
+         * @description Read an organisation with its predecessors and successors. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getOrganisation"];
         put?: never;
         post?: never;
@@ -82,7 +97,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record that another organisation took this one over */
+        /**
+         * Record that another organisation took this one over
+         * @description Record that another organisation took this one over. Needs the `organisation.write` action (roles: admin). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["recordSuccession"];
         delete?: never;
         options?: never;
@@ -97,7 +115,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the provincial working groups */
+        /**
+         * List the provincial working groups
+         * @description List the provincial working groups. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listWorkingGroups"];
         put?: never;
         post?: never;
@@ -114,10 +135,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API keys (never their secrets) */
+        /**
+         * List API keys (never their secrets)
+         * @description List API keys (never their secrets). Needs the `apikey.manage` action (roles: admin). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listApiKeys"];
         put?: never;
-        /** Issue an API key (shown once) */
+        /**
+         * Issue an API key (shown once)
+         * @description Issue an API key (shown once). Needs the `apikey.manage` action (roles: admin). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["createApiKey"];
         delete?: never;
         options?: never;
@@ -134,7 +161,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke an API key */
+        /**
+         * Revoke an API key (at once in every worker; never the last active admin key)
+         * @description Revoke an API key (at once in every worker; never the last active admin key). Needs the `apikey.manage` action (roles: admin). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["revokeApiKey"];
         delete?: never;
         options?: never;
@@ -149,10 +179,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List projects */
+        /**
+         * List projects
+         * @description List projects. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listProjects"];
         put?: never;
-        /** Register a project */
+        /**
+         * Register a project
+         * @description Register a project. Needs the `project.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["createProject"];
         delete?: never;
         options?: never;
@@ -167,14 +203,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a project */
+        /**
+         * Read a project
+         * @description Read a project. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getProject"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a project (needs If-Match) */
+        /**
+         * Change a project (needs If-Match)
+         * @description Change a project (needs If-Match). Needs the `project.write` action (roles: admin, planner). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         patch: operations["updateProject"];
         trace?: never;
     };
@@ -185,10 +227,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A project's capital-plan entries */
+        /**
+         * A project's capital-plan entries
+         * @description A project's capital-plan entries. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listAllocations"];
         put?: never;
-        /** Record a capital-plan decision for a project */
+        /**
+         * Record a capital-plan decision for a project
+         * @description Record a capital-plan decision for a project. Needs the `allocation.write` action (roles: admin, planner). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["createAllocation"];
         delete?: never;
         options?: never;
@@ -203,7 +251,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Plan and disbursement per pool, now or as of a date */
+        /**
+         * Plan and disbursement per pool, now or as of a date
+         * @description Plan and disbursement per pool, now or as of a date. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getProjectBalances"];
         put?: never;
         post?: never;
@@ -220,7 +271,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A project's disbursements */
+        /**
+         * A project's disbursements
+         * @description A project's disbursements. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listDisbursements"];
         put?: never;
         /**
@@ -263,7 +317,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Correct a disbursement with a reversing entry */
+        /**
+         * Correct a disbursement with a reversing entry
+         * @description Correct a disbursement with a reversing entry. Needs the `disbursement.write` action (roles: admin, owner, treasury). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["reverseDisbursement"];
         delete?: never;
         options?: never;
@@ -322,10 +379,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A project's schedule revisions (the first registered stays visible) */
+        /**
+         * A project's schedule revisions (the first registered stays visible)
+         * @description A project's schedule revisions (the first registered stays visible). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listSchedules"];
         put?: never;
-        /** Register (or revise) a project's monthly disbursement schedule */
+        /**
+         * Register (or revise) a project's monthly disbursement schedule
+         * @description Register (or revise) a project's monthly disbursement schedule. Needs the `schedule.write` action (roles: admin, owner). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["registerSchedule"];
         delete?: never;
         options?: never;
@@ -340,9 +403,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The plan year's milestone curve (R17) */
+        /**
+         * The plan year's milestone curve (R17)
+         * @description The plan year's milestone curve (R17). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getMilestoneCurve"];
-        /** Replace the plan year's milestone curve (R17) */
+        /**
+         * Replace the plan year's milestone curve (R17)
+         * @description Replace the plan year's milestone curve (R17). Needs the `allocation.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         put: operations["setMilestoneCurve"];
         post?: never;
         delete?: never;
@@ -360,7 +429,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register an extra-need request (nhu cầu bổ sung vốn) */
+        /**
+         * Register an extra-need request (nhu cầu bổ sung vốn)
+         * @description Register an extra-need request (nhu cầu bổ sung vốn). Needs the `need.write` action (roles: admin, owner). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["registerExtraNeed"];
         delete?: never;
         options?: never;
@@ -375,7 +447,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Registered extra-need requests */
+        /**
+         * Registered extra-need requests
+         * @description Registered extra-need requests. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listExtraNeeds"];
         put?: never;
         post?: never;
@@ -392,7 +467,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A project's progress indicators, forecast and flags (R17, R18) */
+        /**
+         * A project's progress indicators, forecast and flags (R17, R18)
+         * @description A project's progress indicators, forecast and flags (R17, R18). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getProjectIndicators"];
         put?: never;
         post?: never;
@@ -409,7 +487,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Projects with their indicators and flags (R18), filterable */
+        /**
+         * Projects with their indicators and flags (R18), filterable
+         * @description Projects with their indicators and flags (R18), filterable. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listProjectIndicators"];
         put?: never;
         post?: never;
@@ -446,10 +527,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List reallocation proposals */
+        /**
+         * List reallocation proposals
+         * @description List reallocation proposals. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listReallocationProposals"];
         put?: never;
-        /** Draft a reallocation proposal from the data (R19 optimiser) */
+        /**
+         * Draft a reallocation proposal from the data (R19 optimiser)
+         * @description Draft a reallocation proposal from the data (R19 optimiser). Needs the `proposal.draft` action (roles: admin, planner). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["draftReallocationProposal"];
         delete?: never;
         options?: never;
@@ -464,7 +551,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a proposal with its transfers */
+        /**
+         * Read a proposal with its transfers
+         * @description Read a proposal with its transfers. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getReallocationProposal"];
         put?: never;
         post?: never;
@@ -483,7 +573,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Submit a draft for approval (needs If-Match) */
+        /**
+         * Submit a draft for approval (needs If-Match)
+         * @description Submit a draft for approval (needs If-Match). Needs the `proposal.draft` action (roles: admin, planner). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["submitReallocationProposal"];
         delete?: never;
         options?: never;
@@ -500,7 +593,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve with the deciding authority, decision number and date (not by the drafter) */
+        /**
+         * Approve with the deciding authority, decision number and date (not by the drafter)
+         * @description Approve with the deciding authority, decision number and date (not by the drafter). Needs the `proposal.approve` action (roles: admin, approver). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["approveReallocationProposal"];
         delete?: never;
         options?: never;
@@ -517,7 +613,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject a proposal with a reason */
+        /**
+         * Reject a proposal with a reason
+         * @description Reject a proposal with a reason. Needs the `proposal.approve` action (roles: admin, approver). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["rejectReallocationProposal"];
         delete?: never;
         options?: never;
@@ -534,7 +633,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Apply an approved proposal: re-check, then paired zero-sum plan changes (all or nothing) */
+        /**
+         * Apply an approved proposal: re-check, then paired zero-sum plan changes (all or nothing)
+         * @description Apply an approved proposal: re-check, then paired zero-sum plan changes (all or nothing). Needs the `proposal.apply` action (roles: admin, planner). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["applyReallocationProposal"];
         delete?: never;
         options?: never;
@@ -551,7 +653,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record an obstacle of a project */
+        /**
+         * Record an obstacle of a project
+         * @description Record an obstacle of a project. Needs the `obstacle.write` action (roles: admin, owner, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["createObstacle"];
         delete?: never;
         options?: never;
@@ -566,7 +671,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List obstacles (filters: project, status, group) */
+        /**
+         * List obstacles (filters: project, status, group)
+         * @description List obstacles (filters: project, status, group). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listObstacles"];
         put?: never;
         post?: never;
@@ -583,7 +691,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Unresolved obstacles past their deadline, per working group */
+        /**
+         * Unresolved obstacles past their deadline, per working group
+         * @description Unresolved obstacles past their deadline, per working group. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["listOverdueObstaclesByWorkingGroup"];
         put?: never;
         post?: never;
@@ -600,14 +711,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read an obstacle with its history */
+        /**
+         * Read an obstacle with its history
+         * @description Read an obstacle with its history. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getObstacle"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change an obstacle (status, deadline…; needs If-Match); the change joins its history */
+        /**
+         * Change an obstacle (status, deadline…; needs If-Match); the change joins its history
+         * @description Change an obstacle (status, deadline…; needs If-Match); the change joins its history. Needs the `obstacle.write` action (roles: admin, owner, planner). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         patch: operations["updateObstacle"];
         trace?: never;
     };
@@ -618,7 +735,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Monthly report (TT 37 shape): actual to end of last month, estimate for this month */
+        /**
+         * Monthly report (TT 37 shape): actual to end of last month, estimate for this month
+         * @description Monthly report (TT 37 shape): actual to end of last month, estimate for this month. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getMonthlyReport"];
         put?: never;
         post?: never;
@@ -635,8 +755,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Watch-list progress (Appendices 1/2/3) with rate, flags, obstacles and recommendations */
+        /**
+         * Watch-list progress (Appendices 1/2/3) with rate, flags, obstacles and recommendations
+         * @description Watch-list progress (Appendices 1/2/3) with rate, flags, obstacles and recommendations. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getWatchListReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reconciliation report (R15a): owner reports vs the Treasury's record, .xlsx or CSV
+         * @description Every reconciliation item (matches included) with the Vietnamese headers the Treasury uses.
+         */
+        get: operations["getReconciliationReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -652,10 +795,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A project's contracts with their balances */
+        /**
+         * A project's contracts with their balances
+         * @description A project's contracts with their balances. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listContracts"];
         put?: never;
-        /** Register a contract under a project */
+        /**
+         * Register a contract under a project
+         * @description Register a contract under a project. Needs the `contract.write` action (roles: admin, approver, owner, planner, treasury). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["createContract"];
         delete?: never;
         options?: never;
@@ -670,14 +819,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a contract */
+        /**
+         * Read a contract
+         * @description Read a contract. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getContract"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a contract (needs If-Match) */
+        /**
+         * Change a contract (needs If-Match)
+         * @description Change a contract (needs If-Match). Needs the `contract.write` action (roles: admin, approver, owner, planner, treasury). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         patch: operations["updateContract"];
         trace?: never;
     };
@@ -730,7 +885,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An advance and how it stands today */
+        /**
+         * An advance and how it stands today
+         * @description An advance and how it stands today. Needs the `treasury.read` action (roles: admin, approver, planner, treasury, viewer).
+         */
         get: operations["getAdvance"];
         put?: never;
         post?: never;
@@ -749,7 +907,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark an advance overdue for misuse (R9) */
+        /**
+         * Mark an advance overdue for misuse (R9)
+         * @description Mark an advance overdue for misuse (R9). Needs the `recovery.write` action (roles: admin, treasury). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["markAdvanceMisuse"];
         delete?: never;
         options?: never;
@@ -765,9 +926,33 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Record money held for owners who refuse or dispute compensation (R10) */
+        /**
+         * Record money held for owners who refuse or dispute compensation (R10)
+         * @description Record money held for owners who refuse or dispute compensation (R10). Needs the `recovery.write` action (roles: admin, treasury). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         put: operations["setAdvanceHeldForDisputes"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/advances/{advance_id}/extension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend an `other` advance's recovery deadline by a decision (R11)
+         * @description R11: the Treasury records the competent authority's decision; the advance is not overdue until the new date
+         *     (an extension never shortens the deadline).
+         */
+        post: operations["extendAdvance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -781,7 +966,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recovery cases (filter by state, project, passed deadline) */
+        /**
+         * Recovery cases (filter by state, project, passed deadline)
+         * @description Recovery cases (filter by state, project, passed deadline). Needs the `treasury.read` action (roles: admin, approver, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listRecoveryCases"];
         put?: never;
         post?: never;
@@ -798,7 +986,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A recovery case and its steps */
+        /**
+         * A recovery case and its steps
+         * @description A recovery case and its steps. Needs the `treasury.read` action (roles: admin, approver, planner, treasury, viewer).
+         */
         get: operations["getRecoveryCase"];
         put?: never;
         post?: never;
@@ -856,14 +1047,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One rule set with its overrides */
+        /**
+         * One rule set with its overrides
+         * @description One rule set with its overrides. Needs the `ruleset.write` action (roles: admin).
+         */
         get: operations["getRuleSet"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Override rule-set values (If-Match) */
+        /**
+         * Override rule-set values (If-Match)
+         * @description Override rule-set values (If-Match). Needs the `ruleset.write` action (roles: admin). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         patch: operations["updateRuleSet"];
         trace?: never;
     };
@@ -874,7 +1071,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Government-decided days off and working days added by administrators */
+        /**
+         * Government-decided days off and working days added by administrators
+         * @description Government-decided days off and working days added by administrators. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["listCalendarDays"];
         put?: never;
         post?: never;
@@ -892,10 +1092,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Add or change a calendar day */
+        /**
+         * Add or change a calendar day
+         * @description Add or change a calendar day. Needs the `ruleset.write` action (roles: admin). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         put: operations["putCalendarDay"];
         post?: never;
-        /** Remove a calendar day */
+        /**
+         * Remove a calendar day
+         * @description Remove a calendar day. Needs the `ruleset.write` action (roles: admin). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         delete: operations["deleteCalendarDay"];
         options?: never;
         head?: never;
@@ -909,7 +1115,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who wrote what, when (accepted and rejected) */
+        /**
+         * Who wrote what, when (accepted and rejected)
+         * @description Who wrote what, when (accepted and rejected). Needs the `audit.read` action (roles: admin). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listAuditLog"];
         put?: never;
         post?: never;
@@ -928,7 +1137,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** File a payment or advance dossier */
+        /**
+         * File a payment or advance dossier
+         * @description File a payment or advance dossier. Needs the `dossier.submit` action (roles: admin, owner). Safe to retry with the same `Idempotency-Key`. Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["submitDossier"];
         delete?: never;
         options?: never;
@@ -943,7 +1155,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Dossiers; `pending_without_reason=true` lists those past SLA with no reason (R15) */
+        /**
+         * Dossiers; `pending_without_reason=true` lists those past SLA with no reason (R15)
+         * @description Dossiers; `pending_without_reason=true` lists those past SLA with no reason (R15). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
         get: operations["listDossiers"];
         put?: never;
         post?: never;
@@ -960,7 +1175,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a dossier */
+        /**
+         * Read a dossier
+         * @description Read a dossier. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
         get: operations["getDossier"];
         put?: never;
         post?: never;
@@ -979,7 +1197,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept a dossier as complete: the SLA clock starts */
+        /**
+         * Accept a dossier as complete: the SLA clock starts
+         * @description Accept a dossier as complete: the SLA clock starts. Needs the `dossier.process` action (roles: admin, treasury). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["completeDossier"];
         delete?: never;
         options?: never;
@@ -1017,7 +1238,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Return a dossier with its reason */
+        /**
+         * Return a dossier with its reason
+         * @description Return a dossier with its reason. Needs the `dossier.process` action (roles: admin, treasury). Send the ETag of your last read as `If-Match` (428 without it, 412 when stale). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["returnDossier"];
         delete?: never;
         options?: never;
@@ -1034,7 +1258,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record why a pending dossier is late (R15) */
+        /**
+         * Record why a pending dossier is late (R15)
+         * @description Record why a pending dossier is late (R15). Needs the `dossier.process` action (roles: admin, treasury). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
         post: operations["setDossierDelayReason"];
         delete?: never;
         options?: never;
@@ -1049,10 +1276,96 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Quarterly advance report (form 08.a) */
+        /**
+         * Quarterly advance report (form 08.a)
+         * @description Quarterly advance report (form 08.a). Needs the `treasury.read` action (roles: admin, approver, planner, treasury, viewer).
+         */
         get: operations["getAdvanceReport"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reconciliation totals: how much is confirmed
+         * @description R15a: the disbursed figure split into the Treasury's record and owners' unconfirmed reports, and the
+         *     reconciliation items counted by status (unmatched reports, unmatched Treasury entries, differences).
+         */
+        get: operations["getReconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reconciliation/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Owner reports without a Treasury match, Treasury entries without a report, differences
+         * @description R15a: one item per Treasury entry of the year (with the owner's report it superseded, if any) and per owner
+         *     report still standing, in key order.
+         */
+        get: operations["listReconciliationItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organisations/{organisation_id}/disbursement-workbook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The disbursement template of an investor (.xlsx): its projects and pools, Vietnamese headers
+         * @description The disbursement template of an investor (.xlsx): its projects and pools, Vietnamese headers. Needs the `disbursement.write` action (roles: admin, owner, treasury).
+         */
+        get: operations["getDisbursementWorkbook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/disbursements/workbook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the disbursements of a filled workbook, all or nothing, with errors by cell
+         * @description Every refused cell is listed (`errors`: sheet, row, column, header, the rule's `code` and the numbers
+         *     allowed); nothing is written unless every row is accepted.
+         */
+        post: operations["importDisbursementWorkbook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1064,6 +1377,29 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AdvanceExtension
+         * @description R11: the competent authority extends an `other` advance's recovery deadline (gia hạn tạm ứng).
+         */
+        AdvanceExtension: {
+            /**
+             * Extended Until
+             * Format: date
+             * @description New last day before the advance is overdue
+             */
+            extended_until: string;
+            /**
+             * Decision Number
+             * @description Decision granting the extension (số quyết định)
+             */
+            decision_number: string;
+            /**
+             * Decided On
+             * Format: date
+             * @description Date of the decision
+             */
+            decided_on: string;
+        };
+        /**
          * AdvanceKind
          * @enum {string}
          */
@@ -1073,33 +1409,57 @@ export interface components {
          * @description One advance (tạm ứng) and how it stands today (R9–R12).
          */
         AdvanceOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Contract Id */
             contract_id: number | null;
             kind: components["schemas"]["AdvanceKind"];
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * Advanced On
              * Format: date
              */
             advanced_on: string;
-            /** Amount Vnd */
+            /**
+             * Amount Vnd
+             * Format: int64
+             */
             amount_vnd: number;
-            /** Recovered Vnd */
+            /**
+             * Recovered Vnd
+             * Format: int64
+             */
             recovered_vnd: number;
-            /** Outstanding Vnd */
+            /**
+             * Outstanding Vnd
+             * Format: int64
+             */
             outstanding_vnd: number;
             /**
              * Held For Disputes Vnd
+             * Format: int64
              * @description R10: money held for owners who refuse or dispute compensation
              */
             held_for_disputes_vnd: number;
-            /** Extended Until */
+            /**
+             * Extended Until
+             * @description R11: deadline extended (gia hạn) by a decision
+             */
             extended_until: string | null;
+            /** Extension Decision Number */
+            extension_decision_number: string | null;
             /**
              * Misuse Marked On
              * @description R9: marked overdue for misuse by the Treasury
@@ -1122,14 +1482,23 @@ export interface components {
              * @description Last day before it becomes overdue
              */
             overdue_date: string | null;
-            /** Overdue Vnd */
+            /**
+             * Overdue Vnd
+             * Format: int64
+             */
             overdue_vnd: number;
         };
         /** AdvanceReport */
         AdvanceReport: {
-            /** Year */
+            /**
+             * Year
+             * Format: int64
+             */
             year: number;
-            /** Quarter */
+            /**
+             * Quarter
+             * Format: int64
+             */
             quarter: number;
             /**
              * As Of
@@ -1147,11 +1516,17 @@ export interface components {
         };
         /** AdvanceReportRow */
         AdvanceReportRow: {
-            /** Investor Id */
+            /**
+             * Investor Id
+             * Format: int64
+             */
             investor_id: number;
             /** Investor Name */
             investor_name: string;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Project Code */
             project_code: string;
@@ -1159,11 +1534,13 @@ export interface components {
             project_name: string;
             /**
              * Outstanding Vnd
+             * Format: int64
              * @description Dư tạm ứng
              */
             outstanding_vnd: number;
             /**
              * Overdue Vnd
+             * Format: int64
              * @description Tạm ứng quá hạn
              */
             overdue_vnd: number;
@@ -1176,6 +1553,7 @@ export interface components {
             };
             /**
              * Due Soon Vnd
+             * Format: int64
              * @description R12: due within 30 days
              */
             due_soon_vnd: number;
@@ -1208,6 +1586,7 @@ export interface components {
         AllocationCreate: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1220,6 +1599,7 @@ export interface components {
             kind: components["schemas"]["AllocationKind"];
             /**
              * Amount Vnd
+             * Format: int64
              * @description Positive amount in đồng; the kind gives the direction
              * @example 1500000000
              */
@@ -1262,6 +1642,7 @@ export interface components {
         AllocationOut: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1270,13 +1651,20 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             kind: components["schemas"]["AllocationKind"];
             /**
              * Amount Vnd
+             * Format: int64
              * @description Signed change of the plan (extension: amount extended)
              */
             amount_vnd: number;
@@ -1310,28 +1698,63 @@ export interface components {
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
-            /** Organisation Id */
+            /**
+             * Organisation Id
+             * Format: int64
+             */
             organisation_id: number;
             role: components["schemas"]["Role"];
-            /** Name */
+            /**
+             * Name
+             * @description A label for the key
+             */
             name: string;
+            /**
+             * Holder
+             * @description The person the key is issued to (R19: a proposal's drafter and approver must be different people)
+             * @example Nguyễn Văn An
+             */
+            holder: string;
+            /**
+             * Expires At
+             * @description When the key stops working (RFC 3339, in the future); omitted: it works until revoked
+             */
+            expires_at?: string | null;
         };
         /** ApiKeyCreated */
         ApiKeyCreated: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /** Name */
             name: string;
+            /**
+             * Holder
+             * @description The person the key is issued to
+             */
+            holder: string;
             role: components["schemas"]["Role"];
-            /** Organisation Id */
+            /**
+             * Organisation Id
+             * Format: int64
+             */
             organisation_id: number;
             /** Prefix */
             prefix: string;
+            /**
+             * Issued By Key Id
+             * @description The key that issued this one; null for keys made by the command line or the demo
+             */
+            issued_by_key_id: number | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Expires At */
+            expires_at: string | null;
             /** Revoked At */
             revoked_at: string | null;
             /**
@@ -1342,20 +1765,38 @@ export interface components {
         };
         /** ApiKeyOut */
         ApiKeyOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /** Name */
             name: string;
+            /**
+             * Holder
+             * @description The person the key is issued to
+             */
+            holder: string;
             role: components["schemas"]["Role"];
-            /** Organisation Id */
+            /**
+             * Organisation Id
+             * Format: int64
+             */
             organisation_id: number;
             /** Prefix */
             prefix: string;
+            /**
+             * Issued By Key Id
+             * @description The key that issued this one; null for keys made by the command line or the demo
+             */
+            issued_by_key_id: number | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Expires At */
+            expires_at: string | null;
             /** Revoked At */
             revoked_at: string | null;
         };
@@ -1379,7 +1820,10 @@ export interface components {
         };
         /** AuditOut */
         AuditOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /**
              * At
@@ -1398,7 +1842,10 @@ export interface components {
             method: string;
             /** Path */
             path: string;
-            /** Status Code */
+            /**
+             * Status Code
+             * Format: int64
+             */
             status_code: number;
             /** Action */
             action: string | null;
@@ -1415,7 +1862,10 @@ export interface components {
         };
         /** BatchResult */
         BatchResult: {
-            /** Created */
+            /**
+             * Created
+             * Format: int64
+             */
             created: number;
             /** Ids */
             ids: number[];
@@ -1424,6 +1874,7 @@ export interface components {
         BatchRow: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1443,12 +1894,14 @@ export interface components {
             contract_id?: number | null;
             /**
              * Amount Vnd
+             * Format: int64
              * @description Advance amount, or value of completed work paid, or value settled
              * @example 1500000000
              */
             amount_vnd: number;
             /**
              * Advance Recovered Vnd
+             * Format: int64
              * @description Advance recovered from this payment (thu hồi tạm ứng)
              * @default 0
              * @example 0
@@ -1465,16 +1918,30 @@ export interface components {
              * @description Treasury voucher or owner document number; unique per project
              */
             document_number: string;
+            /**
+             * Owner Document Number
+             * @description Treasury only (R15a): the owner's document (payment request, giấy đề nghị thanh toán) this entry pays. The owner's report of that number is superseded by a reversal posted with this entry, so the money counts once, as confirmed; an owner cannot later report it (`recorded_by_treasury`)
+             */
+            owner_document_number?: string | null;
             /** Note */
             note?: string | null;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
         };
         /** BucketTotal */
         BucketTotal: {
-            /** Count */
+            /**
+             * Count
+             * Format: int64
+             */
             count: number;
-            /** Overdue Vnd */
+            /**
+             * Overdue Vnd
+             * Format: int64
+             */
             overdue_vnd: number;
         };
         /**
@@ -1513,6 +1980,30 @@ export interface components {
          */
         CaseState: "open" | "notice_sent" | "committed" | "escalated" | "closed";
         /**
+         * ConfirmedSplit
+         * @description R15a: how much of a disbursed figure is the Treasury's record.
+         */
+        ConfirmedSplit: {
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             * @description Net disbursed on the books as of `as_of` (giải ngân)
+             */
+            disbursed_vnd: number;
+            /**
+             * Confirmed Vnd
+             * Format: int64
+             * @description Of which the Treasury's record (Kho bạc đã xác nhận)
+             */
+            confirmed_vnd: number;
+            /**
+             * Unconfirmed Vnd
+             * Format: int64
+             * @description Of which owners' reports the Treasury has not confirmed (ước)
+             */
+            unconfirmed_vnd: number;
+        };
+        /**
          * ContractCreate
          * @description A contract (hợp đồng) under a project.
          * @example {
@@ -1538,6 +2029,11 @@ export interface components {
              */
             full_recovery_date?: string | null;
             /**
+             * Agreed Advance Rate Pct
+             * @description R4: the advance level agreed in the contract (tỷ lệ tạm ứng theo hợp đồng), if it states one; advances stay within it and within the ceiling
+             */
+            agreed_advance_rate_pct?: number | null;
+            /**
              * Approved Advance Rate Pct
              * @description R4: advance rate above the ceiling approved by a decision
              */
@@ -1549,6 +2045,7 @@ export interface components {
             approving_decision?: string | null;
             /**
              * Guarantee Vnd
+             * Format: int64
              * @description Advance guarantee (bảo lãnh tạm ứng), R6
              * @default 0
              * @example 0
@@ -1572,6 +2069,7 @@ export interface components {
             contract_type: "consulting" | "construction" | "equipment" | "epc" | "turnkey" | "other";
             /**
              * Value Vnd
+             * Format: int64
              * @description Contract value at signing (giá trị hợp đồng)
              * @example 1500000000
              */
@@ -1608,6 +2106,11 @@ export interface components {
              */
             full_recovery_date?: string | null;
             /**
+             * Agreed Advance Rate Pct
+             * @description R4: the advance level agreed in the contract (tỷ lệ tạm ứng theo hợp đồng), if it states one; advances stay within it and within the ceiling
+             */
+            agreed_advance_rate_pct?: number | null;
+            /**
              * Approved Advance Rate Pct
              * @description R4: advance rate above the ceiling approved by a decision
              */
@@ -1619,6 +2122,7 @@ export interface components {
             approving_decision?: string | null;
             /**
              * Guarantee Vnd
+             * Format: int64
              * @description Advance guarantee (bảo lãnh tạm ứng), R6
              * @default 0
              * @example 0
@@ -1642,8 +2146,8 @@ export interface components {
             contract_type: "consulting" | "construction" | "equipment" | "epc" | "turnkey" | "other";
             /**
              * Value Vnd
-             * @description Contract value at signing (giá trị hợp đồng)
-             * @example 1500000000
+             * Format: int64
+             * @description Contract value today, amendments included (giá trị hợp đồng): R3, R8
              */
             value_vnd: number;
             /**
@@ -1652,29 +2156,48 @@ export interface components {
              * @description Signing date (ngày ký)
              */
             signed_on: string;
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
+             * Value At Signing Vnd
+             * Format: int64
+             * @description Contract value at signing, kept: R4's ceiling is a share of it
+             */
+            value_at_signing_vnd: number;
+            /**
              * Advanced Vnd
+             * Format: int64
              * @description Cumulative advances (lũy kế tạm ứng)
              */
             advanced_vnd: number;
             /**
              * Recovered Vnd
+             * Format: int64
              * @description Cumulative advance recovered (lũy kế thu hồi)
              */
             recovered_vnd: number;
             /**
              * Outstanding Vnd
+             * Format: int64
              * @description Outstanding advance (dư tạm ứng)
              */
             outstanding_vnd: number;
             /**
              * Paid Vnd
+             * Format: int64
              * @description Completed work paid, gross (thanh toán KLHT)
              */
             paid_vnd: number;
@@ -1693,8 +2216,13 @@ export interface components {
         ContractUpdate: {
             /** Contractor */
             contractor?: string | null;
-            /** Value Vnd */
+            /**
+             * Value Vnd
+             * @description An amendment (phụ lục): R3 and R8 use the new value; R4's ceiling stays on the value at signing
+             */
             value_vnd?: number | null;
+            /** Agreed Advance Rate Pct */
+            agreed_advance_rate_pct?: number | null;
             /** Full Recovery Date */
             full_recovery_date?: string | null;
             /** Approved Advance Rate Pct */
@@ -1743,6 +2271,7 @@ export interface components {
         DisbursementCreate: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1762,12 +2291,14 @@ export interface components {
             contract_id?: number | null;
             /**
              * Amount Vnd
+             * Format: int64
              * @description Advance amount, or value of completed work paid, or value settled
              * @example 1500000000
              */
             amount_vnd: number;
             /**
              * Advance Recovered Vnd
+             * Format: int64
              * @description Advance recovered from this payment (thu hồi tạm ứng)
              * @default 0
              * @example 0
@@ -1784,6 +2315,11 @@ export interface components {
              * @description Treasury voucher or owner document number; unique per project
              */
             document_number: string;
+            /**
+             * Owner Document Number
+             * @description Treasury only (R15a): the owner's document (payment request, giấy đề nghị thanh toán) this entry pays. The owner's report of that number is superseded by a reversal posted with this entry, so the money counts once, as confirmed; an owner cannot later report it (`recorded_by_treasury`)
+             */
+            owner_document_number?: string | null;
             /** Note */
             note?: string | null;
         };
@@ -1796,6 +2332,7 @@ export interface components {
         DisbursementOut: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1804,20 +2341,33 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             kind: components["schemas"]["DisbursementKind"];
             advance_kind: components["schemas"]["AdvanceKind"] | null;
             /** Contract Id */
             contract_id: number | null;
-            /** Amount Vnd */
+            /**
+             * Amount Vnd
+             * Format: int64
+             */
             amount_vnd: number;
-            /** Advance Recovered Vnd */
+            /**
+             * Advance Recovered Vnd
+             * Format: int64
+             */
             advance_recovered_vnd: number;
             /**
              * Net Vnd
+             * Format: int64
              * @description Cash paid out (amount − recovered); counts against the plan
              */
             net_vnd: number;
@@ -1834,6 +2384,13 @@ export interface components {
             note: string | null;
             /** @description R15a: `treasury` — the Treasury's record (money it paid); `owner` — the owner's report, an estimate until the Treasury confirms it */
             source: components["schemas"]["EntrySource"];
+            /** @description Whose money the row moves: its `source`, or for a reversal the source of the entry it reverses. Σ net where `treasury` is the confirmed part of a figure */
+            origin: components["schemas"]["EntrySource"];
+            /**
+             * Owner Document Number
+             * @description On a Treasury entry: the owner's document it pays
+             */
+            owner_document_number: string | null;
             /**
              * Known On
              * Format: date
@@ -1879,6 +2436,7 @@ export interface components {
         DossierCreate: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1893,6 +2451,7 @@ export interface components {
             contract_id?: number | null;
             /**
              * Amount Vnd
+             * Format: int64
              * @description Amount in đồng (integer VND)
              * @example 1500000000
              */
@@ -1917,6 +2476,7 @@ export interface components {
         DossierOut: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -1925,14 +2485,23 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Contract Id */
             contract_id: number | null;
             kind: components["schemas"]["DossierKind"];
-            /** Amount Vnd */
+            /**
+             * Amount Vnd
+             * Format: int64
+             */
             amount_vnd: number;
             /** Document Number */
             document_number: string;
@@ -1965,7 +2534,10 @@ export interface components {
             return_reason: string | null;
             /** Closed On */
             closed_on: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Created At
@@ -1995,6 +2567,7 @@ export interface components {
             voucher_number?: string | null;
             /**
              * Advance Recovered Vnd
+             * Format: int64
              * @description Payment dossier: advance recovered from it (R7)
              * @default 0
              * @example 0
@@ -2015,6 +2588,28 @@ export interface components {
          */
         EntrySource: "treasury" | "owner";
         /**
+         * EnvelopeIn
+         * @description R19 envelope mode: new capital (a tranche, đợt) of one pool to distribute to the projects able to absorb it.
+         */
+        EnvelopeIn: {
+            /** @description Capital source (nguồn vốn) */
+            capital_source: components["schemas"]["CapitalSource"];
+            /** @description Budget level (cấp ngân sách) */
+            budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Amount Vnd
+             * Format: int64
+             * @description The envelope: new capital to distribute (vốn bổ sung)
+             * @example 1500000000
+             */
+            amount_vnd: number;
+            /**
+             * Tranche
+             * @description The tranche (đợt), written on each supplement
+             */
+            tranche?: number | null;
+        };
+        /**
          * Escalation
          * @enum {string}
          */
@@ -2023,6 +2618,7 @@ export interface components {
         EventOut: {
             /**
              * Position
+             * Format: int64
              * @description Feed position: contiguous, increasing; keep the last one you processed
              */
             position: number;
@@ -2037,10 +2633,8 @@ export interface components {
             entity_id: string;
             /** Project Id */
             project_id: number | null;
-            /** Payload */
-            payload: {
-                [key: string]: unknown;
-            };
+            /** @description The event's payload; its members depend on `type` (`components.x-event-types`) */
+            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
             /**
              * Known On
              * Format: date
@@ -2058,6 +2652,7 @@ export interface components {
             items: components["schemas"]["EventOut"][];
             /**
              * Next After
+             * Format: int64
              * @description Pass as `after` on your next poll
              */
             next_after: number;
@@ -2077,6 +2672,7 @@ export interface components {
         ExtraNeedCreate: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -2087,6 +2683,7 @@ export interface components {
             budget_level: components["schemas"]["BudgetLevel"];
             /**
              * Amount Vnd
+             * Format: int64
              * @description Amount in đồng (integer VND)
              * @example 1500000000
              */
@@ -2117,6 +2714,7 @@ export interface components {
         ExtraNeedOut: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -2127,6 +2725,7 @@ export interface components {
             budget_level: components["schemas"]["BudgetLevel"];
             /**
              * Amount Vnd
+             * Format: int64
              * @description Amount in đồng (integer VND)
              * @example 1500000000
              */
@@ -2142,9 +2741,15 @@ export interface components {
              * @description Date by which the extra capital could be disbursed
              */
             spend_by: string;
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Status */
             status: string;
@@ -2163,6 +2768,7 @@ export interface components {
         FeedHead: {
             /**
              * Head
+             * Format: int64
              * @description The last published position; pass it as `after` to start from now
              */
             head: number;
@@ -2209,7 +2815,10 @@ export interface components {
             pool: string;
             /** Name */
             name: string;
-            /** Estimate Vnd */
+            /**
+             * Estimate Vnd
+             * Format: int64
+             */
             estimate_vnd: number;
             /** Weight */
             weight: number;
@@ -2225,16 +2834,26 @@ export interface components {
              * Format: date
              */
             deadline: string;
-            /** Forecast Vnd */
+            /**
+             * Forecast Vnd
+             * Format: int64
+             */
             forecast_vnd: number;
-            /** Low Vnd */
+            /**
+             * Low Vnd
+             * Format: int64
+             */
             low_vnd: number;
-            /** High Vnd */
+            /**
+             * High Vnd
+             * Format: int64
+             */
             high_vnd: number;
             /** Forecast Rate Pct */
             forecast_rate_pct: number;
             /**
              * Unconstrained Capacity Vnd
+             * Format: int64
              * @description What its pace could spend by the deadline, without the plan cap
              */
             unconstrained_capacity_vnd: number;
@@ -2250,6 +2869,7 @@ export interface components {
         HeldForDisputes: {
             /**
              * Amount Vnd
+             * Format: int64
              * @description Money held for refusing or disputing owners (R10)
              * @example 0
              */
@@ -2275,6 +2895,7 @@ export interface components {
             stale: boolean;
             /**
              * Pending Projects
+             * Format: int64
              * @description Projects changed (or not yet rebuilt) and not yet reflected
              * @default 0
              */
@@ -2292,13 +2913,19 @@ export interface components {
          * @description A row of the indicator list: the figures and flags without the forecast's components.
          */
         IndicatorRow: {
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Code */
             code: string;
             /** Name */
             name: string;
-            /** Investor Id */
+            /**
+             * Investor Id
+             * Format: int64
+             */
             investor_id: number;
             /** Sector */
             sector: string;
@@ -2308,23 +2935,47 @@ export interface components {
             working_group_id: number | null;
             /** Watch Lists */
             watch_lists: components["schemas"]["WatchList"][];
-            /** Plan Vnd */
+            /**
+             * Plan Vnd
+             * Format: int64
+             */
             plan_vnd: number;
-            /** Disbursed Vnd */
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             */
             disbursed_vnd: number;
             /** Rate Pct */
             rate_pct: number;
-            /** Forecast Vnd */
+            /**
+             * Forecast Vnd
+             * Format: int64
+             */
             forecast_vnd: number;
-            /** Low Vnd */
+            /**
+             * Low Vnd
+             * Format: int64
+             */
             low_vnd: number;
-            /** High Vnd */
+            /**
+             * High Vnd
+             * Format: int64
+             */
             high_vnd: number;
-            /** At Risk Vnd */
+            /**
+             * At Risk Vnd
+             * Format: int64
+             */
             at_risk_vnd: number;
-            /** Absorbable Extra Vnd */
+            /**
+             * Absorbable Extra Vnd
+             * Format: int64
+             */
             absorbable_extra_vnd: number;
-            /** Days Since Last Disbursement */
+            /**
+             * Days Since Last Disbursement
+             * Format: int64
+             */
             days_since_last_disbursement: number;
             /** Flags */
             flags: components["schemas"]["FlagOut"][];
@@ -2334,22 +2985,34 @@ export interface components {
          * @description R17/R18 indicators of one project for one plan year on `as_of`.
          */
         IndicatorsOut: {
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Code */
             code: string;
             /** Name */
             name: string;
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * As Of
              * Format: date
              */
             as_of: string;
-            /** Plan Vnd */
+            /**
+             * Plan Vnd
+             * Format: int64
+             */
             plan_vnd: number;
-            /** Disbursed Vnd */
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             */
             disbursed_vnd: number;
             /**
              * Rate Pct
@@ -2375,10 +3038,14 @@ export interface components {
             vs_milestone_pp: number;
             /** Last Disbursement On */
             last_disbursement_on: string | null;
-            /** Days Since Last Disbursement */
+            /**
+             * Days Since Last Disbursement
+             * Format: int64
+             */
             days_since_last_disbursement: number;
             /**
              * Advance Outstanding Vnd
+             * Format: int64
              * @description Outstanding advance (dư tạm ứng) of this plan year's pools
              */
             advance_outstanding_vnd: number;
@@ -2390,19 +3057,29 @@ export interface components {
             forecast: components["schemas"]["ForecastOut"];
             /**
              * At Risk Vnd
+             * Format: int64
              * @description Plan − forecast: capital that would lapse
              */
             at_risk_vnd: number;
-            /** Registered Extra Need Vnd */
+            /**
+             * Registered Extra Need Vnd
+             * Format: int64
+             */
             registered_extra_need_vnd: number;
             /**
              * Absorbable Extra Vnd
+             * Format: int64
              * @description min(registered need, capacity beyond plan), per pool
              */
             absorbable_extra_vnd: number;
             /** Flags */
             flags: components["schemas"]["FlagOut"][];
         };
+        /**
+         * MatchStatus
+         * @enum {string}
+         */
+        MatchStatus: "unmatched_report" | "unmatched_treasury" | "amount_differs" | "matched";
         /** MilestoneCurveIn */
         MilestoneCurveIn: {
             /** Points */
@@ -2410,7 +3087,10 @@ export interface components {
         };
         /** MilestoneCurveOut */
         MilestoneCurveOut: {
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * Is Default
@@ -2418,10 +3098,23 @@ export interface components {
              */
             is_default: boolean;
             /** Points */
-            points: components["schemas"]["MilestonePointIn"][];
+            points: components["schemas"]["MilestonePointOut"][];
         };
         /** MilestonePointIn */
         MilestonePointIn: {
+            /**
+             * On Date
+             * Format: date
+             */
+            on_date: string;
+            /**
+             * Target Pct
+             * @description Target cumulative disbursement rate (% of plan)
+             */
+            target_pct: number;
+        };
+        /** MilestonePointOut */
+        MilestonePointOut: {
             /**
              * On Date
              * Format: date
@@ -2446,6 +3139,157 @@ export interface components {
              * @description The Treasury's document (số văn bản)
              */
             document_number: string;
+        };
+        /** MonthlyFigures */
+        MonthlyFigures: {
+            /**
+             * Plan Vnd
+             * Format: int64
+             * @description Kế hoạch vốn năm
+             */
+            plan_vnd: number;
+            /**
+             * Actual To Last Month Vnd
+             * Format: int64
+             * @description Disbursed up to the end of last month
+             */
+            actual_to_last_month_vnd: number;
+            /**
+             * Actual To Date Vnd
+             * Format: int64
+             * @description Disbursed up to the report date
+             */
+            actual_to_date_vnd: number;
+            /**
+             * Actual To Date Confirmed Vnd
+             * Format: int64
+             * @description R15a: of which the Treasury's record (Kho bạc đã xác nhận); the rest is owners' reports not yet confirmed
+             */
+            actual_to_date_confirmed_vnd: number;
+            /**
+             * Estimate To Month End Vnd
+             * Format: int64
+             * @description Estimated disbursed by the end of this month
+             */
+            estimate_to_month_end_vnd: number;
+            /**
+             * Extended Plan Vnd
+             * Format: int64
+             * @description Last year's capital extended into this year (R14)
+             */
+            extended_plan_vnd: number;
+            /**
+             * Extended Disbursed Vnd
+             * Format: int64
+             * @description Disbursed from the extended capital
+             */
+            extended_disbursed_vnd: number;
+            /**
+             * Advance Outstanding Last Month Vnd
+             * Format: int64
+             * @description Advances outstanding at the end of last month
+             */
+            advance_outstanding_last_month_vnd: number;
+            /**
+             * Rate To Last Month Pct
+             * @description actual_to_last_month_vnd / plan_vnd, %, 2 decimals
+             */
+            rate_to_last_month_pct: number;
+            /**
+             * Estimate Rate Pct
+             * @description estimate_to_month_end_vnd / plan_vnd, %, 2 decimals
+             */
+            estimate_rate_pct: number;
+        };
+        /** MonthlyReport */
+        MonthlyReport: {
+            /**
+             * Plan Year
+             * Format: int64
+             */
+            plan_year: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /**
+             * Last Month End
+             * Format: date
+             */
+            last_month_end: string;
+            /**
+             * Rows
+             * @description One row per capital source, by source
+             */
+            rows: components["schemas"]["MonthlyRow"][];
+            total: components["schemas"]["MonthlyFigures"];
+        };
+        /** MonthlyRow */
+        MonthlyRow: {
+            /**
+             * Plan Vnd
+             * Format: int64
+             * @description Kế hoạch vốn năm
+             */
+            plan_vnd: number;
+            /**
+             * Actual To Last Month Vnd
+             * Format: int64
+             * @description Disbursed up to the end of last month
+             */
+            actual_to_last_month_vnd: number;
+            /**
+             * Actual To Date Vnd
+             * Format: int64
+             * @description Disbursed up to the report date
+             */
+            actual_to_date_vnd: number;
+            /**
+             * Actual To Date Confirmed Vnd
+             * Format: int64
+             * @description R15a: of which the Treasury's record (Kho bạc đã xác nhận); the rest is owners' reports not yet confirmed
+             */
+            actual_to_date_confirmed_vnd: number;
+            /**
+             * Estimate To Month End Vnd
+             * Format: int64
+             * @description Estimated disbursed by the end of this month
+             */
+            estimate_to_month_end_vnd: number;
+            /**
+             * Extended Plan Vnd
+             * Format: int64
+             * @description Last year's capital extended into this year (R14)
+             */
+            extended_plan_vnd: number;
+            /**
+             * Extended Disbursed Vnd
+             * Format: int64
+             * @description Disbursed from the extended capital
+             */
+            extended_disbursed_vnd: number;
+            /**
+             * Advance Outstanding Last Month Vnd
+             * Format: int64
+             * @description Advances outstanding at the end of last month
+             */
+            advance_outstanding_last_month_vnd: number;
+            /**
+             * Rate To Last Month Pct
+             * @description actual_to_last_month_vnd / plan_vnd, %, 2 decimals
+             */
+            rate_to_last_month_pct: number;
+            /**
+             * Estimate Rate Pct
+             * @description estimate_to_month_end_vnd / plan_vnd, %, 2 decimals
+             */
+            estimate_rate_pct: number;
+            /**
+             * Capital Source
+             * @description Capital source (nguồn vốn)
+             */
+            capital_source: string;
         };
         /**
          * ObstacleCategory
@@ -2513,9 +3357,15 @@ export interface components {
         };
         /** ObstacleOut */
         ObstacleOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Category */
             category: string;
@@ -2540,7 +3390,10 @@ export interface components {
             opened_on: string;
             /** Resolved On */
             resolved_on: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** History */
             history?: components["schemas"]["ObstacleChangeOut"][] | null;
@@ -2586,7 +3439,10 @@ export interface components {
         };
         /** OrganisationDetail */
         OrganisationDetail: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /** Code */
             code: string;
@@ -2620,7 +3476,10 @@ export interface components {
         OrganisationKind: "people_committee" | "department" | "treasury" | "investor" | "district" | "commune" | "other";
         /** OrganisationOut */
         OrganisationOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /** Code */
             code: string;
@@ -2639,21 +3498,36 @@ export interface components {
         };
         /** OverdueAdvanceOut */
         OverdueAdvanceOut: {
-            /** Advance Id */
+            /**
+             * Advance Id
+             * Format: int64
+             */
             advance_id: number;
-            /** Disbursement Id */
+            /**
+             * Disbursement Id
+             * Format: int64
+             */
             disbursement_id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Project Code */
             project_code: string;
-            /** Investor Id */
+            /**
+             * Investor Id
+             * Format: int64
+             */
             investor_id: number;
             /** Contract Id */
             contract_id: number | null;
             /** @description contract (R9), site_clearance (GPMB, R10), other (R11) */
             kind: components["schemas"]["AdvanceKind"];
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
@@ -2662,15 +3536,20 @@ export interface components {
              * Format: date
              */
             advanced_on: string;
-            /** Amount Vnd */
+            /**
+             * Amount Vnd
+             * Format: int64
+             */
             amount_vnd: number;
             /**
              * Outstanding Vnd
+             * Format: int64
              * @description Dư tạm ứng of this advance after FIFO recoveries
              */
             outstanding_vnd: number;
             /**
              * Overdue Vnd
+             * Format: int64
              * @description Tạm ứng quá hạn
              */
             overdue_vnd: number;
@@ -2689,14 +3568,20 @@ export interface components {
              * @description Recovery deadline (hạn thu hồi); overdue from the day after
              */
             deadline: string | null;
-            /** Days Overdue */
+            /**
+             * Days Overdue
+             * Format: int64
+             */
             days_overdue: number;
             /**
              * Bucket
              * @example 31-90
              */
             bucket: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
         };
         /** OverdueAdvancePage */
@@ -2713,7 +3598,10 @@ export interface components {
             totals: {
                 [key: string]: components["schemas"]["BucketTotal"];
             };
-            /** Total Overdue Vnd */
+            /**
+             * Total Overdue Vnd
+             * Format: int64
+             */
             total_overdue_vnd: number;
             /** Items */
             items: components["schemas"]["OverdueAdvanceOut"][];
@@ -2726,16 +3614,25 @@ export interface components {
             working_group_id: number | null;
             /** Name */
             name: string | null;
-            /** Overdue Count */
+            /**
+             * Overdue Count
+             * Format: int64
+             */
             overdue_count: number;
             /** Obstacles */
             obstacles: components["schemas"]["OverdueObstacle"][];
         };
         /** OverdueObstacle */
         OverdueObstacle: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Category */
             category: string;
@@ -2746,7 +3643,10 @@ export interface components {
              * Format: date
              */
             deadline: string;
-            /** Days Overdue */
+            /**
+             * Days Overdue
+             * Format: int64
+             */
             days_overdue: number;
             /** Status */
             status: string;
@@ -2871,6 +3771,16 @@ export interface components {
              */
             next_page_token?: string | null;
         };
+        /** Page[ReconciliationItem] */
+        Page_ReconciliationItem_: {
+            /** Items */
+            items: components["schemas"]["ReconciliationItem"][];
+            /**
+             * Next Page Token
+             * @description Opaque token for the next page; null on the last page
+             */
+            next_page_token?: string | null;
+        };
         /** Page[RecoveryCaseOut] */
         Page_RecoveryCaseOut_: {
             /** Items */
@@ -2905,6 +3815,7 @@ export interface components {
         PoolBalanceOut: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -2913,34 +3824,48 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /**
              * Plan Vnd
+             * Format: int64
              * @description Plan (kế hoạch vốn) for the pool
              */
             plan_vnd: number;
             /**
              * Extended Vnd
+             * Format: int64
              * @description Part of the plan extended beyond the normal window (kéo dài)
              */
             extended_vnd: number;
             /**
              * Disbursed Vnd
+             * Format: int64
              * @description Net disbursed (giải ngân)
              */
             disbursed_vnd: number;
-            /** Advanced Vnd */
+            /**
+             * Advanced Vnd
+             * Format: int64
+             */
             advanced_vnd: number;
-            /** Advance Recovered Vnd */
+            /**
+             * Advance Recovered Vnd
+             * Format: int64
+             */
             advance_recovered_vnd: number;
             /**
              * Paid Vnd
+             * Format: int64
              * @description Completed work paid (gross)
              */
             paid_vnd: number;
             /**
              * Remaining Vnd
+             * Format: int64
              * @description Plan − disbursed
              */
             remaining_vnd: number;
@@ -2975,7 +3900,10 @@ export interface components {
             type: string;
             /** Title */
             title: string;
-            /** Status */
+            /**
+             * Status
+             * Format: int64
+             */
             status: number;
             /** Detail */
             detail: string;
@@ -2992,7 +3920,10 @@ export interface components {
         };
         /** ProjectBalancesOut */
         ProjectBalancesOut: {
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /**
              * As Of
@@ -3011,6 +3942,7 @@ export interface components {
             name: string;
             /**
              * Investor Id
+             * Format: int64
              * @description Investor organisation (chủ đầu tư / Ban QLDA)
              */
             investor_id: number;
@@ -3032,6 +3964,7 @@ export interface components {
             stage: components["schemas"]["ProjectStage"];
             /**
              * Total Investment Vnd
+             * Format: int64
              * @description Total investment (tổng mức đầu tư, TMĐT) in đồng
              * @example 1500000000
              */
@@ -3043,9 +3976,15 @@ export interface components {
             decision_ref?: string | null;
             /** Decision Date */
             decision_date?: string | null;
-            /** Start Year */
+            /**
+             * Start Year
+             * Format: int64
+             */
             start_year: number;
-            /** End Year */
+            /**
+             * End Year
+             * Format: int64
+             */
             end_year: number;
             /**
              * Watch Lists
@@ -3089,6 +4028,7 @@ export interface components {
             name: string;
             /**
              * Investor Id
+             * Format: int64
              * @description Investor organisation (chủ đầu tư / Ban QLDA)
              */
             investor_id: number;
@@ -3110,6 +4050,7 @@ export interface components {
             stage: components["schemas"]["ProjectStage"];
             /**
              * Total Investment Vnd
+             * Format: int64
              * @description Total investment (tổng mức đầu tư, TMĐT) in đồng
              * @example 1500000000
              */
@@ -3121,9 +4062,15 @@ export interface components {
             decision_ref?: string | null;
             /** Decision Date */
             decision_date?: string | null;
-            /** Start Year */
+            /**
+             * Start Year
+             * Format: int64
+             */
             start_year: number;
-            /** End Year */
+            /**
+             * End Year
+             * Format: int64
+             */
             end_year: number;
             /**
              * Watch Lists
@@ -3146,13 +4093,17 @@ export interface components {
              * @description Provincial working group (Tổ công tác)
              */
             working_group_id?: number | null;
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /** Code */
             code: string;
             status: components["schemas"]["ProjectStatus"];
             /**
              * Version
+             * Format: int64
              * @description Increases on every change; the ETag is derived from it
              */
             version: number;
@@ -3230,6 +4181,7 @@ export interface components {
         ProposalCreate: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -3244,6 +4196,8 @@ export interface components {
              * @description Pools to consider (default: all); never mixed
              */
             pools?: components["schemas"]["PoolIn"][] | null;
+            /** @description Envelope mode: distribute new capital of one pool instead of moving capital between projects (then `pools` must be absent) */
+            envelope?: components["schemas"]["EnvelopeIn"] | null;
             options?: components["schemas"]["ProposalOptions"];
             /** Title */
             title?: string | null;
@@ -3252,6 +4206,7 @@ export interface components {
         ProposalOptions: {
             /**
              * Minimum Transfer Vnd
+             * Format: int64
              * @description Smallest transfer worth a decision
              * @default 100000000
              * @example 0
@@ -3259,6 +4214,7 @@ export interface components {
             minimum_transfer_vnd: number;
             /**
              * Safety Margin Vnd
+             * Format: int64
              * @description Kept above each donor's forecast
              * @default 0
              * @example 0
@@ -3279,9 +4235,15 @@ export interface components {
         };
         /** ProposalOut */
         ProposalOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * As Of
@@ -3299,9 +4261,27 @@ export interface components {
             request: {
                 [key: string]: unknown;
             };
-            /** Moved Vnd */
+            /**
+             * Mode
+             * @description zero_sum (moves capital between projects) or envelope (distributes new capital)
+             */
+            mode: string;
+            /**
+             * Envelope Vnd
+             * @description Envelope mode: the new capital to distribute
+             */
+            envelope_vnd: number | null;
+            /** Tranche */
+            tranche: number | null;
+            /**
+             * Moved Vnd
+             * Format: int64
+             */
             moved_vnd: number;
-            /** Transfer Count */
+            /**
+             * Transfer Count
+             * Format: int64
+             */
             transfer_count: number;
             /**
              * Expected Rate Before
@@ -3331,7 +4311,10 @@ export interface components {
             decision_date: string | null;
             /** Rejection Reason */
             rejection_reason: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Created At
@@ -3346,9 +4329,15 @@ export interface components {
         };
         /** ProposalSummary */
         ProposalSummary: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * As Of
@@ -3359,15 +4348,28 @@ export interface components {
             status: string;
             /** Title */
             title: string | null;
-            /** Moved Vnd */
+            /** Mode */
+            mode: string;
+            /** Envelope Vnd */
+            envelope_vnd: number | null;
+            /**
+             * Moved Vnd
+             * Format: int64
+             */
             moved_vnd: number;
-            /** Transfer Count */
+            /**
+             * Transfer Count
+             * Format: int64
+             */
             transfer_count: number;
             /** Expected Rate Before */
             expected_rate_before: number;
             /** Expected Rate After */
             expected_rate_after: number;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Created At
@@ -3375,13 +4377,87 @@ export interface components {
              */
             created_at: string;
         };
+        /** ReconciliationItem */
+        ReconciliationItem: {
+            /**
+             * Key
+             * Format: int64
+             * @description The Treasury entry's id, or the report's when no Treasury entry paid it
+             */
+            key: number;
+            /** @description unmatched_report (an owner's estimate the Treasury has not confirmed), unmatched_treasury (paid, never reported), amount_differs, matched */
+            status: components["schemas"]["MatchStatus"];
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /** Project Code */
+            project_code: string;
+            /**
+             * Plan Year
+             * Format: int64
+             */
+            plan_year: number;
+            /** @description The owner's report (báo cáo của chủ đầu tư) */
+            report: components["schemas"]["SideOut"] | null;
+            /** @description The Treasury's entry (xác nhận của Kho bạc) */
+            treasury: components["schemas"]["SideOut"] | null;
+            /**
+             * Difference Vnd
+             * Format: int64
+             * @description Treasury net − reported net, for a match
+             */
+            difference_vnd: number;
+        };
+        /** ReconciliationSummary */
+        ReconciliationSummary: {
+            /**
+             * Plan Year
+             * Format: int64
+             */
+            plan_year: number;
+            /** Project Id */
+            project_id: number | null;
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             * @description Net disbursed on the books (giải ngân)
+             */
+            disbursed_vnd: number;
+            /**
+             * Confirmed Vnd
+             * Format: int64
+             * @description Of which the Treasury's record (đã được Kho bạc xác nhận)
+             */
+            confirmed_vnd: number;
+            /**
+             * Unconfirmed Vnd
+             * Format: int64
+             * @description Of which owners' reports the Treasury has not confirmed (ước)
+             */
+            unconfirmed_vnd: number;
+            /** By Status */
+            by_status: {
+                [key: string]: components["schemas"]["StatusTotals"];
+            };
+        };
         /** RecoveryCaseOut */
         RecoveryCaseOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Advance Id */
+            /**
+             * Advance Id
+             * Format: int64
+             */
             advance_id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
             /** Contract Id */
             contract_id: number | null;
@@ -3400,9 +4476,15 @@ export interface components {
             deadline_passed: boolean;
             /** Closed On */
             closed_on: string | null;
-            /** Outstanding Vnd */
+            /**
+             * Outstanding Vnd
+             * Format: int64
+             */
             outstanding_vnd: number;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Steps */
             steps: components["schemas"]["RecoveryStepOut"][];
@@ -3454,7 +4536,10 @@ export interface components {
         };
         /** RecoveryStepOut */
         RecoveryStepOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             kind: components["schemas"]["StepKind"];
             escalation: components["schemas"]["Escalation"] | null;
@@ -3519,7 +4604,10 @@ export interface components {
             effective_from: string;
             /** Effective To */
             effective_to: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Values
@@ -3592,6 +4680,7 @@ export interface components {
         ScheduleCreate: {
             /**
              * Plan Year
+             * Format: int64
              * @description Plan year (năm kế hoạch)
              * @example 2024
              */
@@ -3605,11 +4694,13 @@ export interface components {
         ScheduleMonthIn: {
             /**
              * Month
+             * Format: int64
              * @description 1–12: month of the plan year; 13: January of the next year
              */
             month: number;
             /**
              * Amount Vnd
+             * Format: int64
              * @description Amount in đồng (integer VND)
              * @example 0
              */
@@ -3617,20 +4708,33 @@ export interface components {
         };
         /** ScheduleOut */
         ScheduleOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
-            /** Project Id */
+            /**
+             * Project Id
+             * Format: int64
+             */
             project_id: number;
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * Revision
+             * Format: int64
              * @description 1 = the first registered schedule; it stays visible after revisions
              */
             revision: number;
             /** Is Current */
             is_current: boolean;
-            /** Total Vnd */
+            /**
+             * Total Vnd
+             * Format: int64
+             */
             total_vnd: number;
             /** Months */
             months: components["schemas"]["ScheduleMonthIn"][];
@@ -3647,6 +4751,52 @@ export interface components {
              */
             created_at: string;
         };
+        /** SideOut */
+        SideOut: {
+            /**
+             * Id
+             * Format: int64
+             * @description The disbursement's id
+             */
+            id: number;
+            /** Document Number */
+            document_number: string;
+            /**
+             * Value Date
+             * Format: date
+             */
+            value_date: string;
+            /**
+             * Net Vnd
+             * Format: int64
+             */
+            net_vnd: number;
+        };
+        /** StatusTotals */
+        StatusTotals: {
+            /**
+             * Count
+             * Format: int64
+             */
+            count: number;
+            /**
+             * Reported Vnd
+             * Format: int64
+             * @description Net amount the owners reported
+             */
+            reported_vnd: number;
+            /**
+             * Confirmed Vnd
+             * Format: int64
+             * @description Net amount the Treasury recorded
+             */
+            confirmed_vnd: number;
+            /**
+             * Difference Vnd
+             * Format: int64
+             */
+            difference_vnd: number;
+        };
         /**
          * StepKind
          * @enum {string}
@@ -3657,7 +4807,10 @@ export interface components {
          * @description This organisation is taken over by `successor_id` (e.g. the 2025-07-01 provincial merger).
          */
         SuccessionCreate: {
-            /** Successor Id */
+            /**
+             * Successor Id
+             * Format: int64
+             */
             successor_id: number;
             /**
              * Effective On
@@ -3669,21 +4822,39 @@ export interface components {
         };
         /** SummaryFigures */
         SummaryFigures: {
-            /** Projects */
+            /**
+             * Projects
+             * Format: int64
+             */
             projects: number;
-            /** Plan Vnd */
+            /**
+             * Plan Vnd
+             * Format: int64
+             */
             plan_vnd: number;
-            /** Disbursed Vnd */
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             */
             disbursed_vnd: number;
             /** Rate Pct */
             rate_pct: number;
-            /** Forecast Vnd */
+            /**
+             * Forecast Vnd
+             * Format: int64
+             */
             forecast_vnd: number;
             /** Forecast Rate Pct */
             forecast_rate_pct: number;
-            /** At Risk Vnd */
+            /**
+             * At Risk Vnd
+             * Format: int64
+             */
             at_risk_vnd: number;
-            /** Absorbable Extra Vnd */
+            /**
+             * Absorbable Extra Vnd
+             * Format: int64
+             */
             absorbable_extra_vnd: number;
             /** Flag Counts */
             flag_counts: {
@@ -3692,21 +4863,39 @@ export interface components {
         };
         /** SummaryGroup */
         SummaryGroup: {
-            /** Projects */
+            /**
+             * Projects
+             * Format: int64
+             */
             projects: number;
-            /** Plan Vnd */
+            /**
+             * Plan Vnd
+             * Format: int64
+             */
             plan_vnd: number;
-            /** Disbursed Vnd */
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             */
             disbursed_vnd: number;
             /** Rate Pct */
             rate_pct: number;
-            /** Forecast Vnd */
+            /**
+             * Forecast Vnd
+             * Format: int64
+             */
             forecast_vnd: number;
             /** Forecast Rate Pct */
             forecast_rate_pct: number;
-            /** At Risk Vnd */
+            /**
+             * At Risk Vnd
+             * Format: int64
+             */
             at_risk_vnd: number;
-            /** Absorbable Extra Vnd */
+            /**
+             * Absorbable Extra Vnd
+             * Format: int64
+             */
             absorbable_extra_vnd: number;
             /** Flag Counts */
             flag_counts: {
@@ -3735,11 +4924,15 @@ export interface components {
             stale: boolean;
             /**
              * Pending Projects
+             * Format: int64
              * @description Projects changed (or not yet rebuilt) and not yet reflected
              * @default 0
              */
             pending_projects: number;
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
             /**
              * As Of
@@ -3748,22 +4941,39 @@ export interface components {
             as_of: string;
             group_by: components["schemas"]["GroupBy"] | null;
             province: components["schemas"]["SummaryFigures"];
+            /** @description R15a: the province's disbursed figure by provenance, read from the ledger as of `as_of` */
+            province_confirmed: components["schemas"]["ConfirmedSplit"];
             /** Groups */
             groups: components["schemas"]["SummaryGroup"][];
         };
         /** TransferOut */
         TransferOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
-            /** Plan Year */
+            /**
+             * Plan Year
+             * Format: int64
+             */
             plan_year: number;
-            /** Donor Project Id */
-            donor_project_id: number;
-            /** Recipient Project Id */
+            /**
+             * Donor Project Id
+             * @description None in envelope mode: the money is new capital
+             */
+            donor_project_id: number | null;
+            /**
+             * Recipient Project Id
+             * Format: int64
+             */
             recipient_project_id: number;
-            /** Amount Vnd */
+            /**
+             * Amount Vnd
+             * Format: int64
+             */
             amount_vnd: number;
             /** Reason */
             reason: string;
@@ -3773,9 +4983,126 @@ export interface components {
          * @enum {string}
          */
         WatchList: "app1" | "app2" | "app3";
+        /** WatchListAppendix */
+        WatchListAppendix: {
+            /**
+             * Watch List
+             * @description app1 | app2 | app3
+             */
+            watch_list: string;
+            /** Title */
+            title: string;
+            /** Items */
+            items: components["schemas"]["WatchListItem"][];
+        };
+        /** WatchListFlag */
+        WatchListFlag: {
+            /**
+             * Code
+             * @description The R18 flag, e.g. slow, stalled, at_risk
+             */
+            code: string;
+            /**
+             * Reason
+             * @description Stable machine-readable reason
+             */
+            reason: string;
+            /** Detail */
+            detail: string;
+        };
+        /** WatchListItem */
+        WatchListItem: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Plan Vnd
+             * Format: int64
+             */
+            plan_vnd: number;
+            /**
+             * Disbursed Vnd
+             * Format: int64
+             */
+            disbursed_vnd: number;
+            /** Rate Pct */
+            rate_pct: number;
+            /**
+             * Forecast Vnd
+             * Format: int64
+             */
+            forecast_vnd: number;
+            /** Lead Official */
+            lead_official: string | null;
+            /** Flags */
+            flags: components["schemas"]["WatchListFlag"][];
+            /**
+             * Obstacles
+             * @description Obstacles open on the report date
+             */
+            obstacles: components["schemas"]["WatchListObstacle"][];
+            /** Recommendations */
+            recommendations: string[];
+        };
+        /** WatchListObstacle */
+        WatchListObstacle: {
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /** Category */
+            category: string;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Deadline */
+            deadline: string | null;
+        };
+        /** WatchListReport */
+        WatchListReport: {
+            /**
+             * Plan Year
+             * Format: int64
+             */
+            plan_year: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Appendices */
+            appendices: components["schemas"]["WatchListAppendix"][];
+        };
+        /** WorkbookImportResult */
+        WorkbookImportResult: {
+            /**
+             * Created
+             * Format: int64
+             * @description Disbursements recorded from the workbook's rows
+             */
+            created: number;
+            /** Ids */
+            ids: number[];
+            /**
+             * File Sha256
+             * @description SHA-256 of the workbook: the import's natural idempotency key
+             */
+            file_sha256: string;
+        };
         /** WorkingGroupOut */
         WorkingGroupOut: {
-            /** Id */
+            /**
+             * Id
+             * Format: int64
+             */
             id: number;
             /** Code */
             code: string;
@@ -3784,11 +5111,636 @@ export interface components {
             /** Leader Name */
             leader_name: string | null;
         };
+        /**
+         * project.created payload
+         * @description A project was registered
+         */
+        "EventPayload.project.created": {
+            /** Format: int64 */
+            id: number;
+            code: string;
+        };
+        /**
+         * project.updated payload
+         * @description A project's fields changed (`changed` names them)
+         */
+        "EventPayload.project.updated": {
+            /** Format: int64 */
+            id: number;
+            changed: unknown[];
+        };
+        /**
+         * allocation.recorded payload
+         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation) was recorded
+         */
+        "EventPayload.allocation.recorded": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: int64 */
+            plan_year: number;
+            capital_source: string;
+            budget_level: string;
+            kind: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            decision_number: string;
+            /** Format: date */
+            decision_date: string;
+        };
+        /**
+         * disbursement.recorded payload
+         * @description A disbursement was recorded
+         */
+        "EventPayload.disbursement.recorded": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            /** Format: int64 */
+            advance_recovered_vnd: number;
+            /** Format: int64 */
+            net_vnd: number;
+            /** Format: date */
+            value_date: string;
+            document_number: string;
+            reverses_id: number | null;
+            source: string;
+            origin: string;
+            owner_document_number: string | null;
+        };
+        /**
+         * disbursement.reversed payload
+         * @description A reversing entry was recorded (`reverses_id` names the original)
+         */
+        "EventPayload.disbursement.reversed": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            /** Format: int64 */
+            advance_recovered_vnd: number;
+            /** Format: int64 */
+            net_vnd: number;
+            /** Format: date */
+            value_date: string;
+            document_number: string;
+            reverses_id: number | null;
+            source: string;
+            origin: string;
+            owner_document_number: string | null;
+        };
+        /**
+         * advance.recorded payload
+         * @description An advance was opened by a disbursement
+         */
+        "EventPayload.advance.recorded": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            disbursement_id: number;
+            kind: string;
+            contract_id: number | null;
+            /** Format: int64 */
+            amount_vnd: number;
+            /** Format: date */
+            advanced_on: string;
+        };
+        /**
+         * advance.updated payload
+         * @description An advance's recovered amount changed (recovery or reversal)
+         */
+        "EventPayload.advance.updated": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            recovered_vnd: number;
+            /** Format: int64 */
+            outstanding_vnd: number;
+        };
+        /**
+         * advance.due_soon payload
+         * @description The sweep found an advance due within 30 days (R12)
+         */
+        "EventPayload.advance.due_soon": {
+            /** Format: int64 */
+            advance_id: number;
+            rule: string;
+            rule_set: string;
+            deadline: string | null;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: int64 */
+            overdue_vnd: number;
+            /** Format: int64 */
+            days_overdue: number;
+            days_to_overdue: number | null;
+            /** Format: date */
+            as_of: string;
+        };
+        /**
+         * advance.overdue payload
+         * @description The sweep found an advance overdue (R9–R11)
+         */
+        "EventPayload.advance.overdue": {
+            /** Format: int64 */
+            advance_id: number;
+            rule: string;
+            rule_set: string;
+            deadline: string | null;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: int64 */
+            overdue_vnd: number;
+            /** Format: int64 */
+            days_overdue: number;
+            days_to_overdue: number | null;
+            /** Format: date */
+            as_of: string;
+        };
+        /**
+         * advance.marked_misuse payload
+         * @description The Treasury marked an advance as misused (R9)
+         */
+        "EventPayload.advance.marked_misuse": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            contract_id: number | null;
+            kind: string;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: int64 */
+            held_for_disputes_vnd: number;
+            misuse_marked_on: string | null;
+            document_number: string;
+        };
+        /**
+         * advance.held_for_disputes payload
+         * @description The Treasury set the amount held for disputes (R10)
+         */
+        "EventPayload.advance.held_for_disputes": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            contract_id: number | null;
+            kind: string;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: int64 */
+            held_for_disputes_vnd: number;
+            misuse_marked_on: string | null;
+            document_number: string;
+        };
+        /**
+         * advance.extended payload
+         * @description An `other` advance's deadline was extended by a decision (R11)
+         */
+        "EventPayload.advance.extended": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            contract_id: number | null;
+            kind: string;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: int64 */
+            held_for_disputes_vnd: number;
+            misuse_marked_on: string | null;
+            /** Format: date */
+            extended_until: string;
+            decision_number: string;
+            /** Format: date */
+            decided_on: string;
+        };
+        /**
+         * contract.created payload
+         * @description A contract was registered
+         */
+        "EventPayload.contract.created": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            number: string;
+            /** Format: int64 */
+            value_vnd: number;
+            /** Format: int64 */
+            version: number;
+        };
+        /**
+         * contract.updated payload
+         * @description A contract changed (`changed` names the fields)
+         */
+        "EventPayload.contract.updated": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            number: string;
+            /** Format: int64 */
+            value_vnd: number;
+            /** Format: int64 */
+            version: number;
+            changed: unknown[];
+        };
+        /**
+         * contract.guarantee_expiring payload
+         * @description The sweep found an advance guarantee expiring (R6)
+         */
+        "EventPayload.contract.guarantee_expiring": {
+            /** Format: int64 */
+            contract_id: number;
+            rule: string;
+            /** Format: int64 */
+            guarantee_vnd: number;
+            expires_on: string | null;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: date */
+            as_of: string;
+        };
+        /**
+         * contract.guarantee_expired payload
+         * @description The sweep found an advance guarantee expired (R6)
+         */
+        "EventPayload.contract.guarantee_expired": {
+            /** Format: int64 */
+            contract_id: number;
+            rule: string;
+            /** Format: int64 */
+            guarantee_vnd: number;
+            expires_on: string | null;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            /** Format: date */
+            as_of: string;
+        };
+        /**
+         * recovery_case.opened payload
+         * @description The sweep opened a recovery case for an overdue advance (R16)
+         */
+        "EventPayload.recovery_case.opened": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            advance_id: number;
+            state: string;
+            deadline: string | null;
+            rule: string;
+            /** Format: int64 */
+            overdue_vnd: number;
+        };
+        /**
+         * recovery_case.notice_sent payload
+         * @description A recovery notice was recorded (R16)
+         */
+        "EventPayload.recovery_case.notice_sent": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            advance_id: number;
+            state: string;
+            deadline: string | null;
+            document_number: string | null;
+            escalation: string | null;
+        };
+        /**
+         * recovery_case.commitment payload
+         * @description The investor's commitment was recorded (R16)
+         */
+        "EventPayload.recovery_case.commitment": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            advance_id: number;
+            state: string;
+            deadline: string | null;
+            document_number: string | null;
+            escalation: string | null;
+        };
+        /**
+         * recovery_case.escalation payload
+         * @description The case was escalated (R16)
+         */
+        "EventPayload.recovery_case.escalation": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            advance_id: number;
+            state: string;
+            deadline: string | null;
+            document_number: string | null;
+            escalation: string | null;
+        };
+        /**
+         * recovery_case.recovery payload
+         * @description Money was recovered on the case's advance (R16)
+         */
+        "EventPayload.recovery_case.recovery": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            advance_id: number;
+            /** Format: int64 */
+            recovered_vnd: number;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            state: string;
+        };
+        /**
+         * recovery_case.closed payload
+         * @description The case's advance is fully recovered (R16)
+         */
+        "EventPayload.recovery_case.closed": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            advance_id: number;
+            /** Format: int64 */
+            recovered_vnd: number;
+            /** Format: int64 */
+            outstanding_vnd: number;
+            state: string;
+        };
+        /**
+         * dossier.submitted payload
+         * @description A payment or advance dossier was submitted (R15)
+         */
+        "EventPayload.dossier.submitted": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            status: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            sla_due: string | null;
+        };
+        /**
+         * dossier.complete payload
+         * @description The Treasury accepted the dossier as complete; the SLA starts
+         */
+        "EventPayload.dossier.complete": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            status: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            sla_due: string | null;
+        };
+        /**
+         * dossier.paid payload
+         * @description The Treasury paid the dossier
+         */
+        "EventPayload.dossier.paid": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            status: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            sla_due: string | null;
+        };
+        /**
+         * dossier.returned payload
+         * @description The Treasury returned the dossier with a reason
+         */
+        "EventPayload.dossier.returned": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            status: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            sla_due: string | null;
+        };
+        /**
+         * dossier.delay_reason payload
+         * @description The Treasury recorded why the dossier is late
+         */
+        "EventPayload.dossier.delay_reason": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            kind: string;
+            status: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            sla_due: string | null;
+            reason: string;
+        };
+        /**
+         * obstacle.opened payload
+         * @description An obstacle was opened
+         */
+        "EventPayload.obstacle.opened": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            category: string;
+            status: string;
+        };
+        /**
+         * obstacle.changed payload
+         * @description An obstacle changed (`changes`: field → [before, after])
+         */
+        "EventPayload.obstacle.changed": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            changes: Record<string, never>;
+        };
+        /**
+         * schedule.registered payload
+         * @description A monthly disbursement schedule revision was registered
+         */
+        "EventPayload.schedule.registered": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: int64 */
+            plan_year: number;
+            /** Format: int64 */
+            revision: number;
+            /** Format: int64 */
+            total_vnd: number;
+        };
+        /**
+         * milestone_curve.set payload
+         * @description The province's milestone curve of a plan year was set
+         */
+        "EventPayload.milestone_curve.set": {
+            /** Format: int64 */
+            plan_year: number;
+            points: unknown[];
+        };
+        /**
+         * extra_need.registered payload
+         * @description A project registered an extra capital need
+         */
+        "EventPayload.extra_need.registered": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: int64 */
+            plan_year: number;
+            /** Format: int64 */
+            amount_vnd: number;
+            /** Format: date */
+            spend_by: string;
+        };
+        /**
+         * reallocation_proposal.drafted payload
+         * @description A reallocation proposal was drafted (R19)
+         */
+        "EventPayload.reallocation_proposal.drafted": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            status: string;
+            /** Format: int64 */
+            moved_vnd: number;
+            /** Format: int64 */
+            transfer_count: number;
+            decision_number: string | null;
+        };
+        /**
+         * reallocation_proposal.submitted payload
+         * @description A proposal was submitted for approval
+         */
+        "EventPayload.reallocation_proposal.submitted": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            status: string;
+            /** Format: int64 */
+            moved_vnd: number;
+            /** Format: int64 */
+            transfer_count: number;
+            decision_number: string | null;
+        };
+        /**
+         * reallocation_proposal.approved payload
+         * @description A proposal was approved
+         */
+        "EventPayload.reallocation_proposal.approved": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            status: string;
+            /** Format: int64 */
+            moved_vnd: number;
+            /** Format: int64 */
+            transfer_count: number;
+            decision_number: string | null;
+        };
+        /**
+         * reallocation_proposal.rejected payload
+         * @description A proposal was rejected
+         */
+        "EventPayload.reallocation_proposal.rejected": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            status: string;
+            /** Format: int64 */
+            moved_vnd: number;
+            /** Format: int64 */
+            transfer_count: number;
+            decision_number: string | null;
+        };
+        /**
+         * reallocation_proposal.applied payload
+         * @description A proposal's transfers were applied to the plans
+         */
+        "EventPayload.reallocation_proposal.applied": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            plan_year: number;
+            status: string;
+            /** Format: int64 */
+            moved_vnd: number;
+            /** Format: int64 */
+            transfer_count: number;
+            decision_number: string | null;
+        };
+        /**
+         * rule_set.updated payload
+         * @description An administrator overrode rule-set values
+         */
+        "EventPayload.rule_set.updated": {
+            code: string;
+            changed: unknown[];
+        };
+        /**
+         * calendar_day.set payload
+         * @description A working/non-working calendar day was set
+         */
+        "EventPayload.calendar_day.set": {
+            /** Format: date */
+            day: string;
+            kind: string;
+            description: string;
+        };
+        /**
+         * calendar_day.deleted payload
+         * @description A calendar day override was deleted
+         */
+        "EventPayload.calendar_day.deleted": {
+            /** Format: date */
+            day: string;
+        };
     };
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request's id (yours if you sent a printable `X-Request-ID` of at most 64 characters, else generated); it is in the logs, the audit line and problem bodies */
+        "X-Request-ID": string;
+        /** @description Strong entity tag of the resource (or snapshot); send it back in If-Match (updates) or If-None-Match (polls) */
+        ETag: string;
+        /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key */
+        "Idempotency-Replayed": "true";
+        /** @description Seconds to wait before trying again */
+        "Retry-After": number;
+        /** @description `Bearer` (RFC 6750) */
+        "WWW-Authenticate": string;
+        /** @description `no-store`: API answers carry financial data and, on key creation, the secret */
+        "Cache-Control": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -3805,12 +5757,23 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3827,15 +5790,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
                 };
             };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not ready */
             503: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3858,6 +5833,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3867,6 +5844,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3876,6 +5855,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3885,6 +5867,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3894,6 +5878,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3918,6 +5927,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3927,6 +5938,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3936,6 +5949,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3945,6 +5961,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3954,6 +5972,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3963,6 +5983,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3972,6 +6005,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3994,6 +6052,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4003,6 +6063,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4012,6 +6075,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4021,6 +6086,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4030,6 +6097,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4056,6 +6148,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4065,6 +6159,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4074,6 +6170,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4083,6 +6182,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4092,6 +6193,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4101,6 +6204,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4110,6 +6226,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4134,6 +6275,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4143,6 +6286,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4152,6 +6297,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4161,6 +6309,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4170,6 +6320,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4194,6 +6369,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4203,6 +6380,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4212,6 +6391,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4221,6 +6403,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4230,6 +6414,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4254,6 +6463,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4263,6 +6474,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4272,6 +6485,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4281,6 +6497,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4290,6 +6508,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4299,6 +6519,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4308,6 +6541,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4330,6 +6588,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4339,6 +6599,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4348,6 +6611,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4357,6 +6622,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4366,6 +6633,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4375,6 +6644,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4392,7 +6686,7 @@ export interface operations {
                 working_group_id?: number | null;
                 watch_list?: components["schemas"]["WatchList"] | null;
                 status?: components["schemas"]["ProjectStatus"] | null;
-                /** @description Search in code and name */
+                /** @description Search in code and name, ignoring case and diacritics: `tam dao` finds Tam Đảo */
                 q?: string | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;
@@ -4407,6 +6701,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4416,6 +6712,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4425,6 +6723,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4434,6 +6735,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4443,6 +6746,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4452,6 +6757,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4476,6 +6806,9 @@ export interface operations {
             /** @description The project, with its ETag */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4485,6 +6818,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4494,6 +6829,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4503,6 +6841,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4512,6 +6852,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4521,6 +6863,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4530,6 +6874,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4539,6 +6885,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4561,15 +6932,30 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4579,6 +6965,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4588,6 +6977,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4597,6 +6988,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4606,6 +6999,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4617,9 +7035,9 @@ export interface operations {
     updateProject: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 project_id: number;
@@ -4635,6 +7053,9 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4644,6 +7065,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4653,6 +7076,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4662,6 +7088,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4671,6 +7099,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4680,6 +7110,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4689,6 +7121,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4698,6 +7143,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4707,6 +7154,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4734,6 +7206,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4743,6 +7217,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4752,6 +7228,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4761,6 +7240,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4770,6 +7251,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4779,6 +7262,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4808,6 +7316,9 @@ export interface operations {
             /** @description The recorded entry */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4817,6 +7328,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4826,6 +7339,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4835,6 +7351,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4844,6 +7362,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4853,6 +7373,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4862,6 +7384,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4871,6 +7395,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4899,6 +7448,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4908,6 +7459,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4917,6 +7470,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4926,6 +7482,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4935,6 +7493,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4944,6 +7504,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4971,6 +7556,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4980,6 +7567,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4989,6 +7578,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4998,6 +7590,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5007,6 +7601,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5016,6 +7612,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5045,6 +7666,9 @@ export interface operations {
             /** @description The recorded disbursement */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5054,6 +7678,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5063,6 +7689,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5072,6 +7701,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5081,6 +7712,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5090,6 +7723,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5099,6 +7734,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5108,6 +7745,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5135,6 +7797,9 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5144,6 +7809,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5153,6 +7820,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5162,6 +7832,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5171,6 +7843,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5180,6 +7854,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5189,6 +7865,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5198,6 +7876,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5227,6 +7930,9 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5236,6 +7942,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5245,6 +7953,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5254,6 +7965,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5263,6 +7976,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5272,6 +7987,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5281,6 +7998,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5290,6 +8009,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5316,6 +8060,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5325,6 +8071,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5334,6 +8082,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5343,6 +8094,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5352,6 +8105,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5372,6 +8150,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5381,6 +8161,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5390,6 +8173,31 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5417,6 +8225,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5426,6 +8236,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5435,6 +8247,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5444,6 +8259,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5453,6 +8270,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5462,6 +8281,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5491,6 +8335,9 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5500,6 +8347,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5509,6 +8358,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5518,6 +8370,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5527,6 +8381,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5536,6 +8392,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5545,6 +8403,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5554,6 +8414,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5577,6 +8462,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5586,6 +8473,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5595,6 +8484,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5604,6 +8496,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5613,6 +8507,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5622,6 +8518,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5649,6 +8570,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5658,6 +8581,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5667,6 +8592,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5676,6 +8604,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5685,6 +8615,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5694,6 +8626,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5703,6 +8637,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5712,6 +8648,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5741,6 +8702,9 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5750,6 +8714,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5759,6 +8725,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5768,6 +8737,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5777,6 +8748,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5786,6 +8759,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5795,6 +8770,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5804,6 +8781,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5830,6 +8832,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5839,6 +8843,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5848,6 +8854,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5857,6 +8866,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5866,6 +8877,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5875,6 +8888,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5901,6 +8939,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5910,6 +8950,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5919,6 +8961,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5928,6 +8973,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5937,6 +8984,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5946,6 +8995,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5980,6 +9054,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5989,6 +9065,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5998,6 +9076,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6007,6 +9088,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6016,6 +9099,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6025,6 +9110,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6052,6 +9162,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6061,6 +9173,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6070,6 +9184,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6079,6 +9196,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6088,6 +9207,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6097,6 +9218,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6123,6 +9269,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6132,6 +9280,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6141,6 +9291,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6150,6 +9303,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6159,6 +9314,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6168,6 +9325,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6195,6 +9377,10 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6204,6 +9390,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6213,6 +9401,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6222,6 +9413,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6231,6 +9424,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6240,6 +9435,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6249,6 +9446,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6271,15 +9493,30 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProposalOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6289,6 +9526,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6298,6 +9538,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6307,6 +9549,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6316,6 +9560,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6327,9 +9596,9 @@ export interface operations {
     submitReallocationProposal: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The proposal's ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 proposal_id: number;
@@ -6341,6 +9610,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6350,6 +9621,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6359,6 +9633,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6368,6 +9644,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6377,6 +9655,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6386,6 +9666,8 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6395,6 +9677,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6404,6 +9688,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6415,9 +9724,9 @@ export interface operations {
     approveReallocationProposal: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The proposal's ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 proposal_id: number;
@@ -6433,6 +9742,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6442,6 +9753,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6451,6 +9764,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6460,6 +9776,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6469,6 +9787,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6478,6 +9798,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6487,6 +9809,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6496,6 +9831,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6505,6 +9842,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6516,9 +9878,9 @@ export interface operations {
     rejectReallocationProposal: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The proposal's ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 proposal_id: number;
@@ -6534,6 +9896,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6543,6 +9907,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6552,6 +9918,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6561,6 +9930,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6570,6 +9941,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6579,6 +9952,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6588,6 +9963,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6597,6 +9985,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6606,6 +9996,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6617,9 +10032,9 @@ export interface operations {
     applyReallocationProposal: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The proposal's ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 proposal_id: number;
@@ -6631,6 +10046,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6640,6 +10057,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6649,6 +10069,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6658,6 +10080,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6667,6 +10091,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6676,6 +10102,8 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6685,6 +10113,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6694,6 +10124,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6720,6 +10175,9 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6729,6 +10187,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6738,6 +10198,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6747,6 +10210,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6756,6 +10221,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6765,6 +10232,8 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6774,6 +10243,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6803,6 +10297,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6812,6 +10308,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6821,6 +10319,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6830,6 +10331,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6839,6 +10342,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6848,6 +10353,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6871,6 +10401,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6880,6 +10412,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6889,6 +10423,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6898,6 +10435,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6907,6 +10446,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6916,6 +10457,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6938,15 +10504,30 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ObstacleOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6956,6 +10537,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6965,6 +10549,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6974,6 +10560,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6983,6 +10571,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6994,9 +10607,9 @@ export interface operations {
     updateObstacle: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The obstacle's ETag */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 obstacle_id: number;
@@ -7012,6 +10625,9 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7021,6 +10637,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7030,6 +10648,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7039,6 +10660,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7048,6 +10671,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7057,6 +10682,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7066,6 +10704,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7075,6 +10715,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7090,8 +10755,8 @@ export interface operations {
                 plan_year?: number | null;
                 /** @description Report date, reproducible for any past date (default: today) */
                 as_of?: string | null;
-                /** @description json or xlsx (Vietnamese headers) */
-                format?: "json" | "xlsx";
+                /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
+                format?: "json" | "xlsx" | "csv";
             };
             header?: never;
             path?: never;
@@ -7099,19 +10764,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report as JSON or .xlsx */
+            /** @description The report as JSON, .xlsx or CSV (the same table) */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/json": components["schemas"]["MonthlyReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": unknown;
                 };
             };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7121,6 +10791,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7130,6 +10803,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7139,6 +10814,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7154,8 +10854,8 @@ export interface operations {
                 plan_year?: number | null;
                 /** @description Report date, reproducible for any past date (default: today) */
                 as_of?: string | null;
-                /** @description json or xlsx (Vietnamese headers) */
-                format?: "json" | "xlsx";
+                /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
+                format?: "json" | "xlsx" | "csv";
             };
             header?: never;
             path?: never;
@@ -7163,19 +10863,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report as JSON or .xlsx */
+            /** @description The report as JSON, .xlsx or CSV (the same table) */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/json": components["schemas"]["WatchListReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": unknown;
                 };
             };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7185,6 +10890,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7194,6 +10902,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7203,6 +10913,127 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReconciliationReport: {
+        parameters: {
+            query: {
+                /** @description Plan year (năm kế hoạch) */
+                plan_year: number;
+                project_id?: number | null;
+                format?: "xlsx" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every item of the plan year, with the confirmed and unconfirmed totals in the title row (xlsx) */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": unknown;
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7229,6 +11060,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7238,6 +11071,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7247,6 +11082,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7256,6 +11094,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7265,6 +11105,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7274,6 +11116,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7303,6 +11170,10 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7312,6 +11183,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7321,6 +11194,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7330,6 +11206,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7339,6 +11217,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7348,6 +11228,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7357,6 +11250,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7379,15 +11297,30 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ContractOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7397,6 +11330,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7406,6 +11342,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7415,6 +11353,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7424,6 +11364,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7435,9 +11400,9 @@ export interface operations {
     updateContract: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 contract_id: number;
@@ -7453,6 +11418,9 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7462,6 +11430,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7471,6 +11441,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7480,6 +11453,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7489,6 +11464,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7498,6 +11475,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7507,6 +11486,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7516,6 +11508,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7525,6 +11519,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7560,6 +11579,9 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7569,6 +11591,9 @@ export interface operations {
             /** @description Not modified: the snapshot's ETag matches If-None-Match */
             304: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -7576,6 +11601,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7585,6 +11612,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7594,6 +11624,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7603,6 +11635,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7626,6 +11683,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7637,6 +11696,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7646,6 +11708,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7655,6 +11719,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7677,6 +11766,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7686,6 +11777,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7695,6 +11789,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7704,6 +11800,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7713,6 +11811,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7739,6 +11862,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7748,6 +11873,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7757,6 +11884,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7766,6 +11896,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7775,6 +11907,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7784,6 +11918,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7793,6 +11940,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7819,6 +11991,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7828,6 +12002,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7837,6 +12013,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7846,6 +12025,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7855,6 +12036,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7864,6 +12047,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7873,6 +12069,160 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    extendAdvance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                advance_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdvanceExtension"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdvanceOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7900,6 +12250,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7909,6 +12261,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7918,6 +12272,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7927,6 +12284,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7936,6 +12295,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7958,15 +12342,31 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RecoveryCaseOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7976,6 +12376,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7985,6 +12387,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7994,6 +12398,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8025,6 +12454,10 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8034,6 +12467,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8043,6 +12478,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8052,6 +12490,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8061,6 +12501,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8070,6 +12512,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8079,6 +12523,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8088,6 +12545,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8108,6 +12590,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8117,6 +12601,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8126,6 +12613,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8135,6 +12624,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8144,6 +12635,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8166,15 +12682,31 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RuleSetOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8184,6 +12716,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8193,6 +12727,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8202,6 +12738,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8213,9 +12774,9 @@ export interface operations {
     updateRuleSet: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The ETag from your last read */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 code: string;
@@ -8231,6 +12792,9 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8240,6 +12804,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8249,6 +12815,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8258,6 +12827,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8267,6 +12838,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8276,6 +12849,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8285,6 +12871,8 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8294,6 +12882,31 @@ export interface operations {
             /** @description If-Match header required */
             428: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8316,6 +12929,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8325,6 +12940,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8334,6 +12952,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8343,6 +12963,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8352,6 +12974,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8378,6 +13025,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8387,6 +13036,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8396,6 +13047,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8405,6 +13059,19 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8414,6 +13081,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8436,6 +13128,8 @@ export interface operations {
             /** @description Successful Response */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8443,6 +13137,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8452,6 +13149,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8461,6 +13160,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8470,6 +13171,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8498,6 +13224,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8507,6 +13235,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8516,6 +13246,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8525,6 +13258,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8534,6 +13269,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8563,6 +13323,9 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8572,6 +13335,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8581,6 +13346,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8590,6 +13358,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8599,6 +13369,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8608,6 +13380,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8617,6 +13402,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8644,6 +13454,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8653,6 +13465,8 @@ export interface operations {
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8662,6 +13476,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8671,6 +13488,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8680,6 +13499,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8702,15 +13546,31 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DossierOut"];
                 };
             };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8720,6 +13580,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8729,6 +13591,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8738,6 +13602,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8767,6 +13656,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8776,6 +13667,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8785,6 +13678,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8794,6 +13690,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8803,6 +13701,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8812,6 +13712,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8821,6 +13723,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8830,6 +13745,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8861,6 +13801,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8870,6 +13814,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8879,6 +13825,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8888,6 +13837,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8897,6 +13848,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8906,6 +13859,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8915,6 +13870,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8924,6 +13892,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8953,6 +13946,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8962,6 +13957,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8971,6 +13968,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8980,6 +13980,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8989,6 +13991,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8998,6 +14002,8 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9007,6 +14013,19 @@ export interface operations {
             /** @description If-Match does not match the current ETag */
             412: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9016,6 +14035,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9042,6 +14086,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9051,6 +14097,8 @@ export interface operations {
             /** @description Malformed request body (not JSON or not UTF-8) */
             400: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9060,6 +14108,9 @@ export interface operations {
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9069,6 +14120,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9078,6 +14131,8 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9087,6 +14142,19 @@ export interface operations {
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9096,6 +14164,31 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9110,7 +14203,7 @@ export interface operations {
                 year: number;
                 quarter: number;
                 /** @description Or send Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet */
-                format?: ("json" | "xlsx") | null;
+                format?: ("json" | "xlsx" | "csv") | null;
             };
             header?: never;
             path?: never;
@@ -9118,19 +14211,25 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or .xlsx with format=xlsx */
+            /** @description JSON, or .xlsx / CSV with format=xlsx / csv */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AdvanceReport"];
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": unknown;
                 };
             };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9140,6 +14239,8 @@ export interface operations {
             /** @description Role or organisation scope does not allow this */
             403: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9149,6 +14250,452 @@ export interface operations {
             /** @description Invalid input or business rule violated */
             422: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReconciliation: {
+        parameters: {
+            query: {
+                /** @description Plan year (năm kế hoạch) */
+                plan_year: number;
+                /** @description One project only */
+                project_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationSummary"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReconciliationItems: {
+        parameters: {
+            query: {
+                /** @description Plan year (năm kế hoạch) */
+                plan_year: number;
+                /** @description One project only */
+                project_id?: number | null;
+                /** @description Default: every status but `matched` */
+                status?: components["schemas"]["MatchStatus"][] | null;
+                /** @description Items per page (default 50, max 500) */
+                page_size?: number;
+                page_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReconciliationItem_"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDisbursementWorkbook: {
+        parameters: {
+            query?: {
+                plan_year?: number | null;
+            };
+            header?: never;
+            path: {
+                organisation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sheet 'Giải ngân' to fill; sheet 'Dự án' lists the investor's projects and pools with plan, disbursed and remaining */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importDisbursementWorkbook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A filled template (.xlsx), at most 10,000 rows and the service's body limit */
+        requestBody: {
+            content: {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkbookImportResult"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {

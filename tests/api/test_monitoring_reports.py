@@ -53,12 +53,12 @@ async def test_r20_reports_as_xlsx_open_with_openpyxl(client, world):
     await _setup(client, world)
     r = await client.get("/api/v1/reports/monthly", params={"format": "xlsx"}, headers=world.h("viewer"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
-    ws = load_workbook(io.BytesIO(r.content)).active
-    assert ws.cell(2, 1).value == "Nguồn vốn" and ws.cell(3, 2).value == 100 * B
+    ws = load_workbook(io.BytesIO(r.content)).active  # the layout itself: tests/api/test_report_layouts.py
+    assert ws.cell(4, 1).value == "Nguồn vốn" and ws.cell(5, 2).value == 100_000  # triệu đồng
     r = await client.get("/api/v1/reports/watch-lists", params={"format": "xlsx"}, headers=world.h("viewer"))
     book = load_workbook(io.BytesIO(r.content))
     assert book.sheetnames == ["APP1", "APP2", "APP3"]
-    assert book["APP2"].cell(3, 1).value == "WL-1" and "GPMB" in book["APP2"].cell(3, 10).value
+    assert book["APP2"].cell(5, 1).value == "WL-1" and "GPMB" in book["APP2"].cell(5, 9).value
 
 
 async def test_r20_watch_list_report_has_flags_obstacles_recommendations(client, world):

@@ -27,6 +27,8 @@ FAKE_ID = "987654321"
 def _operations() -> list[tuple[str, str, object]]:
     found = []
     for route in api_routes(create_app(background_jobs=False)):
+        if not route.original_route.include_in_schema:
+            continue  # the dashboard's pages (app/web) are not API operations: tests/web, tests/browser
         for method in sorted(route.methods or ()):
             found.append((method, route.path_format, route))
     return found

@@ -12,7 +12,7 @@ from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import Schema
-from app.reporting import advance_report
+from app.reporting import advance_report, layouts
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,17 +43,22 @@ class AdvanceReport(Schema):
 
 @router.get("/advances", operation_id="getAdvanceReport", summary="Quarterly advance report (form 08.a)",
             response_model=AdvanceReport,
-            responses={200: {"content": {XLSX: {}}, "description": "JSON, or .xlsx with format=xlsx"},
+            responses={200: {"content": {XLSX: {}, "text/csv": {}},
+                             "description": "JSON, or .xlsx / CSV with format=xlsx / csv"},
                        **problem_responses(401, 403, 422)},
             dependencies=[require("treasury.read")])
 async def advance_report_endpoint(
     request: Request, session: SessionDep,
     year: Annotated[int, Query(ge=2000, le=2100)], quarter: Annotated[int, Query(ge=1, le=4)],
-    format: Annotated[Literal["json", "xlsx"] | None, Query(description="Or send Accept: " + XLSX)] = None,
+    format: Annotated[Literal["json", "xlsx", "csv"] | None, Query(description="Or send Accept: " + XLSX)] = None,
 ) -> AdvanceReport | Response:
     report = await advance_report.build(session, year, quarter, today())
     wants_xlsx = format == "xlsx" or (format is None and XLSX in request.headers.get("accept", ""))
+    name = f"bao-cao-tam-ung-Q{quarter}-{year}"
+    if format == "csv":
+        return Response(layouts.csv(layouts.advances(report)), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if wants_xlsx:
-        return Response(advance_report.to_xlsx(report), media_type=XLSX, headers={
-            "Content-Disposition": f'attachment; filename="bao-cao-tam-ung-Q{quarter}-{year}.xlsx"'})
+        return Response(layouts.xlsx(layouts.advances(report)), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     return AdvanceReport(**report)

@@ -11,7 +11,6 @@ from app.kernel.api.deps import (
     IdempotencyDep,
     PrincipalDep,
     SessionDep,
-    authorize_fact,
     authorize_project,
     note_write,
     require,
@@ -101,16 +100,13 @@ async def complete(dossier_id: IdParam, body: DossierAction, request: Request, s
 
 @router.post("/api/v1/dossiers/{dossier_id}/pay", operation_id="payDossier",
              summary="Pay a dossier: posts the Treasury's disbursement", response_model=DossierOut,
-             responses=ACT_ERRORS, dependencies=[require("dossier.process")])
+             responses=ACT_ERRORS, dependencies=[require("dossier.pay")])
 async def pay(dossier_id: IdParam, body: DossierPayment, request: Request, session: SessionDep, principal: PrincipalDep,
               idem: IdempotencyDep, if_match: IfMatch = None) -> Response:
     """R15/R15a: the payment is recorded in the ledger as the Treasury's entry, linked to the dossier, through the
     posting pipeline: a payment the rules refuse (R1–R8, R14) is refused with their code, and nothing changes."""
     if (replayed := await idem.replay()) is not None:
         return replayed
-    # R15a: the entry is the Treasury's record of the owner's document, which only the Treasury confirms.
-    authorize_fact(principal, "ledger_entry.confirm", EntrySource.owner.value, "a dossier's payment (the Treasury's "
-                   "record of the owner's document)")
     on = body.on or today()
 
     async def post(dossier: Dossier) -> int:
