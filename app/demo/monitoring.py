@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import DisbursementSchedule, ExtraNeed, MilestonePoint, Obstacle, ObstacleChange, ScheduleMonth
-from app.monitoring.forecast import DEFAULT_MILESTONE_CURVE
+from app.models import DisbursementSchedule, ExtraNeed, Obstacle, ObstacleChange, ScheduleMonth
 
 TY = 1_000_000_000
 # Owners' schedules are optimistic: a front-loaded version of the national shape (cumulative, month end).
@@ -47,15 +46,7 @@ def _stamp(day: date) -> datetime:
 async def load(session: AsyncSession, rng: random.Random, context: Any) -> None:
     as_of: date = context.as_of
     year: int = context.plan_year
-    now = _stamp(as_of)
-    for y in (year - 1, year):
-        await session.execute(
-            insert(MilestonePoint),
-            [
-                {"plan_year": y, "on_date": p.on(y), "target_fraction": p.fraction, "updated_at": now}
-                for p in DEFAULT_MILESTONE_CURVE.points
-            ],
-        )
+    # No milestone rows: R18's default (the province's own previous-year shape at 95%) applies.
 
     projects = [p for p in context.projects if p.plan_2024 > 0]
     # Schedules: most projects register one in February; some revise it in July (the first stays visible).

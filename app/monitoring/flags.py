@@ -57,6 +57,7 @@ class ProjectIndicators:
     unconstrained_capacity_vnd: int | None = None
     registered_extra_need_vnd: int = 0
     overdue_advance_vnd: int = 0
+    fresh_capital_vnd: int = 0  # supplements decided in the fresh-capital window: not yet due by the milestones
 
 
 def _exact(value: float) -> Fraction:
@@ -77,14 +78,18 @@ def flag_slow(
     thresholds: FlagThresholds = DEFAULT_THRESHOLDS,
     milestones: CumulativeCurve = DEFAULT_MILESTONE_CURVE,
 ) -> Flag | None:
-    """R18 slow: behind its own schedule, or behind the R17 milestone curve, by ≥ the margin (pp of plan)."""
+    """R18 slow: behind its own schedule, or behind the R17 milestone curve, by ≥ the margin (pp of plan).
+
+    The milestone is measured on the plan without fresh capital: money decided days ago cannot be late yet.
+    """
     plan = ind.plan_vnd
     if plan <= 0:
         return None
     margin = _exact(thresholds.slow_margin_pp)
     target = _exact(milestones.fraction_at(ind.as_of, ind.plan_year))
+    settled_plan = max(1, plan - ind.fresh_capital_vnd)
     # gaps in percentage points, as exact fractions
-    milestone_gap = 100 * target - Fraction(100 * ind.disbursed_vnd, plan)
+    milestone_gap = 100 * target - Fraction(100 * ind.disbursed_vnd, settled_plan)
     schedule_gap = (
         Fraction(100 * (ind.scheduled_to_date_vnd - ind.disbursed_vnd), plan)
         if ind.scheduled_to_date_vnd is not None
@@ -97,11 +102,13 @@ def flag_slow(
     numbers: dict[str, int | float] = {
         "plan_vnd": plan,
         "disbursed_vnd": ind.disbursed_vnd,
-        "rate_pct": _rate_pct(ind.disbursed_vnd, plan),
+        "rate_pct": _rate_pct(ind.disbursed_vnd, settled_plan),
         "milestone_target_pct": round(float(100 * target), 2),
         "milestone_gap_pp": round(float(milestone_gap), 2),
         "margin_pp": thresholds.slow_margin_pp,
     }
+    if ind.fresh_capital_vnd:
+        numbers["fresh_capital_vnd"] = ind.fresh_capital_vnd
     parts = []
     if schedule_gap is not None:
         numbers["scheduled_to_date_vnd"] = ind.scheduled_to_date_vnd or 0

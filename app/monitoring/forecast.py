@@ -22,13 +22,15 @@ Method, as a planner would explain it (deadline = 31/01/Y+1, when plan year Y's 
    remaining amount. The band is the range of the components, widened by `band_pct` of the remaining
    amount. `unconstrained_capacity_vnd` is the seasonal/pace blend without the plan cap: what the
    project could spend by the deadline if it had more capital (R18 able to absorb, R19 pace capacity).
+5. *Backed fresh capital* (R18) — a recent supplement covered by a registered need or a revised schedule:
+   steps 1–4 run on the plan without it, and it is added on top (capped at plan).
 """
 
 from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 # ---------------------------------------------------------------- curves (data, not code: R17)
@@ -102,16 +104,28 @@ DEFAULT_SEASONAL_CURVE = CumulativeCurve(
     )
 )
 
-# R17 milestone curve. Only the 95% at the deadline comes from the action programme (DOMAIN.md §1); the
-# intermediate targets are placeholders set above the national curve, to be replaced by the planner's data.
-DEFAULT_MILESTONE_CURVE = CumulativeCurve(
-    (
-        CurvePoint(0, 6, 30, 0.40),
-        CurvePoint(0, 9, 30, 0.60),
-        CurvePoint(0, 12, 31, 0.80),
-        CurvePoint(1, 1, 31, 0.95),
+PROVINCE_TARGET = 0.95  # the action programme: at least 95% of the plan by the deadline (DOMAIN.md §1)
+
+
+def milestone_curve_from_shape(shape: CumulativeCurve, target: float = PROVINCE_TARGET) -> CumulativeCurve:
+    """R18: a milestone curve with a year's shape that reaches `target` at the deadline.
+
+    Each point of the shape is scaled by target ÷ the shape's final fraction, so the intermediate milestones
+    sit where a year of that shape is when it ends on target (capped at 1).
+    """
+    if shape.final <= 0:
+        raise ValueError("a shape that never disburses cannot set milestones")
+    scale = target / shape.final
+    return CumulativeCurve(
+        tuple(
+            CurvePoint(p.year_offset, p.month, p.day, round(min(1.0, p.fraction * scale), 6))
+            for p in shape.points
+        )
     )
-)
+
+
+# R18 default without a province history: the national shape (DOMAIN.md §6) brought to 95% at the deadline.
+DEFAULT_MILESTONE_CURVE = milestone_curve_from_shape(DEFAULT_SEASONAL_CURVE)
 
 
 def seasonal_curve_from_history(years: Sequence[tuple[int, Sequence[int]]]) -> CumulativeCurve:
@@ -217,6 +231,7 @@ class ForecastParams:
     stalled_days: int = 60
     stalled_factor: float = 0.25  # share of the remaining amount a stalled project is still credited with
     band_pct: float = 0.10
+    fresh_capital_days: int = 60  # R18: how long a backed supplement counts as evidence of its own spending
 
 
 DEFAULT_FORECAST_PARAMS = ForecastParams()
@@ -237,10 +252,13 @@ class ForecastInput:
     cumulative: Sequence[tuple[date, int]] = ()
     schedule: Mapping[int, int] | None = None
     deadline: date | None = None
+    # R18: part of the plan that is fresh capital (a recent supplement) backed by a registered need or a
+    # revised schedule; the investor has shown where it goes, so it is evidence rather than a shortfall
+    backed_fresh_vnd: int = 0
 
     def __post_init__(self) -> None:
-        if self.plan_vnd < 0:
-            raise ValueError("plan_vnd must be ≥ 0")
+        if self.plan_vnd < 0 or self.backed_fresh_vnd < 0:
+            raise ValueError("plan_vnd and backed_fresh_vnd must be ≥ 0")
         if self.schedule is not None and any(not 1 <= m <= 13 or a < 0 for m, a in self.schedule.items()):
             raise ValueError("schedule months are 1–13 and amounts ≥ 0")
 
@@ -249,7 +267,7 @@ class ForecastInput:
 class ForecastComponent:
     """One line of the "why": an estimate at the deadline, its weight in the blend and what it came from."""
 
-    name: str  # seasonal | pace | schedule | typical | actual
+    name: str  # seasonal | pace | schedule | typical | actual | backed_fresh_capital (added, weight 0)
     estimate_vnd: int  # after the stall adjustment, before the plan cap
     weight: float  # normalised: the weights of a forecast sum to 1
     inputs: dict[str, int | float] = field(default_factory=dict)
@@ -287,6 +305,10 @@ def forecast(
     """R17/R18: the project's disbursement at the deadline with a band (method: module docstring)."""
     year, as_of, plan = inp.plan_year, inp.as_of, inp.plan_vnd
     deadline = inp.deadline or deadline_for(year)
+    backed = min(inp.backed_fresh_vnd, plan)
+    if backed > 0 and as_of < deadline:
+        base = forecast(replace(inp, plan_vnd=plan - backed, backed_fresh_vnd=0), curve, params)
+        return _with_backed_fresh_capital(base, backed)
     disbursed = max(0, cumulative_on(inp.cumulative, as_of))
     upper = max(plan, disbursed)  # a disbursed amount above plan (bad data) is not hidden
     last = last_disbursement_on(inp.cumulative, as_of)
@@ -396,3 +418,28 @@ def forecast(
     paced_weight = sum(w for _, w, _ in paced.values())
     capacity = sum(adjust(e) * w for e, w, _ in paced.values()) / paced_weight if paced_weight > 0 else blend
     return result(components, max(float(disbursed), blend), max(float(disbursed), capacity))
+
+
+def _with_backed_fresh_capital(base: Forecast, backed: int) -> Forecast:
+    """R18: the forecast on the plan without the backed fresh capital, plus that capital (capped at plan).
+
+    Until its window closes, the fresh capital counts as spent by the deadline: the project's own history
+    says nothing about money it received days ago, while its registered need or revised schedule does.
+    """
+    plan = base.plan_vnd + backed
+
+    def add(amount: int) -> int:
+        return min(max(plan, base.disbursed_vnd), amount + backed)
+
+    point = add(base.forecast_vnd)
+    fresh = ForecastComponent("backed_fresh_capital", backed, 0.0, {"backed_fresh_vnd": backed})
+    return replace(
+        base,
+        plan_vnd=plan,
+        forecast_vnd=point,
+        low_vnd=add(base.low_vnd),
+        high_vnd=add(base.high_vnd),
+        unconstrained_capacity_vnd=max(point, base.unconstrained_capacity_vnd + backed),
+        at_risk_vnd=max(0, plan - point),
+        components=(*base.components, fresh),
+    )

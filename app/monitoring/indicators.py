@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import and_, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ from app.monitoring.forecast import (
     ForecastParams,
     deadline_for,
     forecast,
+    milestone_curve_from_shape,
     scheduled_to_date,
     seasonal_curve_from_history,
 )
@@ -64,6 +65,8 @@ class PoolProgress:
     recovered_vnd: int = 0
     series: list[tuple[date, int]] = field(default_factory=list)
     extra_need_vnd: int = 0
+    fresh_vnd: int = 0  # supplements decided in the fresh-capital window (R18)
+    backed_fresh_vnd: int = 0  # the part of it backed by a registered need or a revised schedule
     forecast: Forecast | None = None
 
 
@@ -86,6 +89,7 @@ class ProjectProgress:
     extra_need_vnd: int = 0
     absorbable_vnd: int = 0
     milestone_target_pct: float = 0.0
+    fresh_capital_vnd: int = 0
     flags: list[Flag] = field(default_factory=list)
     pools: list[PoolProgress] = field(default_factory=list)
 
@@ -113,7 +117,8 @@ def thresholds() -> FlagThresholds:
 
 
 async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
-    """R17: the plan year's milestone curve from data, or the default (95% at 31/01 of Y+1)."""
+    """R17/R18: the plan year's milestone curve from data; by default the province's own shape of the
+    previous year brought to 95% at 31/01 of Y+1 (the national shape when there is no history)."""
     rows = (
         await session.execute(
             select(MilestonePoint.on_date, MilestonePoint.target_fraction)
@@ -122,7 +127,8 @@ async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCu
         )
     ).all()
     if not rows:
-        return DEFAULT_MILESTONE_CURVE
+        shape = await seasonal_curve(session, plan_year)
+        return DEFAULT_MILESTONE_CURVE if shape is DEFAULT_SEASONAL_CURVE else milestone_curve_from_shape(shape)
     return CumulativeCurve(tuple(CurvePoint(d.year - plan_year, d.month, d.day, f) for d, f in rows))
 
 
@@ -138,7 +144,9 @@ async def _pools(
             key = pool_key_of(row)
             out[key] = PoolProgress(key, row.plan_vnd, row.disbursed_vnd, row.advanced_vnd, row.advance_recovered_vnd)
     else:
-        for key, fig in (await pool_figures(session, plan_year=plan_year, project_ids=ids, as_of=as_of)).items():
+        # why: as known then (known_on), like the series, so rate and "never disbursed" agree
+        figures = await pool_figures(session, plan_year=plan_year, project_ids=ids, as_of=as_of, known_on=as_of)
+        for key, fig in figures.items():
             out[key] = PoolProgress(key, fig.plan_vnd, fig.disbursed_vnd, fig.advanced_vnd, fig.advance_recovered_vnd)
     return out
 
@@ -220,6 +228,48 @@ async def _needs(
         pools.setdefault(key, PoolProgress(key)).extra_need_vnd = int(amount or 0)
 
 
+async def _fresh_capital(
+    session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolProgress]
+) -> None:
+    """R18: supplements decided within `fresh_capital_days` of `as_of` (as known then), per pool, and the part
+    backed by the pool's registered need or by a schedule revision registered since the capital landed."""
+    a, s = AllocationEntry, DisbursementSchedule
+    since = as_of - timedelta(days=ForecastParams().fresh_capital_days)
+    query = (
+        select(a.project_id, a.capital_source, a.budget_level, func.sum(a.amount_vnd), func.min(a.decision_date))
+        .where(
+            a.plan_year == plan_year,
+            a.kind == AllocationKind.supplement,
+            a.decision_date > since,
+            a.decision_date <= as_of,
+            a.known_on <= as_of,
+        )
+        .group_by(a.project_id, a.capital_source, a.budget_level)
+    )
+    if ids is not None:
+        query = query.where(a.project_id.in_(ids))
+    fresh = (await session.execute(query)).all()
+    if not fresh:
+        return
+    revised_on = dict(
+        (
+            await session.execute(
+                select(s.project_id, func.max(s.known_on))
+                .where(s.plan_year == plan_year, s.revision > 1, s.known_on <= as_of)
+                .group_by(s.project_id)
+            )
+        ).all()
+    )
+    for pid, source, level, amount, first in fresh:
+        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
+        state = pools.setdefault(key, PoolProgress(key))
+        state.fresh_vnd = int(amount or 0)
+        revised = revised_on.get(pid)
+        state.backed_fresh_vnd = (
+            state.fresh_vnd if revised is not None and revised >= first else min(state.fresh_vnd, state.extra_need_vnd)
+        )
+
+
 async def _overdue(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None
 ) -> dict[int, int] | None:
@@ -274,8 +324,13 @@ def evaluate(
         for p in states:
             share = _split_schedule(schedule, p.plan_vnd, plan_total) if schedule else None
             p.forecast = f = forecast(
-                ForecastInput(plan_year, as_of, max(0, p.plan_vnd), p.series, share), seasonal, params=params
+                ForecastInput(
+                    plan_year, as_of, max(0, p.plan_vnd), p.series, share, backed_fresh_vnd=p.backed_fresh_vnd
+                ),
+                seasonal,
+                params=params,
             )
+            st.fresh_capital_vnd += p.fresh_vnd
             st.plan_vnd += p.plan_vnd
             st.disbursed_vnd += p.disbursed_vnd
             st.advance_outstanding_vnd += p.advanced_vnd - p.recovered_vnd
@@ -305,6 +360,7 @@ def evaluate(
             st.capacity_vnd,
             st.extra_need_vnd,
             st.overdue_advance_vnd or 0,
+            st.fresh_capital_vnd,
         )
         st.flags = evaluate_flags(ind, limits, milestones)
         projects[pid] = st
@@ -348,6 +404,7 @@ async def build_snapshot(
     pools = await _pools(session, plan_year, as_of, ids, current)
     await _series(session, plan_year, as_of, ids, current, pools)
     await _needs(session, plan_year, as_of, ids, pools)
+    await _fresh_capital(session, plan_year, as_of, ids, pools)
     schedules = await _schedules(session, plan_year, as_of, ids, current)
     for pid in schedules:  # a project with a schedule but no pool yet still shows (plan 0)
         if not any(k.project_id == pid for k in pools):

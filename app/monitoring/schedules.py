@@ -12,7 +12,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.errors import RuleViolation
 from app.models import DisbursementSchedule, ExtraNeed, MilestonePoint, ScheduleMonth
-from app.monitoring.forecast import DEFAULT_MILESTONE_CURVE, deadline_for
+from app.monitoring.forecast import deadline_for
 
 
 async def register_schedule(
@@ -103,17 +103,14 @@ async def list_schedules(
 
 
 async def milestone_points(session: AsyncSession, plan_year: int) -> tuple[list[tuple[date, float]], bool]:
-    """The curve's points and whether they are the defaults (DOMAIN.md §6, 95% at the deadline)."""
-    rows = (
-        await session.execute(
-            select(MilestonePoint.on_date, MilestonePoint.target_fraction)
-            .where(MilestonePoint.plan_year == plan_year)
-            .order_by(MilestonePoint.on_date)
-        )
-    ).all()
-    if rows:
-        return [(d, f) for d, f in rows], False
-    return [(p.on(plan_year), p.fraction) for p in DEFAULT_MILESTONE_CURVE.points], True
+    """The curve the flags use (`indicators.milestone_curve`) and whether it is the default: the province's own
+    previous-year shape brought to 95% at the deadline (R18), the national one without history."""
+    from app.monitoring.indicators import milestone_curve  # indicators reads schedules' tables: import at use
+
+    is_default = await session.scalar(select(MilestonePoint.plan_year).where(MilestonePoint.plan_year == plan_year)
+                                      .limit(1)) is None
+    curve = await milestone_curve(session, plan_year)
+    return [(p.on(plan_year), p.fraction) for p in curve.points], is_default
 
 
 async def set_milestones(session: AsyncSession, plan_year: int, points: list[tuple[date, float]]) -> None:

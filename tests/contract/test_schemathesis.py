@@ -66,7 +66,9 @@ def run_schemathesis(base_url: str, headers: dict[str, str]) -> tuple[Counter, d
             },
         }
     )
-    schema = schemathesis.openapi.from_dict(create_app(background_jobs=False).openapi(), config=config)
+    # The .xlsx upload has no serializer in Schemathesis; its JSON twin, /disbursements/batch, is fuzzed.
+    schema = schemathesis.openapi.from_dict(create_app(background_jobs=False).openapi(), config=config).exclude(
+        path="/api/v1/disbursements/workbook")
     cases: Counter = Counter()
     failures: dict[str, list[str]] = defaultdict(list)
     errors: list[str] = []

@@ -23,7 +23,11 @@ from app.monitoring.forecast import CumulativeCurve, CurvePoint, milestone_targe
 
 Y = 2024
 PLAN = 100_000_000_000
-AS_OF = date(Y, 9, 30)  # milestone target 60% by default
+AS_OF = date(Y, 9, 30)  # milestone target 60% on the planner's curve below
+# A planner's curve set as data (R17): 40% / 60% / 80% / 95%.
+PLANNER = CumulativeCurve(
+    (CurvePoint(0, 6, 30, 0.40), CurvePoint(0, 9, 30, 0.60), CurvePoint(0, 12, 31, 0.80), CurvePoint(1, 1, 31, 0.95))
+)
 
 HEALTHY = ProjectIndicators(
     plan_year=Y,
@@ -55,7 +59,7 @@ def test_r18_slow_behind_schedule():
 
 def test_r18_slow_behind_milestone_curve():
     ind = replace(HEALTHY, disbursed_vnd=45_000_000_000, scheduled_to_date_vnd=46_000_000_000)
-    flag = flag_slow(ind)
+    flag = flag_slow(ind, DEFAULT_THRESHOLDS, PLANNER)
     assert flag is not None and flag.reason == "behind_milestone"
     assert flag.numbers["milestone_target_pct"] == 60.0
     assert flag.numbers["milestone_gap_pp"] == 15.0
@@ -64,18 +68,39 @@ def test_r18_slow_behind_milestone_curve():
 
 def test_r18_slow_both_and_margin_boundary_is_inclusive():
     exactly = replace(HEALTHY, disbursed_vnd=50_000_000_000, scheduled_to_date_vnd=60_000_000_000)
-    flag = flag_slow(exactly)  # exactly 10 pp behind both
+    flag = flag_slow(exactly, DEFAULT_THRESHOLDS, PLANNER)  # exactly 10 pp behind both
     assert flag is not None and flag.reason == "behind_schedule_and_milestone"
     just_inside = replace(exactly, disbursed_vnd=50_000_000_001)
-    assert flag_slow(just_inside) is None  # compared exactly, no float slack
+    assert flag_slow(just_inside, DEFAULT_THRESHOLDS, PLANNER) is None  # compared exactly, no float slack
 
 
 def test_r18_slow_margin_is_configurable_and_milestones_are_data():
     ind = replace(HEALTHY, disbursed_vnd=55_000_000_000, scheduled_to_date_vnd=None)
-    assert flag_slow(ind) is None  # 5 pp behind the 60% milestone
-    assert flag_slow(ind, FlagThresholds(slow_margin_pp=5)) is not None
+    assert flag_slow(ind, DEFAULT_THRESHOLDS, PLANNER) is None  # 5 pp behind the 60% milestone
+    assert flag_slow(ind, FlagThresholds(slow_margin_pp=5), PLANNER) is not None
     strict = CumulativeCurve((CurvePoint(0, 9, 30, 0.9), CurvePoint(1, 1, 31, 1.0)))
     assert flag_slow(ind, DEFAULT_THRESHOLDS, strict).numbers["milestone_target_pct"] == 90.0
+
+
+def test_r18_default_milestones_follow_the_national_shape_at_95_pct():
+    # no history: 49% × 0.95 ÷ 0.90 = 51.72% at 30/09; 40% disbursed is 11.72 pp behind, 42% only 9.72
+    ind = replace(HEALTHY, disbursed_vnd=40_000_000_000, scheduled_to_date_vnd=None)
+    flag = flag_slow(ind)
+    assert flag is not None and flag.numbers["milestone_target_pct"] == 51.72
+    assert flag.numbers["milestone_gap_pp"] == 11.72
+    assert flag_slow(replace(ind, disbursed_vnd=42_000_000_000)) is None
+
+
+def test_r18_fresh_capital_is_not_yet_due_by_the_milestones():
+    # 50 of a 100 plan disbursed = 10 pp behind 60%; 25 of the plan landed days ago: 50 of 75 = 66.67%
+    ind = replace(HEALTHY, disbursed_vnd=50_000_000_000, scheduled_to_date_vnd=None)
+    assert flag_slow(ind, DEFAULT_THRESHOLDS, PLANNER) is not None
+    assert flag_slow(replace(ind, fresh_capital_vnd=25_000_000_000), DEFAULT_THRESHOLDS, PLANNER) is None
+    # 40 of 75 = 53.33%: 6.67 pp behind, still within the 10 pp margin; 30 of 75 = 40%: 20 pp behind
+    late = flag_slow(replace(ind, disbursed_vnd=30_000_000_000, fresh_capital_vnd=25_000_000_000),
+                     DEFAULT_THRESHOLDS, PLANNER)
+    assert late is not None and late.numbers["milestone_gap_pp"] == 20.0
+    assert late.numbers["fresh_capital_vnd"] == 25_000_000_000
 
 
 def test_r18_slow_ignores_zero_plan():

@@ -67,11 +67,12 @@ def test_r17_curve_rejects_bad_data():
 
 def test_r17_milestone_target_defaults_and_interpolation():
     assert milestone_target(date(Y + 1, 1, 31), plan_year=Y) == pytest.approx(0.95)  # the province target
-    assert milestone_target(date(Y, 6, 30)) == pytest.approx(0.40)
-    assert milestone_target(date(Y, 9, 30)) == pytest.approx(0.60)
-    assert milestone_target(date(Y, 12, 31)) == pytest.approx(0.80)
+    # R18 without history: the national shape (30% / 49% / 75% / 90%) scaled by 0.95 ÷ 0.90
+    assert milestone_target(date(Y, 6, 30)) == pytest.approx(0.30 * 0.95 / 0.90, abs=1e-6)  # 31.67%
+    assert milestone_target(date(Y, 9, 30)) == pytest.approx(0.49 * 0.95 / 0.90, abs=1e-6)  # 51.72%
+    assert milestone_target(date(Y, 12, 31)) == pytest.approx(0.75 * 0.95 / 0.90, abs=1e-6)  # 79.17%
     mid = milestone_target(date(Y, 8, 15))
-    assert 0.40 < mid < 0.60
+    assert 0.3167 < mid < 0.5173
     assert milestone_target(date(Y, 1, 1)) < 0.01
     custom = CumulativeCurve((CurvePoint(1, 1, 31, 1.0),))
     assert milestone_target(date(Y + 1, 1, 31), custom, plan_year=Y) == 1.0
@@ -250,3 +251,20 @@ def test_r17_forecast_invariants(inp):
             result.at_risk_vnd,
         )
     )
+
+
+def test_r18_backed_fresh_capital_is_evidence_not_a_shortfall():
+    # 2 January, no schedule: the typical outcome is plan × 0.90 (national curve at 31/01).
+    day = date(Y, 1, 2)
+    plain = forecast(ForecastInput(Y, day, 100_000_000_000))
+    assert plain.forecast_vnd == 90_000_000_000 and plain.at_risk_vnd == 10_000_000_000
+    # 40 of the 100 just landed, backed by a registered need: 60 × 0.90 = 54, + 40 = 94.
+    backed = forecast(ForecastInput(Y, day, 100_000_000_000, backed_fresh_vnd=40_000_000_000))
+    assert backed.forecast_vnd == 94_000_000_000 and backed.at_risk_vnd == 6_000_000_000
+    assert backed.plan_vnd == 100_000_000_000
+    assert backed.components[-1].name == "backed_fresh_capital" and backed.components[-1].estimate_vnd == 40_000_000_000
+    # never above plan, and after the deadline the outcome is what was disbursed
+    whole = forecast(ForecastInput(Y, day, 100_000_000_000, backed_fresh_vnd=150_000_000_000))
+    assert whole.forecast_vnd == 100_000_000_000
+    over = forecast(ForecastInput(Y, date(Y + 1, 2, 1), 100_000_000_000, backed_fresh_vnd=40_000_000_000))
+    assert over.forecast_vnd == 0
