@@ -6,15 +6,9 @@ date, the errors point at the caller's row, only the Treasury names an owner's d
 
 from __future__ import annotations
 
-from app.kernel.db import session_scope
-from app.ledger.verify import check_all
 from tests.api.test_ledger_regressions import B, M, _problem, _project
+from tests.api.test_reconciliation import _record, _summary, _verify
 from tests.conftest import disbursement_body
-
-
-async def _record(client, world, project, role, amount, doc, **extra):
-    return await client.post(f"/api/v1/projects/{project['id']}/disbursements",
-                             json=disbursement_body(amount, doc, **extra), headers=world.h(role))
 
 
 async def _ok(client, world, project, role, amount, doc, **extra) -> dict:
@@ -25,20 +19,6 @@ async def _ok(client, world, project, role, amount, doc, **extra) -> dict:
 
 async def _batch(client, world, role, rows):
     return await client.post("/api/v1/disbursements/batch", headers=world.h(role), json={"rows": rows})
-
-
-async def _summary(client, world, **params) -> dict:
-    response = await client.get("/api/v1/reconciliation", params={"plan_year": 2024, **params},
-                                headers=world.h("treasury"))
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def _items(client, world, **params) -> list[dict]:
-    response = await client.get("/api/v1/reconciliation/items", params={"plan_year": 2024, **params},
-                                headers=world.h("treasury"))
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
 
 
 async def _pool(client, world, project, **params) -> dict:
@@ -54,11 +34,6 @@ async def _split(client, world, as_of: str) -> dict:
                               headers=world.h("viewer"))
     assert answer.status_code == 200, answer.text
     return answer.json()["province_confirmed"]
-
-
-async def _verify() -> None:
-    async with session_scope() as session:
-        assert await check_all(session) == []
 
 
 
