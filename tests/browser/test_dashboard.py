@@ -94,7 +94,12 @@ class Visit:
         assert "/dashboard/sign-in" in self.driver.current_url  # no session: the sign-in page
         self.driver.find_element(By.ID, "key").send_keys(self.keys[role])
         self.driver.find_element(By.ID, "sign-in").click()
-        assert self.driver.current_url.endswith("/dashboard/overview")
+        # click() may return before the POST's redirect lands (the overview builds the province's snapshot, slow
+        # on a loaded machine): wait for the navigation, then check where it went.
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, 60).until(lambda d: "/dashboard/sign-in" not in d.current_url)
+        assert self.driver.current_url.endswith("/dashboard/overview"), self.driver.current_url
         cookie = self.driver.get_cookie("dm_session")
         assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert self.keys[role] not in cookie["value"]
