@@ -27,7 +27,7 @@ from app.models import Disbursement
 
 # Document number of the superseding reversal: one per report (a report is superseded once), short and unique.
 SUPERSEDE_DOCUMENT = "DC-{report_id}"  # đối chiếu
-_CHUNK = 5000
+_CHUNK = 5000  # pairs per IN (two binds each: within SQLite's 32,766 variables)
 
 
 @dataclass(slots=True)
@@ -53,8 +53,9 @@ class Expanded:
         return error
 
 
-async def _select_in(session: AsyncSession, query: Any, columns: tuple[Any, Any],
-                     keys: list[tuple[int, str]]) -> list[Any]:
+async def select_in(session: AsyncSession, query: Any, columns: tuple[Any, Any],
+                    keys: list[tuple[int, str]]) -> list[Any]:
+    """`query` restricted to rows whose (`columns`) pair is in `keys`, in chunks (the posting pipeline's probes)."""
     found: list[Any] = []
     for start in range(0, len(keys), _CHUNK):
         found += (await session.execute(query.where(tuple_(*columns).in_(keys[start:start + _CHUNK])))).all()
@@ -79,10 +80,10 @@ async def with_superseded_reports(session: AsyncSession, rows: Sequence[Disburse
         query = select(d).where(d.c.source == EntrySource.owner.value, d.c.reverses_id.is_(None),
                                 ~exists().where(reversal.reverses_id == d.c.id))
         reports = {(r.project_id, r.document_number): r
-                   for r in await _select_in(session, query, (d.c.project_id, d.c.document_number), confirming)}
+                   for r in await select_in(session, query, (d.c.project_id, d.c.document_number), confirming)}
     if confirming or reporting:
         query = select(d.c.id, d.c.project_id, d.c.owner_document_number)
-        confirmed = {(r.project_id, r.owner_document_number): r.id for r in await _select_in(
+        confirmed = {(r.project_id, r.owner_document_number): r.id for r in await select_in(
             session, query, (d.c.project_id, d.c.owner_document_number), sorted(set(confirming) | set(reporting)))}
     out, superseding = Expanded(), []
     seen: set[tuple[int, str]] = set()

@@ -98,13 +98,8 @@ async def _existing_documents(session: AsyncSession, keys: list[tuple[int, str]]
             "CAST(:n AS VARCHAR[])) AS k(p, n) ON d.project_id = k.p AND d.document_number = k.n"),
             {"p": [k[0] for k in keys], "n": [k[1] for k in keys]})
         return {(row[0], row[1]) for row in pairs}
-    existing: set[tuple[int, str]] = set()
-    for start in range(0, len(keys), 5000):
-        chunk = keys[start:start + 5000]
-        existing |= {(r[0], r[1]) for r in await session.execute(
-            select(Disbursement.project_id, Disbursement.document_number)
-            .where(tuple_(Disbursement.project_id, Disbursement.document_number).in_(chunk)))}
-    return existing
+    columns = (Disbursement.project_id, Disbursement.document_number)
+    return {(r[0], r[1]) for r in await confirmations.select_in(session, select(*columns), columns, keys)}
 
 
 def _duplicates(keys: list[tuple[int, str]], existing: set[tuple[int, str]]) -> list[RowError]:
