@@ -19,7 +19,8 @@ class PoolIn(Schema):
 class ProposalOptions(Schema):
     minimum_transfer_vnd: NonNegativeVnd = Field(100_000_000, description="Smallest transfer worth a decision")
     safety_margin_vnd: NonNegativeVnd = Field(0, description="Kept above each donor's forecast")
-    safety_margin_pct: float = Field(0.0, ge=0, le=100, description="% of a donor's plan kept above its forecast")
+    safety_margin_pct: float = Field(0.0, ge=0, le=100, strict=True,  # strict: `false` is not 0 %
+                                     description="% of a donor's plan kept above its forecast")
     protect_watch_lists: bool = Field(True, strict=True, description="Projects on a watch-list never give capital")
 
 
