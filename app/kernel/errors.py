@@ -31,6 +31,16 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class UnknownReference(DomainError):
+    """A resource the request body names does not exist (`reference_not_found`, with the field's pointer).
+
+    404 is kept for the resource the URL names: a client (or a crawler following links) must be able to tell
+    "this URL is gone" from "this body points at nothing"."""
+
+    status = 422
+    title = "Unknown reference"
+
+
 class Conflict(DomainError):
     status = 409
     title = "Conflict"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
-from app.kernel.errors import NotFound, PreconditionFailed, RuleViolation
+from app.kernel.errors import NotFound, PreconditionFailed, RuleViolation, UnknownReference
 from app.models import Obstacle, ObstacleChange, Organisation, WorkingGroup
 
 
@@ -50,12 +50,12 @@ def etag(o: Obstacle) -> str:
 async def _check_refs(session: AsyncSession, fields: dict[str, Any]) -> None:
     org = fields.get("responsible_organisation_id")
     if org is not None and await session.get(Organisation, org) is None:
-        raise NotFound(
-            "organisation_not_found", f"Organisation {org} does not exist.", pointer="/responsible_organisation_id"
-        )
+        raise UnknownReference("reference_not_found", f"Organisation {org} does not exist.",
+                               pointer="/responsible_organisation_id", resource="organisation")
     group = fields.get("working_group_id")
     if group is not None and await session.get(WorkingGroup, group) is None:
-        raise NotFound("working_group_not_found", f"Working group {group} does not exist.", pointer="/working_group_id")
+        raise UnknownReference("reference_not_found", f"Working group {group} does not exist.",
+                               pointer="/working_group_id", resource="working_group")
 
 
 def _raw(value: Any) -> Any:

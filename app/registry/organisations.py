@@ -13,7 +13,7 @@ from app.enums import OrganisationKind, Role
 from app.kernel import caches
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
-from app.kernel.errors import Conflict, NotFound, RuleViolation
+from app.kernel.errors import Conflict, NotFound, RuleViolation, UnknownReference
 from app.kernel.owner_scope import subunit_ids
 from app.kernel.security import new_api_key
 from app.models import ApiKey, Organisation, OrganisationSuccession
@@ -39,8 +39,8 @@ async def create_organisation(
     if await session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None:
         raise Conflict("organisation_code_taken", f"An organisation with code {code!r} exists.", pointer="/code")
     if parent_id is not None and await session.get(Organisation, parent_id) is None:
-        raise NotFound("organisation_not_found", f"Parent organisation {parent_id} does not exist.",
-                       pointer="/parent_id")
+        raise UnknownReference("reference_not_found", f"Parent organisation {parent_id} does not exist.",
+                               pointer="/parent_id", resource="organisation")
     organisation = Organisation(
         code=code, name=name, kind=kind, parent_id=parent_id, valid_from=valid_from, valid_to=valid_to,
         created_at=utcnow(),
@@ -59,8 +59,8 @@ async def create_api_key(session: AsyncSession, *, organisation_id: int, role: R
     `issued_by_key_id` is the key that issues it through the API (None only for the command line, the bootstrap
     and the demo); `holder` is the person it is issued to (the command line and the demo use the name)."""
     if await session.get(Organisation, organisation_id) is None:
-        raise NotFound("organisation_not_found", f"Organisation {organisation_id} does not exist.",
-                       pointer="/organisation_id")
+        raise UnknownReference("reference_not_found", f"Organisation {organisation_id} does not exist.",
+                               pointer="/organisation_id", resource="organisation")
     now = utcnow()
     if expires_at is not None and expires_at <= now:
         raise RuleViolation("expiry_not_in_future", "A key's expiry must be in the future.", pointer="/expires_at")
@@ -145,8 +145,11 @@ async def record_succession(session: AsyncSession, predecessor_id: int, *, succe
     """Record that `successor_id` took over `predecessor_id` (merger, abolition of districts, …)."""
     predecessor = await session.get(Organisation, predecessor_id)
     successor = await session.get(Organisation, successor_id)
-    if predecessor is None or successor is None:
-        raise NotFound("organisation_not_found", "Both organisations must exist.", pointer="/successor_id")
+    if predecessor is None:
+        raise NotFound("organisation_not_found", f"Organisation {predecessor_id} does not exist.")
+    if successor is None:
+        raise UnknownReference("reference_not_found", f"Organisation {successor_id} does not exist.",
+                               pointer="/successor_id", resource="organisation")
     if successor_id in await subunit_ids(session, predecessor_id):
         raise Conflict("succession_cycle", "An organisation cannot succeed itself or one of its own successors.",
                        pointer="/successor_id")

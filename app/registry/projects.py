@@ -12,7 +12,7 @@ from app.enums import ProjectStatus, WatchList
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
-from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation, UnknownReference
 from app.kernel.search_text import fold, project_search_text
 from app.ledger.locks import lock_projects
 from app.models import Organisation, Project, ProjectBalance, WorkingGroup
@@ -37,11 +37,11 @@ async def get(session: AsyncSession, project_id: int) -> Project:
 
 async def _check_references(session: AsyncSession, investor_id: int | None, working_group_id: int | None) -> None:
     if investor_id is not None and await session.get(Organisation, investor_id) is None:
-        raise NotFound("organisation_not_found", f"Investor organisation {investor_id} does not exist.",
-                       pointer="/investor_id")
+        raise UnknownReference("reference_not_found", f"Investor organisation {investor_id} does not exist.",
+                               pointer="/investor_id", resource="organisation")
     if working_group_id is not None and await session.get(WorkingGroup, working_group_id) is None:
-        raise NotFound("working_group_not_found", f"Working group {working_group_id} does not exist.",
-                       pointer="/working_group_id")
+        raise UnknownReference("reference_not_found", f"Working group {working_group_id} does not exist.",
+                               pointer="/working_group_id", resource="working_group")
 
 
 async def create(session: AsyncSession, fields: dict[str, Any]) -> Project:
