@@ -36,6 +36,28 @@ async def load_books(session: AsyncSession) -> Books:
     return fold_ledger(allocations, rows, await effective_rule_sets(session))
 
 
+async def advances_outstanding_on(session: AsyncSession, as_of: date, *,
+                                  project_ids: list[int] | None = None) -> dict[int, int]:
+    """Point in time (R13, R9): each advance's outstanding balance on `as_of` as the ledger knew it then, keyed
+    by the advance's disbursement id.
+
+    Only rows whose value date and known-on date are both ≤ `as_of` count, replayed through the one fold and its
+    one FIFO: a recovery recorded later, or an advance reversed later, does not change a past answer."""
+    d = Disbursement.__table__
+    query = (select(d).where(d.c.value_date <= as_of, d.c.known_on <= as_of,
+                             (d.c.kind == "advance") | (d.c.advance_recovered_vnd != 0))
+             .order_by(d.c.id))
+    if project_ids is not None:
+        query = query.where(d.c.project_id.in_(project_ids))
+    value_dates: dict[int, date] = {}
+    rows: list[LedgerRow] = []
+    for r in await session.execute(query):
+        value_dates[r.id] = r.value_date
+        rows.append(LedgerRow(r.id, movement_of(r, value_dates.get(r.reverses_id) if r.reverses_id else None)))
+    books = fold_ledger((), rows, await effective_rule_sets(session))
+    return {i: a.amount_vnd - a.recovered_vnd for i, a in books.advances.items()}
+
+
 async def rebuild(session: AsyncSession) -> int:
     """Rewrite every balance row and advance from the ledger (after a load that bypassed the pipeline)."""
     await session.flush()  # rows the caller added (contracts, their balance rows) take part

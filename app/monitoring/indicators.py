@@ -8,7 +8,7 @@ A *snapshot* is built with a fixed number of aggregated queries, whatever the nu
 3. the schedule revision in force on `as_of` (months of the latest revision known by then);
 4. registered extra needs (known by `as_of`, spendable by the deadline);
 5. the milestone curve of the plan year (data, defaults from DOMAIN.md §6);
-6. overdue advances (the Treasury model's sweep transitions, when that module is installed).
+6. overdue advances on the date, as the Treasury lists them (point in time, when that module is installed).
 Forecasts (`services.forecast`) run per pool; a project's figures are the sums of its pools and R18
 flags (`services.flags`) are evaluated on those sums. `project_ids` restricts every query to those
 projects: the incremental refresher (`services.indicator_store`) recomputes the changed projects with the
@@ -273,23 +273,20 @@ async def _fresh_capital(
 async def _overdue(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None
 ) -> dict[int, int] | None:
-    """Overdue outstanding advances per project, from the Treasury module's sweep (None if absent)."""
+    """Overdue advances per project on `as_of` (R9–R11), exactly as the Treasury's overdue list of that day
+    (`app.treasury.view.overdue_snapshot`, point in time); None when the Treasury module is not installed."""
     try:
-        from app.models.treasury import Advance, SweepTransition
+        from app.treasury.view import OverdueFilter, overdue_snapshot
     except ImportError:  # the Treasury module is not installed
         return None
-    overdue_ids = select(SweepTransition.subject_id).where(
-        SweepTransition.subject_type == "advance", SweepTransition.kind == "overdue", SweepTransition.as_of <= as_of
-    )
-    query = (
-        select(Advance.project_id, func.sum(Advance.outstanding_vnd))
-        .where(Advance.outstanding_vnd > 0, Advance.id.in_(overdue_ids))
-        .group_by(Advance.project_id)
-    )
-    if ids is not None:
-        query = query.where(Advance.project_id.in_(ids))
-    rows = (await session.execute(query)).all()
-    return {pid: int(amount or 0) for pid, amount in rows}
+    wanted = None if ids is None else set(ids)
+    out: dict[int, int] = defaultdict(int)
+    project = next(iter(wanted)) if wanted is not None and len(wanted) == 1 else None
+    for item in await overdue_snapshot(session, OverdueFilter(project_id=project), as_of):
+        pid = item.row.advance.project_id
+        if wanted is None or pid in wanted:
+            out[pid] += item.classification.overdue_vnd
+    return dict(out)
 
 
 def _split_schedule(schedule: dict[int, int], share_num: int, share_den: int) -> dict[int, int]:

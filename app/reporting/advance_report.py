@@ -2,8 +2,8 @@
 
 Per investor and project: outstanding advances, overdue balances by rule (R9–R11), reasons and remedies
 from the recovery cases (R16). Classified on the quarter's last day (or today, for the current quarter).
-Limitation: outstanding balances are today's rows restricted to advances made by that day, so recoveries
-recorded after the quarter end already reduce them (a point-in-time FIFO recomputation is future work).
+Balances are those of the quarter's last day as the ledger knew them then (`view.outstanding_advances` with
+`as_of`): a recovery recorded after the quarter end does not change a past report.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ async def build(session: AsyncSession, year: int, quarter: int, today: date) -> 
     as_of = min(quarter_end(year, quarter), today)
     rule_sets = await effective_rule_sets(session)
     rule_set = ruleset_for(as_of, rule_sets)  # the report date's rule set, named in the header
-    rows = [r for r in await outstanding_advances(session) if r.advance.advanced_on <= as_of]
+    rows = await outstanding_advances(session, as_of=as_of)
     project_ids = sorted({r.advance.project_id for r in rows})
     projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
     investor_ids = sorted({p.investor_id for p in projects.values()})
@@ -55,12 +55,12 @@ async def build(session: AsyncSession, year: int, quarter: int, today: date) -> 
             "project_code": p.code, "project_name": p.name, "outstanding_vnd": 0, "overdue_vnd": 0,
             "overdue_by_rule_vnd": {"R9": 0, "R10": 0, "R11": 0}, "due_soon_vnd": 0, "reasons": [],
             "remedies": []})
-        item["outstanding_vnd"] += r.advance.outstanding_vnd
+        item["outstanding_vnd"] += r.outstanding_vnd
         if c.status is overdue.AdvanceStatus.overdue:
             item["overdue_vnd"] += c.overdue_vnd
             item["overdue_by_rule_vnd"][c.rule_id] += c.overdue_vnd
         elif c.status is overdue.AdvanceStatus.due_soon:
-            item["due_soon_vnd"] += r.advance.outstanding_vnd
+            item["due_soon_vnd"] += r.outstanding_vnd
         case = cases.get(r.advance.id)
         if case is not None:
             item["reasons"].extend(n for n in notes.get(case.id, []) if n not in item["reasons"])

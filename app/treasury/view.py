@@ -14,6 +14,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import AdvanceKind
+from app.kernel.clock import today
+from app.ledger.books import advances_outstanding_on
 from app.models import Advance, Contract, Project
 from app.models.snapshot import SnapshotVersion
 from app.rulesets.model import RuleSet
@@ -29,14 +31,18 @@ class AdvanceRow:
     investor_id: int
     project_code: str
     contract: Contract | None
-    facts: overdue.AdvanceFacts
+    facts: overdue.AdvanceFacts  # outstanding as of the question's date (today's row, or the ledger replayed)
+
+    @property
+    def outstanding_vnd(self) -> int:
+        return self.facts.outstanding_vnd
 
 
-def facts_of(advance: Advance, contract: Contract | None) -> overdue.AdvanceFacts:
+def facts_of(advance: Advance, contract: Contract | None, outstanding_vnd: int | None = None) -> overdue.AdvanceFacts:
     kind = AdvanceKind(advance.kind)
     return overdue.AdvanceFacts(
         kind=kind, advanced_on=advance.advanced_on, advanced_vnd=advance.amount_vnd,
-        outstanding_vnd=advance.outstanding_vnd,
+        outstanding_vnd=advance.outstanding_vnd if outstanding_vnd is None else outstanding_vnd,
         full_recovery_date=contract.full_recovery_date if contract is not None else None,
         held_for_disputes_vnd=advance.held_for_disputes_vnd if kind is AdvanceKind.site_clearance else 0,
         extended_until=advance.extended_until if kind is AdvanceKind.other else None,
@@ -63,21 +69,34 @@ def could_be_overdue(as_of: date, rule_sets: tuple[RuleSet, ...]):
     )
 
 
-async def outstanding_advances(session: AsyncSession, *, project_id: int | None = None,
-                               investor_id: int | None = None, only=None) -> list[AdvanceRow]:
+async def outstanding_advances(session: AsyncSession, *, project_id: int | None = None, investor_id: int | None = None,
+                               only=None, as_of: date | None = None) -> list[AdvanceRow]:
     """Every advance with an outstanding balance (plus its contract and project's investor); `only` narrows
-    it with an extra SQL condition (e.g. `could_be_overdue`)."""
+    it with an extra SQL condition (e.g. `could_be_overdue`).
+
+    For a past `as_of` the balances are those of that day as the ledger knew it then
+    (`books.advances_outstanding_on`): an advance recovered since still counts, one recorded since does not.
+    Today (or no date) reads the stored balances."""
     query = (select(Advance, Project.investor_id, Project.code, Contract)
              .join(Project, Project.id == Advance.project_id)
-             .outerjoin(Contract, Contract.id == Advance.contract_id)
-             .where(Advance.outstanding_vnd > 0).order_by(Advance.id))
+             .outerjoin(Contract, Contract.id == Advance.contract_id).order_by(Advance.id))
+    past = as_of is not None and as_of < today()
+    query = query.where(Advance.advanced_on <= as_of) if past else query.where(Advance.outstanding_vnd > 0)
     if only is not None:
         query = query.where(only)
     if project_id is not None:
         query = query.where(Advance.project_id == project_id)
     if investor_id is not None:
         query = query.where(Project.investor_id == investor_id)
-    return [AdvanceRow(a, inv, code, c, facts_of(a, c)) for a, inv, code, c in (await session.execute(query)).all()]
+    found = (await session.execute(query)).all()
+    if not past or not found:
+        return [AdvanceRow(a, inv, code, c, facts_of(a, c)) for a, inv, code, c in found]
+    assert as_of is not None
+    projects = sorted({a.project_id for a, *_ in found})
+    # why: a province-wide question replays every advance row rather than sending thousands of ids
+    balances = await advances_outstanding_on(session, as_of, project_ids=projects if len(projects) <= 500 else None)
+    return [AdvanceRow(a, inv, code, c, facts_of(a, c, balances[a.disbursement_id]))
+            for a, inv, code, c in found if balances.get(a.disbursement_id, 0) > 0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +121,7 @@ async def overdue_snapshot(session: AsyncSession, f: OverdueFilter, as_of: date,
     rule_sets = rule_sets or await effective_rule_sets(session)
     items = []
     candidates = await outstanding_advances(session, project_id=f.project_id, investor_id=f.investor_id,
-                                            only=could_be_overdue(as_of, rule_sets))
+                                            only=could_be_overdue(as_of, rule_sets), as_of=as_of)
     for row in candidates:
         if f.capital_source and row.advance.capital_source != f.capital_source:
             continue

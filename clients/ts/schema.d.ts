@@ -11562,7 +11562,7 @@ export interface operations {
                 /** @description Overdue rule */
                 rule?: ("R9" | "R10" | "R11") | null;
                 capital_source?: components["schemas"]["CapitalSource"] | null;
-                /** @description Business date (default today) */
+                /** @description Business date (default today); a past date answers from the rows known on that date */
                 as_of?: string | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;

@@ -78,8 +78,10 @@ async def test_r20_watch_list_layout_labels_flags_and_totals(client, world):
     assert "WL-1" in text and "Chưa đăng ký kế hoạch giải ngân" in text
 
 
-async def test_r20_advance_report_08a_layout_matches_the_json(client, world):
+async def test_r20_advance_report_08a_layout_matches_the_json(client, world, set_today):
+    set_today(date(2024, 9, 30))  # R20: the Q3 report counts what was known on 30/09
     await _books(client, world)
+    set_today(date(2024, 10, 11))
     report = (await client.get("/api/v1/reports/advances", params={"year": 2024, "quarter": 3},
                                headers=world.h("treasury"))).json()
     ws = _sheet((await client.get("/api/v1/reports/advances", params={"year": 2024, "quarter": 3,

@@ -29,7 +29,7 @@ def _item(item: OverdueItem) -> OverdueAdvanceOut:
         advance_id=a.id, disbursement_id=a.disbursement_id, project_id=a.project_id,
         project_code=item.row.project_code, investor_id=item.row.investor_id, contract_id=a.contract_id,
         kind=a.kind, plan_year=a.plan_year, capital_source=a.capital_source, budget_level=a.budget_level,
-        advanced_on=a.advanced_on, amount_vnd=a.amount_vnd, outstanding_vnd=a.outstanding_vnd,
+        advanced_on=a.advanced_on, amount_vnd=a.amount_vnd, outstanding_vnd=item.row.outstanding_vnd,
         overdue_vnd=c.overdue_vnd, rule=c.rule_id, rule_set=c.rule_set_code, deadline=c.overdue_date,
         days_overdue=c.days_overdue, bucket=item.bucket, version=a.version)
 
@@ -46,7 +46,8 @@ async def list_overdue_advances(
     bucket: Annotated[Bucket | None, Query(description="Overdue age in days")] = None,
     rule: Annotated[Literal["R9", "R10", "R11"] | None, Query(description="Overdue rule")] = None,
     capital_source: CapitalSource | None = None,
-    as_of: Annotated[IsoDate | None, Query(description="Business date (default today)")] = None,
+    as_of: Annotated[IsoDate | None, Query(
+        description="Business date (default today); a past date answers from the rows known on that date")] = None,
     page_size: PageSize = 50, page_token: str | None = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> OverdueAdvancePage | Response:
