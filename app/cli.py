@@ -193,5 +193,8 @@ def backtest(plan_year: int = typer.Option(2023, help="A finished plan year (its
     for cut in data["cutoffs"]:
         typer.echo(f"forecast made {cut['as_of']}: province {cut['province_forecast_rate_pct']}% forecast vs "
                    f"{cut['province_actual_rate_pct']}% actual")
+        risk = cut["at_risk"]
+        typer.echo(f"  at_risk flagged {risk['flagged']}, ended below 95% {risk['ended_below_target']}: "
+                   f"precision {risk['precision']}, recall {risk['recall']}")
         for cohort, figures in cut["cohorts"].items():
             typer.echo(f"  {cohort:28} n={figures['projects']:4}  MAE {figures['mae_pp']:6.2f} pp")
