@@ -82,11 +82,17 @@ class AllocationKind(StrEnum):
     adjustment_out = "adjustment_out"  # điều chỉnh giảm
     extension = "extension"  # kéo dài: may be spent after the normal window
     lapse = "lapse"  # hủy dự toán: unspent plan that lapsed
+    next_year_advance = "next_year_advance"  # ứng trước kế hoạch vốn năm sau (R1a): raises this year's plan
+    advance_repayment = "advance_repayment"  # thu hồi vốn ứng trước (R1a): generated, never sent by a client
 
 
 # Kinds whose amount increases the plan; the others decrease it, except extension which changes the window.
-PLAN_INCREASING = frozenset({AllocationKind.initial, AllocationKind.supplement, AllocationKind.adjustment_in})
-PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse})
+PLAN_INCREASING = frozenset({AllocationKind.initial, AllocationKind.supplement, AllocationKind.adjustment_in,
+                             AllocationKind.next_year_advance})
+PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse, AllocationKind.advance_repayment})
+# R1a: new capital of year Y+1 (its plan and supplements) first repays what was advanced from it in year Y
+# (ứng trước). A reallocation's adjustment_in does not: it moves capital to where it is spent this year.
+REPAYS_NEXT_YEAR_ADVANCE = frozenset({AllocationKind.initial, AllocationKind.supplement})
 
 
 class EntrySource(StrEnum):

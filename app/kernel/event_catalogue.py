@@ -29,7 +29,7 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
     "project.created": ("project", "A project was registered", "id:integer code:string"),
     "project.updated": ("project", "A project's fields changed (`changed` names them)", "id:integer changed:array"),
     "allocation.recorded": ("allocation_entry", "A capital-plan entry (initial, tranche, adjustment, extension, "
-                            "lapse, reallocation) was recorded",
+                            "lapse, reallocation, next-year advance and its generated repayment) was recorded",
                             "id:integer project_id:integer plan_year:integer capital_source:string "
                             "budget_level:string kind:string amount_vnd:integer decision_number:string "
                             "decision_date:date"),

@@ -24,7 +24,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
 from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation
-from app.ledger import confirmations, locks, writes
+from app.ledger import confirmations, locks, next_year_advances, writes
 from app.ledger.fold import (
     AdvanceState,
     AllocationInput,
@@ -244,12 +244,15 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
                        pointer="/decision_number", existing_id=duplicate)
     await locks.ensure_pools(session, (e.pool for e in entries))
     pools = await locks.lock_pools(session, (e.pool for e in entries))
-    for entry in entries:
+    expanded = await next_year_advances.with_repayments(session, entries)  # R1a, under the pools' locks
+    for entry, generated in expanded:
         pool, balance = pools[entry.pool], balances[entry.project_id]
-        error = decide_allocation(entry, projects[entry.project_id], pool, balance, today, rule_sets)
+        error = decide_allocation(entry, projects[entry.project_id], pool, balance, today, rule_sets,
+                                  generated=generated)
         if error is not None:
             raise RuleViolation(error.code, error.detail, pointer=error.pointer, **error.numbers)
         fold_allocation(entry, pool, balance, ruleset_for(entry.decision_date, rule_sets))
+    entries = [entry for entry, _ in expanded]
     now = utcnow()
     created = [AllocationEntry(
         project_id=e.project_id, plan_year=e.plan_year, capital_source=e.capital_source, budget_level=e.budget_level,

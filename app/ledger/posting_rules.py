@@ -13,7 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from app.enums import PLAN_DECREASING, AdvanceKind, AllocationKind, DisbursementKind, ProjectStatus
+from app.enums import (
+    PLAN_DECREASING,
+    REPAYS_NEXT_YEAR_ADVANCE,
+    AdvanceKind,
+    AllocationKind,
+    DisbursementKind,
+    ProjectStatus,
+)
 from app.ledger import advance_rules
 from app.ledger.fold import (
     AllocationInput,
@@ -255,9 +262,23 @@ def decide_disbursement(row: DisbursementInput, locked: Locked, today: date, rul
     return _recovery_scope_rule(row, locked), []
 
 
+def next_year_advance_repayment(entry: AllocationInput, unrepaid_vnd: int) -> int:
+    """R1a: how much of a year Y+1 allocation repays what was advanced from Y+1's plan in year Y (ứng trước).
+
+    The next year's new capital is first used to repay the advance; only the rest is new capital."""
+    if entry.kind not in REPAYS_NEXT_YEAR_ADVANCE or unrepaid_vnd <= 0:
+        return 0
+    return min(unrepaid_vnd, entry.amount_vnd)
+
+
 def decide_allocation(entry: AllocationInput, project: ProjectFacts, pool: PoolState, balance: ProjectState,
-                      today: date, rule_sets: tuple[RuleSet, ...]) -> RowError | None:
-    """R1 (a plan never below what is disbursed), R2/R19 (cumulative plan ≤ TMĐT), R14 (extensions)."""
+                      today: date, rule_sets: tuple[RuleSet, ...], *, generated: bool = False) -> RowError | None:
+    """R1 (a plan never below what is disbursed), R1a (repayments are generated), R2/R19 (cumulative plan ≤
+    TMĐT), R14 (extensions)."""
+    if entry.kind is AllocationKind.advance_repayment and not generated:
+        return _err("generated_kind", "R1a: a repayment of capital advanced from next year's plan is recorded by the "
+                    "service with the next year's allocation, never sent.", "/kind",
+                    allowed=sorted(k.value for k in AllocationKind if k is not AllocationKind.advance_repayment))
     if entry.decision_date > today:
         return _err("decision_date_in_future", f"Decision date {entry.decision_date} is after today.",
                     "/decision_date", latest_allowed=today.isoformat())

@@ -25,7 +25,10 @@ class AllocationCreate(PoolFields):
         "decision_date": "2024-10-08", "authority": "UBND tỉnh Vĩnh Phúc"}]}}
 
     kind: AllocationKind = Field(description="initial (giao đầu năm), supplement (bổ sung), adjustment_in/out "
-                                 "(điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán)")
+                                 "(điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán), "
+                                 "next_year_advance (ứng trước kế hoạch vốn năm sau, R1a); advance_repayment "
+                                 "(thu hồi vốn ứng trước) is recorded by the service with the next year's first "
+                                 "new capital and refused here (`generated_kind`)")
     amount_vnd: PositiveVnd = Field(description="Positive amount in đồng; the kind gives the direction")
     tranche: int | None = Field(None, ge=1, le=20, description="Allocation tranche (đợt), e.g. 3 for đợt 3")
     decision_number: Text200 = Field(description="Decision number (số quyết định)")

@@ -15,10 +15,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.enums import AdvanceKind, DisbursementKind, EntrySource
+from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.clock import today
+from app.ledger import next_year_advances
 from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reaches_completion
-from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
+from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
 from app.models import (
@@ -218,7 +219,18 @@ async def _provenance(session: AsyncSession) -> list[Finding]:
     return out
 
 
+async def _next_year_advances(session: AsyncSession) -> list[Finding]:
+    """R1a: a year Y+1 pool never repays more than was advanced from it in year Y."""
+    repaid = (select(AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
+                     AllocationEntry.budget_level).where(AllocationEntry.kind == AllocationKind.advance_repayment)
+              .distinct())
+    pools = [PoolKey(p, y, CapitalSource(s), BudgetLevel(level)) for p, y, s, level in await session.execute(repaid)]
+    return [Finding("r1a_repayment", f"project {pool.project_id} plan year {pool.plan_year}",
+                    f"repaid {-left:,} more than was advanced from this year's plan")
+            for pool, left in (await next_year_advances.unrepaid(session, pools)).items() if left < 0]
+
+
 async def check_all(session: AsyncSession) -> list[Finding]:
     """Every check; findings in a stable order."""
     return [*await _balances(session), *await _caps(session), *await _one_outstanding_model(session),
-            *await _workflows(session), *await _provenance(session)]
+            *await _workflows(session), *await _provenance(session), *await _next_year_advances(session)]

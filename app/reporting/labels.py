@@ -24,6 +24,7 @@ ADVANCE_KINDS = {"contract": "Theo hợp đồng", "site_clearance": "Bồi thư
 ALLOCATION_KINDS = {
     "initial": "Giao đầu năm", "supplement": "Bổ sung", "adjustment_in": "Điều chỉnh tăng",
     "adjustment_out": "Điều chỉnh giảm", "extension": "Kéo dài", "lapse": "Hủy dự toán",
+    "next_year_advance": "Ứng trước kế hoạch năm sau", "advance_repayment": "Thu hồi vốn ứng trước",
 }
 SOURCES = {"treasury": "Kho bạc xác nhận", "owner": "Chủ đầu tư báo cáo"}
 FLAGS = {

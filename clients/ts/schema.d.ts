@@ -1595,7 +1595,7 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán) */
+            /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán), next_year_advance (ứng trước kế hoạch vốn năm sau, R1a); advance_repayment (thu hồi vốn ứng trước) is recorded by the service with the next year's first new capital and refused here (`generated_kind`) */
             kind: components["schemas"]["AllocationKind"];
             /**
              * Amount Vnd
@@ -1637,7 +1637,7 @@ export interface components {
          * @description Kind of capital-plan ledger entry (kế hoạch vốn).
          * @enum {string}
          */
-        AllocationKind: "initial" | "supplement" | "adjustment_in" | "adjustment_out" | "extension" | "lapse";
+        AllocationKind: "initial" | "supplement" | "adjustment_in" | "adjustment_out" | "extension" | "lapse" | "next_year_advance" | "advance_repayment";
         /** AllocationOut */
         AllocationOut: {
             /**
@@ -5131,7 +5131,7 @@ export interface components {
         };
         /**
          * allocation.recorded payload
-         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation) was recorded
+         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation, next-year advance and its generated repayment) was recorded
          */
         "EventPayload.allocation.recorded": {
             /** Format: int64 */

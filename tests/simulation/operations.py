@@ -30,7 +30,7 @@ WEIGHTS = {"disburse": 30, "batch": 5, "reverse": 7, "allocate": 9, "tmdt": 3, "
            "need": 2, "dossier_file": 4, "dossier_act": 5, "proposal": 5, "misuse": 2, "held": 2, "recovery_step": 3,
            "clock": 3, "sweep": 3, "replay": 3, **AUTHORITY_WEIGHTS}
 ALLOCATION_KINDS = {"initial": 15, "supplement": 30, "adjustment_in": 15, "adjustment_out": 15, "extension": 15,
-                    "lapse": 10}
+                    "lapse": 10, "next_year_advance": 8, "advance_repayment": 2}  # R1a (the last always refused)
 CONTRACT_TYPES = ["consulting", "construction", "equipment", "epc", "turnkey", "other"]
 PROPOSAL_ACTION = {"draft": "proposal.draft", "submit": "proposal.draft", "approve": "proposal.approve",
                    "reject": "proposal.approve", "apply": "proposal.apply"}
@@ -256,7 +256,7 @@ class Operations(AuthorityOps):
         rng, p, q = self.rng, self.rng.randrange(len(self.projects)), self.pick_q()
         kind = rng.choices(list(ALLOCATION_KINDS), list(ALLOCATION_KINDS.values()))[0]
         year = POOLS[q][0]
-        up = kind in ("initial", "supplement", "adjustment_in")
+        up = kind in ("initial", "supplement", "adjustment_in", "next_year_advance")
         return {"key": self.pick_key("allocation.write"), "p": p, "q": q, "kind": kind,
                 "amount": self.amount("headroom", 150) if up else self.amount("pool_rem"), "decision": f"{i}/QĐ-UBND",
                 "decided": ["ago", self.days(60)], "tranche": rng.randint(1, 4) if kind == "supplement" else None,

@@ -115,7 +115,8 @@ async def create_allocation(project_id: IdParam, body: AllocationCreate, request
                             principal: PrincipalDep, idem: IdempotencyDep) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
-    [entry] = await posting.post_allocations(
+    # R1a: a year's new capital may bring a generated repayment of next-year advances after it (listed, in the feed)
+    entry, *_ = await posting.post_allocations(
         session, [AllocationInput(project_id=project_id, **body.model_dump())], today=today(),
         key_id=principal.key_id)
     note_write(request, "allocation.create", "allocation_entry", str(entry.id))
