@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from pytest import approx
 from sqlalchemy import func, select
 
 from app.demo import province
@@ -64,3 +65,25 @@ async def test_r17_forecasts_use_the_provinces_own_previous_year_shape():
     assert none_before is DEFAULT_SEASONAL_CURVE
     assert 0.95 <= own.final <= 0.99  # the demo's 2023 outcome at 31/01/2024, not the national 90%
     assert own.fraction_at(date(2023, 6, 30), 2023) < own.fraction_at(date(2023, 9, 30), 2023) < own.final
+
+
+async def test_backtest_scores_the_at_risk_flag_against_the_real_outcome():
+    from collections import defaultdict
+
+    from app.monitoring.backtest import backtest
+
+    async with session_scope() as session:
+        await province.load(session, with_extensions=False)
+        result = await backtest(session, 2023)
+        final = await pool_figures(session, plan_year=2023, as_of=date(2024, 1, 31))
+    plans: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for key, figures in final.items():
+        plans[key.project_id][0] += figures.plan_vnd
+        plans[key.project_id][1] += figures.disbursed_vnd
+    # By hand: the projects whose 31/01/2024 outcome is below 95% of their plan.
+    below = sum(1 for plan, disbursed in plans.values() if plan > 0 and disbursed < 0.95 * plan)
+    for cut in result["cutoffs"]:
+        risk = cut["at_risk"]
+        assert risk["ended_below_target"] == below > 0
+        assert 0 < risk["precision"] <= 1 and 0 < risk["recall"] <= 1
+        assert risk["flagged"] * risk["precision"] == approx(below * risk["recall"], abs=1)  # both count the hits
