@@ -23,6 +23,7 @@ from app.reporting import cells, labels
 Kind = Literal["text", "amount", "pct", "date", "count"]
 FORMATS = {"amount": "#,##0.00", "pct": "0.00", "date": "dd/mm/yyyy", "count": "#,##0"}
 UNIT = "Đơn vị: triệu đồng"
+NON_BUDGET = "Dự án đầu tư ngoài ngân sách: không có kế hoạch vốn và giải ngân vốn nhà nước"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +170,10 @@ def watch_list(data: dict) -> list[Table]:
         frequency = appendix["report_frequency"]
         duty = ", ".join(x for x in (appendix["reporter"], labels.label(labels.FREQUENCIES, frequency) if frequency
                                      else None, f"về {appendix['report_to']}" if appendix["report_to"] else None) if x)
-        titles = [appendix["title"], *([f"Căn cứ: {appendix['decision_ref']}"] if appendix["decision_ref"] else []),
-                  *([f"Chế độ báo cáo: {duty}"] if duty else []),
-                  f"Số liệu đến ngày {labels.date_text(data['as_of'])}", *([] if non_budget else [UNIT])]
+        basis = "".join(f"; {label}: {text}" for label, text in (("căn cứ", appendix["decision_ref"]),
+                                                                  ("chế độ báo cáo", duty)) if text)
+        titles = [appendix["title"], f"Số liệu đến ngày {labels.date_text(data['as_of'])}{basis}",
+                  NON_BUDGET if non_budget else UNIT]
         tables.append(Table(appendix["watch_list"].upper()[:31], titles, columns, rows, total))
     return tables
 

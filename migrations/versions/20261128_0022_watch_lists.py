@@ -226,13 +226,13 @@ def _empty_indicators() -> None:  # derived data: the refresher rebuilds it (REA
 
 def upgrade() -> None:
     _create_tables()
-    with op.batch_alter_table('projects') as batch_op:
+    with op.batch_alter_table('projects', recreate='never') as batch_op:  # others reference it: no copy
         batch_op.add_column(sa.Column('funding', sa.String(length=20), server_default='public', nullable=False))
     _migrate_data(datetime.now(UTC))
-    with op.batch_alter_table('projects') as batch_op:
+    with op.batch_alter_table('projects', recreate='never') as batch_op:  # others reference it: no copy
         for column in ('on_app1', 'on_app2', 'on_app3', 'lead_official'):
             batch_op.drop_column(column)
-    with op.batch_alter_table('working_groups') as batch_op:
+    with op.batch_alter_table('working_groups', recreate='never') as batch_op:
         batch_op.drop_column('leader_name')
     _empty_indicators()
     with op.batch_alter_table('indicator_snapshots') as batch_op:
@@ -249,9 +249,9 @@ def downgrade() -> None:
         batch_op.drop_column('lead_person_id')
         batch_op.add_column(sa.Column('lead_official', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('watch_mask', sa.Integer(), server_default='0', nullable=False))
-    with op.batch_alter_table('working_groups') as batch_op:
+    with op.batch_alter_table('working_groups', recreate='never') as batch_op:
         batch_op.add_column(sa.Column('leader_name', sa.String(length=200), nullable=True))
-    with op.batch_alter_table('projects') as batch_op:
+    with op.batch_alter_table('projects', recreate='never') as batch_op:  # others reference it: no copy
         for n in (1, 2, 3):
             batch_op.add_column(sa.Column(f'on_app{n}', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('lead_official', sa.String(length=200), nullable=True))
@@ -274,7 +274,7 @@ def downgrade() -> None:
             "WHERE c.role = 'leader' AND c.action = 'join' AND c.effective_on <= :d ORDER BY c.effective_on, c.id",
             {"d": today}).all():
         _run("UPDATE working_groups SET leader_name = :n WHERE id = :g", {"n": name, "g": gid})
-    with op.batch_alter_table('projects') as batch_op:
+    with op.batch_alter_table('projects', recreate='never') as batch_op:  # others reference it: no copy
         batch_op.drop_column('funding')
     for index, table in (('ix_milestone_reports_project', 'milestone_reports'),
                          ('ix_progress_reports_project', 'progress_reports'),
