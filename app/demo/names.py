@@ -70,18 +70,17 @@ WORKING_GROUPS: list[tuple[str, str, int, list[tuple[str, str, str | None]]]] = 
 
 # Appendix 1 (Phụ lục 1): non-budget projects the province must unblock (the seed: industrial-park infrastructure,
 # social housing, urban areas). Fictional names; (name, sector, district code, registered capital in tỷ, investor).
-NON_BUDGET_PROJECTS = [
-    ("Đầu tư xây dựng và kinh doanh kết cấu hạ tầng khu công nghiệp Sơn Lôi mở rộng (giả định)", "industrial_park",
-     "BX", 1_850, "Công ty cổ phần Hạ tầng Mẫu Sơn"),
-    ("Hạ tầng kỹ thuật khu công nghiệp Tam Dương II – khu vực 2 (giả định)", "industrial_park", "TDg", 2_400,
+NON_BUDGET_PROJECTS = [  # invented parks and estates: no real project gets synthetic progress or obstacles
+    ("Kết cấu hạ tầng khu công nghiệp số 7 (giả định)", "industrial_park", "BX", 1_850,
+     "Công ty cổ phần Hạ tầng Mẫu Một"),
+    ("Hạ tầng kỹ thuật khu công nghiệp phía Tây – khu vực 2 (giả định)", "industrial_park", "TDg", 2_400,
      "Công ty TNHH Phát triển KCN Thử Nghiệm"),
-    ("Nhà ở xã hội cho công nhân khu công nghiệp Bá Thiện – giai đoạn 1 (giả định)", "social_housing", "BX", 960,
+    ("Nhà ở xã hội cho công nhân khu công nghiệp số 7 – giai đoạn 1 (giả định)", "social_housing", "BX", 960,
      "Công ty cổ phần Nhà ở Giả Định"),
-    ("Nhà ở xã hội phường Khai Quang, thành phố Vĩnh Yên (giả định)", "social_housing", "VY", 720,
-     "Công ty TNHH Đầu tư Mẫu Việt"),
-    ("Khu đô thị mới phía Nam thị trấn Hương Canh (giả định)", "urban_area", "BX", 1_300,
-     "Công ty cổ phần Đô thị Thử Nghiệm"),
-    ("Cụm công nghiệp Đồng Sóc mở rộng (giả định)", "industrial_park", "VT", 410, "Công ty TNHH Hạ tầng Giả Định"),
+    ("Nhà ở xã hội khu A, thành phố Vĩnh Yên (giả định)", "social_housing", "VY", 720,
+     "Công ty TNHH Đầu tư Mẫu Hai"),
+    ("Khu đô thị mới số 3 (giả định)", "urban_area", "BX", 1_300, "Công ty cổ phần Đô thị Thử Nghiệm"),
+    ("Cụm công nghiệp số 2 mở rộng (giả định)", "industrial_park", "VT", 410, "Công ty TNHH Hạ tầng Giả Định"),
 ]
 
 # The action programme's three appendices (the seed, II.1): each with its reporting duty, reported "nhanh" (ad hoc)
