@@ -64,7 +64,6 @@ SECTORS = {
 }
 FREQUENCIES = {"weekly": "hằng tuần", "monthly": "hằng tháng", "quarterly": "hằng quý",
                "ad_hoc": "báo cáo nhanh, đột xuất"}
-FUNDING = {"public": "Đầu tư công", "non_budget": "Ngoài ngân sách"}
 GROUPS = {
     "investor": "Chủ đầu tư", "location": "Địa bàn (huyện, thành phố)", "sector": "Lĩnh vực",
     "capital_source": "Nguồn vốn", "budget_level": "Cấp ngân sách", "working_group": "Tổ công tác",

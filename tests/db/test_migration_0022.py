@@ -9,10 +9,10 @@ from alembic import command
 
 from tests.conftest import alembic_config
 
-PROJECT = ("INSERT INTO projects (id, code, name, investor_id, sector, location, \"group\", stage, total_investment_vnd, "
-           "start_year, end_year, on_app1, on_app2, on_app3, is_key_project, lead_official, status, version, "
-           "created_at, updated_at, search_text) VALUES (?, ?, 'Dự án', 1, 'transport', 'Vĩnh Yên', 'B', 'ongoing', 1000, 2023, "
-           "2026, ?, ?, ?, 0, ?, 'active', 1, ?, ?, 'du an')")
+PROJECT = ("INSERT INTO projects (id, code, name, investor_id, sector, location, \"group\", stage, "
+           "total_investment_vnd, start_year, end_year, on_app1, on_app2, on_app3, is_key_project, lead_official, "
+           "status, version, created_at, updated_at, search_text) VALUES (?, ?, 'Dự án', 1, 'transport', 'Vĩnh Yên', "
+           "'B', 'ongoing', 1000, 2023, 2026, ?, ?, ?, 0, ?, 'active', 1, ?, ?, 'du an')")
 
 
 def test_migration_0022_carries_lists_leads_and_leaders_over_and_back(tmp_path):
