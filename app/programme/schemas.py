@@ -137,7 +137,7 @@ class GroupMembersOut(Schema):
 
 class ProgressCreate(Schema):
     reported_on: IsoDate = Field(description="The day the figure describes (not in the future)")
-    physical_pct: float = Field(ge=0, le=100, allow_inf_nan=False, description="% of the works done")
+    physical_pct: float = Field(ge=0, le=100, strict=True, allow_inf_nan=False, description="% of the works done")
     note: str | None = Field(None, max_length=1000)
 
 
