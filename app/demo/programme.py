@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo.names import (
@@ -114,6 +114,7 @@ async def load(session: AsyncSession, province_rng: random.Random, context: Demo
 async def _non_budget_projects(session: AsyncSession, rng: random.Random, orgs: dict[str, int],
                                leads: list[Person]) -> list[int]:
     ids = []
+    next_obstacle = (await session.scalar(select(func.max(Obstacle.id)))) or 0
     for n, (name, sector, district, capital_ty, investor) in enumerate(NON_BUDGET_PROJECTS, start=1):
         company = await _add(session, Organisation(code=f"NDT-{n:02d}", name=investor, kind=OrganisationKind.other,
                                                    valid_from=date(2015, 1, 1), created_at=_stamp(GROUPS_SINCE)))
@@ -137,8 +138,9 @@ async def _non_budget_projects(session: AsyncSession, rng: random.Random, orgs: 
         for k, (title, category, agency, advice) in enumerate(rng.sample(NON_BUDGET_OBSTACLES, 2)):
             opened = date(2024, 4 + 2 * k, rng.randint(1, 28))
             responsible = orgs[f"UBND-{district}"] if agency == "district" else orgs[agency]
+            next_obstacle += 1  # explicit ids, as app.demo.monitoring writes them (the sequence is not moved)
             obstacle = await _add(session, Obstacle(
-                project_id=project.id, category=category, title=title, description=None,
+                id=next_obstacle, project_id=project.id, category=category, title=title, description=None,
                 responsible_organisation_id=responsible, working_group_id=None, deadline=date(2024, 12, 31),
                 status="in_progress", recommendation=advice, opened_on=opened, resolved_on=None, version=1,
                 created_at=_stamp(opened), updated_at=_stamp(opened)))
