@@ -67,10 +67,32 @@ class ProjectStatus(StrEnum):
     closed = "closed"
 
 
-class WatchList(StrEnum):
-    app1 = "app1"  # Phụ lục 1: non-budget projects to unblock
-    app2 = "app2"  # Phụ lục 2: large key public projects
-    app3 = "app3"  # Phụ lục 3: to finish in 2025
+class ProjectFunding(StrEnum):
+    """How a project is financed: only public investment has a capital ledger."""
+
+    public = "public"  # đầu tư công: plans and disbursements in the ledger
+    non_budget = "non_budget"  # dự án đầu tư ngoài ngân sách (Appendix 1): progress and obstacles, no money
+
+
+class Milestone(StrEnum):
+    start = "start"  # khởi công
+    completion = "completion"  # hoàn thành
+    inauguration = "inauguration"  # khánh thành
+
+
+class ReportFrequency(StrEnum):
+    """How often a watch-list's members report (định kỳ báo cáo)."""
+
+    weekly = "weekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    ad_hoc = "ad_hoc"  # báo cáo nhanh, đột xuất
+
+
+class GroupRole(StrEnum):
+    leader = "leader"  # tổ trưởng
+    deputy = "deputy"  # tổ phó
+    member = "member"  # thành viên
 
 
 class AllocationKind(StrEnum):

@@ -24,6 +24,7 @@ from app.kernel.notify import start_listener
 from app.ledger import api as disbursements
 from app.monitoring.api import indicators as monitoring
 from app.monitoring.api import obstacles, schedules
+from app.programme.api import people, progress, watch_lists
 from app.reallocation import api as reallocation
 from app.registry.api import organisations, projects
 from app.reporting.api import advances as reports_advances
@@ -138,6 +139,6 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
                    obstacles, reports,
                    contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances,
-                   reconciliation, workbooks, dashboard):
+                   reconciliation, workbooks, watch_lists, people, progress, dashboard):
         app.include_router(module.router)
     return app

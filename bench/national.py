@@ -38,6 +38,8 @@ from national_sql import (  # noqa: E402
     late_capital_sql,
 )
 
+from app.kernel.search_text import project_search_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 TY = 1_000_000_000
@@ -59,6 +61,7 @@ SECTORS = [
 SOURCES = [("local_balanced", 40), ("land_use", 30), ("central", 15), ("lottery", 8), ("local_borrowing", 7)]
 NOW = datetime(2024, 10, 11, 2, 0, tzinfo=UTC)
 CHUNK = 250_000
+LEADS = 997  # lead officials: fictional labels (DOMAIN.md §6)
 
 
 def sqlalchemy_url(db: str) -> str:
@@ -133,9 +136,10 @@ def organisations() -> tuple[list[tuple], list[int]]:
     return rows, investors
 
 
-def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tuple], list[tuple]]:
-    """Project rows and, per project, (id, source, level, tmdt, plan_2023, plan_2024, profile)."""
-    rows, plans = [], []
+def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Project rows; per project (id, source, level, tmdt, plan_2023, plan_2024, profile); and per project its
+    follow-up (id, on app2, on app3, lead person id) for the R21 tables."""
+    rows, plans, follow = [], [], []
     sources, weights = zip(*SOURCES, strict=True)
     for pid in range(1, n + 1):
         sector = SECTORS[pid % len(SECTORS)]
@@ -149,6 +153,8 @@ def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tup
         plan_2023 = int(tmdt * rng.uniform(0.2, 0.4)) // MIL * MIL if stage != "new" else 0
         profile = rng.choices([1.55, 1.0, 0.5, 0.35, 0.0], [25, 40, 20, 10, 5])[0]
         app2 = tmdt >= 500 * TY and rng.random() < 0.3
+        app3 = stage == "ongoing" and rng.random() < 0.1
+        follow.append((pid, app2, app3, pid % LEADS + 1))
         rows.append(
             (
                 pid,
@@ -164,20 +170,35 @@ def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tup
                 date(2023, 1 + pid % 3, 1 + pid % 28),
                 2024 if stage == "new" else 2022,
                 2026,
-                False,
                 app2,
-                stage == "ongoing" and rng.random() < 0.1,
-                app2,
-                f"Đ/c {pid % 997}",
                 (pid % 20) + 1 if rng.random() < 0.3 else None,
                 "active",
                 1,
                 NOW,
                 NOW,
+                project_search_text(f"VN-{province:02d}-{pid:06d}", f"Dự án {sector} số {pid} tỉnh P{province:02d}"),
             )
         )
         plans.append((pid, source, level, plan_2023, plan_2024, profile))
-    return rows, plans
+    return rows, plans, follow
+
+
+async def copy_follow_up(conn: asyncpg.Connection, follow: list[tuple]) -> None:
+    """R21: lead officials (fictional labels) as people and dated assignments, app2/app3 as watch-lists."""
+    await conn.copy_records_to_table("people", records=[(i, f"Lãnh đạo theo dõi số {i}", NOW) for i in
+                                                        range(1, LEADS + 1)], columns=("id", "full_name", "created_at"))
+    await conn.copy_records_to_table("watch_lists", records=[(2, "app2", "Phụ lục 2", "public", NOW),
+                                                             (3, "app3", "Phụ lục 3", "public", NOW)],
+                                     columns=("id", "code", "name", "project_funding", "created_at"))
+    since = date(2024, 1, 2)
+    await conn.copy_records_to_table(
+        "watch_list_changes", columns=("watch_list_id", "project_id", "action", "effective_on", "recorded_at"),
+        records=[(wl, pid, "join", since, NOW) for pid, app2, app3, _ in follow for wl, on in ((2, app2), (3, app3))
+                 if on])
+    await conn.copy_records_to_table("project_leads", records=[(pid, lead, since, NOW) for pid, _, _, lead in follow],
+                                     columns=("project_id", "person_id", "effective_on", "recorded_at"))
+    for table in ("people", "watch_lists"):
+        await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
 
 
 def allocations(rng: random.Random, plans: list[tuple]) -> list[tuple]:
@@ -356,11 +377,12 @@ async def load(db: str, scale: float, seed: int = 2024) -> dict[str, float]:
         )
         await conn.copy_records_to_table(
             "working_groups",
-            records=[(i, f"TCT-{i:02d}", f"Tổ công tác số {i}", f"Tổ trưởng {i}") for i in range(1, 21)],
-            columns=("id", "code", "name", "leader_name"),
+            records=[(i, f"TCT-{i:02d}", f"Tổ công tác số {i}") for i in range(1, 21)],
+            columns=("id", "code", "name"),
         )
-        project_rows, plans = projects(rng, n_projects, investors)
+        project_rows, plans, follow = projects(rng, n_projects, investors)
         await conn.copy_records_to_table("projects", records=project_rows, columns=PROJECT_COLUMNS)
+        await copy_follow_up(conn, follow)
         for table in ("organisations", "working_groups", "projects"):
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"

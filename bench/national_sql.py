@@ -55,16 +55,13 @@ PROJECT_COLUMNS = (
     "decision_date",
     "start_year",
     "end_year",
-    "on_app1",
-    "on_app2",
-    "on_app3",
     "is_key_project",
-    "lead_official",
     "working_group_id",
     "status",
     "version",
     "created_at",
     "updated_at",
+    "search_text",
 )
 
 

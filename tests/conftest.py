@@ -173,6 +173,29 @@ async def make_project(client: httpx.AsyncClient, world: World, *, code: str = "
     return response.json()
 
 
+PROGRAMME_LISTS = {"app1": "non_budget", "app2": "public", "app3": "public"}  # the action programme's appendices
+
+
+async def programme_lists(client: httpx.AsyncClient, world: World) -> dict[str, dict]:
+    """The three appendices as watch-lists (R21), set up by the planner; code → the list as answered."""
+    out = {}
+    for n, (code, funding) in enumerate(PROGRAMME_LISTS.items(), start=1):
+        body = {"code": code, "name": f"Phụ lục {n}", "decision_ref": f"Chương trình hành động, Phụ lục {n}",
+                "project_funding": funding, "reporter": "Chủ đầu tư", "report_frequency": "ad_hoc"}
+        response = await client.post("/api/v1/watch-lists", json=body, headers=world.h("planner"))
+        assert response.status_code == 201, response.text
+        out[code] = response.json()
+    return out
+
+
+async def make_person(client: httpx.AsyncClient, world: World, name: str = "Hà Văn Mẫu",
+                      title: str | None = "Phó Chủ tịch UBND tỉnh") -> dict:
+    response = await client.post("/api/v1/people", json={"full_name": name, "title": title},
+                                 headers=world.h("planner"))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 async def allocate(client: httpx.AsyncClient, world: World, project_id: int, amount: int, *, year: int = 2024,
                    source: str = "local_balanced", level: str = "province", kind: str = "initial",
                    decision: str = "01/QĐ-UBND", decided: str = "2024-01-05", **extra) -> httpx.Response:

@@ -54,6 +54,8 @@ class DemoProject:
     plan_2024: int = 0
     tranche_3: int = 0
     tmdt: int = 0
+    watch_lists: tuple[str, ...] = ()  # app2/app3 chosen here; the memberships are written by app.demo.programme
+    lead: int = 0  # index in LEAD_OFFICIALS
 
 
 @dataclass
@@ -147,8 +149,8 @@ async def _projects(session: AsyncSession, rng: random.Random, orgs: dict[str, i
         stage = "new" if profile == "not_started" or rng.random() < 0.18 else rng.choices(
             ["ongoing", "completed", "settled"], [0.78, 0.15, 0.07])[0]
         code = f"VP-{sector[:3].upper()}-{n + 1:04d}"
-        watch = {"on_app1": False, "on_app2": tmdt >= 300 * TY and rng.random() < 0.5,
-                 "on_app3": stage == "ongoing" and rng.random() < 0.12}
+        watch = {"app2": tmdt >= 300 * TY and rng.random() < 0.5, "app3": stage == "ongoing" and rng.random() < 0.12}
+        lead = rng.randrange(len(LEAD_OFFICIALS))
         wg = ("TCT-2" if sector == "site_clearance" else "TCT-1" if sector in ("transport", "urban", "irrigation")
               else "TCT-3")
         rows.append({
@@ -158,16 +160,13 @@ async def _projects(session: AsyncSession, rng: random.Random, orgs: dict[str, i
             "decision_date": date(2023 if stage != "new" else 2024, rng.randint(1, 3), rng.randint(1, 28)),
             "start_year": 2024 if stage == "new" else rng.choice([2021, 2022, 2023]),
             "end_year": rng.choice([2025, 2026]) if stage != "completed" else 2024,
-            "is_key_project": watch["on_app2"], "lead_official": rng.choice(LEAD_OFFICIALS),
-            "working_group_id": groups[wg] if (watch["on_app2"] or watch["on_app3"] or rng.random() < 0.3) else None,
-            "status": "active", "version": 1, "created_at": now, "updated_at": now, **watch,
+            "is_key_project": watch["app2"],
+            "working_group_id": groups[wg] if (watch["app2"] or watch["app3"] or rng.random() < 0.3) else None,
+            "status": "active", "version": 1, "created_at": now, "updated_at": now,
         })
         level = "province" if province_level else "district"
-        demo.append(DemoProject(0, code, sector, orgs[investor], level, "", profile, stage, tmdt=tmdt))
-    # A few non-budget projects to unblock (Appendix 1): flagged on the biggest site-clearance projects.
-    for i in sorted(range(len(rows)), key=lambda i: -rows[i]["total_investment_vnd"])[:12]:
-        if rows[i]["sector"] in ("site_clearance", "urban"):
-            rows[i]["on_app1"] = True
+        demo.append(DemoProject(0, code, sector, orgs[investor], level, "", profile, stage, tmdt=tmdt,
+                                watch_lists=tuple(k for k, on in watch.items() if on), lead=lead))
     ids = (await session.scalars(insert(Project).returning(Project.id), rows)).all()
     for project, project_id in zip(demo, sorted(ids), strict=True):
         project.id = project_id
@@ -321,8 +320,8 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
     rng = random.Random(SEED)
     orgs, boards = await _organisations(session)
     groups = {}
-    for code, name, leader in WORKING_GROUPS:
-        wg = WorkingGroup(code=code, name=name, leader_name=leader)
+    for code, name, _, _ in WORKING_GROUPS:  # their leaders and members: app.demo.programme
+        wg = WorkingGroup(code=code, name=name)
         session.add(wg)
         await session.flush()
         groups[code] = wg.id
@@ -335,7 +334,7 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
     await session.execute(insert(Disbursement), _disbursement_rows(rng, projects))
     context = DemoContext(as_of=AS_OF, plan_year=2024, projects=projects, organisations=orgs, working_groups=groups)
     if with_extensions:
-        for name in ("app.demo.treasury", "app.demo.monitoring", "app.demo.reconciliation"):
+        for name in ("app.demo.treasury", "app.demo.monitoring", "app.demo.reconciliation", "app.demo.programme"):
             try:
                 module = importlib.import_module(name)
             except ModuleNotFoundError:

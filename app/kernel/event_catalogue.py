@@ -85,6 +85,21 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
     "reallocation_proposal.rejected": ("reallocation_proposal", "A proposal was rejected", _PROPOSAL),
     "reallocation_proposal.applied": ("reallocation_proposal", "A proposal's transfers were applied to the plans",
                                       _PROPOSAL),
+    "watch_list.created": ("watch_list", "A watch-list was set up (R21)", "id:integer code:string"),
+    "watch_list.membership_changed": ("watch_list", "A project joined or left a watch-list from a date (R21)",
+                                      "id:integer watch_list_id:integer code:string project_id:integer "
+                                      "action:string effective_on:date"),
+    "person.created": ("person", "A person was registered", "id:integer full_name:string"),
+    "project.lead_assigned": ("project", "A project's lead official was named from a date (R21)",
+                              "id:integer project_id:integer person_id:integer effective_on:date"),
+    "working_group.membership_changed": ("working_group", "A person joined or left a working group (R21)",
+                                         "id:integer working_group_id:integer person_id:integer action:string "
+                                         "role:string effective_on:date"),
+    "project.progress_reported": ("project", "A project's physical progress was reported (R21)",
+                                  "id:integer project_id:integer reported_on:date physical_pct:number"),
+    "project.milestone_reported": ("project", "A milestone's planned or actual date was reported (R21)",
+                                   "id:integer project_id:integer milestone:string planned_on:date? "
+                                   "actual_on:date? reported_on:date"),
     "rule_set.updated": ("rule_set", "An administrator overrode rule-set values", "code:string changed:array"),
     "calendar_day.set": ("calendar_day", "A working/non-working calendar day was set",
                          "day:date kind:string description:string"),
@@ -92,7 +107,8 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
 }
 
 _JSON_TYPES: dict[str, dict[str, Any]] = {
-    "integer": {"type": "integer"}, "string": {"type": "string"}, "array": {"type": "array", "items": {}},
+    "integer": {"type": "integer"}, "number": {"type": "number"}, "string": {"type": "string"},
+    "array": {"type": "array", "items": {}},
     "object": {"type": "object"}, "date": {"type": "string", "format": "date"}}
 
 

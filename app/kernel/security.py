@@ -33,6 +33,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "schedule.write": frozenset({Role.admin, Role.owner}),
     "need.write": frozenset({Role.admin, Role.owner}),
     "obstacle.write": frozenset({Role.admin, Role.owner, Role.planner}),
+    # R21: planners keep the programme's watch-lists, people and working groups; owners report their progress
+    "watchlist.write": frozenset({Role.admin, Role.planner}),
+    "people.write": frozenset({Role.admin, Role.planner}),
+    "progress.write": frozenset({Role.admin, Role.owner, Role.planner}),
     "dossier.submit": frozenset({Role.admin, Role.owner}),
     "dossier.process": frozenset({Role.admin, Role.treasury}),
     # R15/R15a: paying posts the Treasury's record of the owner's document, so only the Treasury pays.
@@ -47,7 +51,8 @@ POLICY: dict[str, frozenset[Role]] = {
 
 # Actions where an owner key is limited to its own organisation's projects.
 OWNER_SCOPED = frozenset(
-    {"disbursement.write", "contract.write", "schedule.write", "need.write", "obstacle.write", "dossier.submit"}
+    {"disbursement.write", "contract.write", "schedule.write", "need.write", "obstacle.write", "dossier.submit",
+     "progress.write"}
 )
 
 

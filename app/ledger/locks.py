@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AdvanceKind, BudgetLevel, CapitalSource, ProjectStatus
+from app.enums import AdvanceKind, BudgetLevel, CapitalSource, ProjectFunding, ProjectStatus
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
 from app.ledger.fold import AdvanceState, ContractState, PoolKey, PoolState, ProjectState, Scope, advance_scope
@@ -41,7 +41,7 @@ async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
     if not ids:
         return {}, {}
     query = (select(_P.c.project_id, _P.c.planned_total_vnd, _P.c.disbursed_total_vnd, _P.c.advance_outstanding_vnd,
-                    _PR.c.code, _PR.c.investor_id, _PR.c.status, _PR.c.total_investment_vnd)
+                    _PR.c.code, _PR.c.investor_id, _PR.c.status, _PR.c.total_investment_vnd, _PR.c.funding)
              .join(_PR, _PR.c.id == _P.c.project_id))
     query = query.where(_P.c.project_id == ids[0]) if len(ids) == 1 else query.where(_P.c.project_id.in_(ids))
     facts: dict[int, ProjectFacts] = {}
@@ -49,7 +49,7 @@ async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
     # Both rows are locked: a TMĐT change (registry.projects.update takes this same lock) is then seen by the posting.
     for r in await session.execute(query.order_by(_P.c.project_id).with_for_update(of=[_P, _PR])):
         facts[r.project_id] = ProjectFacts(r.project_id, r.code, ProjectStatus(r.status), r.total_investment_vnd,
-                                           r.investor_id)
+                                           r.investor_id, ProjectFunding(r.funding))
         states[r.project_id] = ProjectState(r.project_id, r.planned_total_vnd, r.disbursed_total_vnd,
                                             r.advance_outstanding_vnd)
     return facts, states

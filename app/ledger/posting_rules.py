@@ -19,6 +19,7 @@ from app.enums import (
     AdvanceKind,
     AllocationKind,
     DisbursementKind,
+    ProjectFunding,
     ProjectStatus,
 )
 from app.ledger import advance_rules
@@ -53,6 +54,16 @@ class ProjectFacts:
     status: ProjectStatus
     total_investment_vnd: int
     investor_id: int
+    funding: ProjectFunding = ProjectFunding.public
+
+
+def _no_ledger(project: ProjectFacts) -> RowError | None:
+    """R21: a non-budget project (Appendix 1) has no capital ledger: no plan, no disbursement."""
+    if project.funding is ProjectFunding.public:
+        return None
+    return _err("non_budget_project", f"R21: project {project.code} is financed outside the state budget (dự án "
+                "ngoài ngân sách): it has progress, milestones and obstacles, never plans or disbursements.",
+                "/project_id", funding=project.funding.value, allowed_funding=[ProjectFunding.public.value])
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +237,8 @@ def decide_disbursement(row: DisbursementInput, locked: Locked, today: date, rul
     project, pool, balance = locked.project, locked.pool, locked.balance
     if project is None or balance is None:
         return _err("project_not_found", f"Project {row.project_id} does not exist.", "/project_id"), []
+    if (no_ledger := _no_ledger(project)) is not None:
+        return no_ledger, []
     if row.value_date > today:
         return _err("value_date_in_future", f"Value date {row.value_date} is after today ({today}).",
                     "/value_date", latest_allowed=today.isoformat()), []
@@ -274,7 +287,9 @@ def next_year_advance_repayment(entry: AllocationInput, unrepaid_vnd: int) -> in
 def decide_allocation(entry: AllocationInput, project: ProjectFacts, pool: PoolState, balance: ProjectState,
                       today: date, rule_sets: tuple[RuleSet, ...], *, generated: bool = False) -> RowError | None:
     """R1 (a plan never below what is disbursed), R1a (repayments are generated), R2/R19 (cumulative plan ≤
-    TMĐT), R14 (extensions)."""
+    TMĐT), R14 (extensions), R21 (no ledger outside the budget)."""
+    if (no_ledger := _no_ledger(project)) is not None:
+        return no_ledger
     if entry.kind is AllocationKind.advance_repayment and not generated:
         return _err("generated_kind", "R1a: a repayment of capital advanced from next year's plan is recorded by the "
                     "service with the next year's allocation, never sent.", "/kind",

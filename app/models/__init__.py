@@ -21,6 +21,15 @@ from app.models.monitoring import (  # noqa: F401
     ScheduleMonth,
 )
 from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
+from app.models.programme import (  # noqa: F401
+    MilestoneReport,
+    Person,
+    ProgressReport,
+    ProjectLead,
+    WatchList,
+    WatchListChange,
+    WorkingGroupChange,
+)
 from app.models.project import Project
 from app.models.snapshot import SnapshotVersion  # noqa: F401 - also installs the snapshot bump hooks
 from app.models.treasury import (  # noqa: F401

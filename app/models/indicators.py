@@ -45,8 +45,7 @@ class IndicatorSnapshot(Base):
     sector: Mapped[str] = mapped_column(String(60))
     location: Mapped[str] = mapped_column(String(120))
     working_group_id: Mapped[int | None] = mapped_column(BigId)
-    lead_official: Mapped[str | None] = mapped_column(String(200))
-    watch_mask: Mapped[int] = mapped_column(Integer)  # 1 = app1, 2 = app2, 4 = app3
+    lead_person_id: Mapped[int | None] = mapped_column(BigId)  # the lead official on computed_for
 
 
 class IndicatorFlagDetail(Base):

@@ -45,4 +45,4 @@ class WorkingGroup(Base):
     id: Mapped[int] = pk()
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(300))
-    leader_name: Mapped[str | None] = mapped_column(String(200))
+    # its members and leader are people (app.models.programme.WorkingGroupChange, migration 0022)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.enums import ProjectGroup, ProjectStage, ProjectStatus
+from app.enums import ProjectFunding, ProjectGroup, ProjectStage, ProjectStatus
 from app.kernel.search_text import project_search_text
 from app.models.base import Base, BigId, pk
 
@@ -36,11 +36,10 @@ class Project(Base):
     decision_date: Mapped[date | None] = mapped_column(Date)
     start_year: Mapped[int] = mapped_column(Integer)
     end_year: Mapped[int] = mapped_column(Integer)
-    on_app1: Mapped[bool] = mapped_column(Boolean, default=False)
-    on_app2: Mapped[bool] = mapped_column(Boolean, default=False)
-    on_app3: Mapped[bool] = mapped_column(Boolean, default=False)
     is_key_project: Mapped[bool] = mapped_column(Boolean, default=False)
-    lead_official: Mapped[str | None] = mapped_column(String(200))
+    # public (đầu tư công) or non_budget (ngoài ngân sách, Appendix 1): no capital ledger (migration 0022)
+    funding: Mapped[ProjectFunding] = mapped_column(Enum(ProjectFunding, native_enum=False, length=20),
+                                                    default=ProjectFunding.public, server_default="public")
     working_group_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("working_groups.id"), index=True)
     status: Mapped[ProjectStatus] = mapped_column(Enum(ProjectStatus, native_enum=False, length=20))
     version: Mapped[int] = mapped_column(Integer, default=1)

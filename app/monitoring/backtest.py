@@ -23,7 +23,7 @@ from app.monitoring.summaries import project_attrs
 async def backtest(session: AsyncSession, plan_year: int) -> dict:
     deadline = deadline_for(plan_year)
     actual = await build_snapshot(session, plan_year, deadline)
-    attrs = await project_attrs(session)
+    attrs = await project_attrs(session, deadline)
     result: dict = {"plan_year": plan_year, "deadline": deadline.isoformat(), "cutoffs": []}
     for cutoff in (date(plan_year, 6, 30), date(plan_year, 9, 30)):
         snap = await build_snapshot(session, plan_year, cutoff)

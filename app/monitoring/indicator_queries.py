@@ -14,10 +14,12 @@ from collections import defaultdict
 from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kernel.clock import today as business_today
 from app.models import Project
 from app.models.indicators import IndicatorFlagDetail, IndicatorSnapshot, IndicatorSnapshotPool
 from app.monitoring.indicator_store import FLAG_BITS
 from app.monitoring.summaries import IndicatorFilter, labels, sort_groups
+from app.programme import watchlists
 
 S, P, D = IndicatorSnapshot, Project, IndicatorFlagDetail
 _PROJECT_KEYS = {
@@ -25,9 +27,8 @@ _PROJECT_KEYS = {
     "sector": S.sector,
     "location": S.location,
     "working_group": S.working_group_id,
-    "lead_official": S.lead_official,
+    "lead_official": S.lead_person_id,
 }
-_WATCH_BITS = {"app1": 1, "app2": 2, "app3": 4}
 _SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd")
 
 
@@ -77,13 +78,18 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
         query = base.add_columns(key, *_figure_columns(S, S.flag_mask, func.count())).group_by(key)
         return {row[0]: tuple(row[1:]) for row in (await session.execute(query)).all()}
     if group_by == "watch_list":  # a project on several lists counts in each; on none: key None
-        query = base.add_columns(S.watch_mask, *_figure_columns(S, S.flag_mask, func.count())).group_by(S.watch_mask)
-        merged: dict[object, list[int]] = defaultdict(lambda: [0] * (1 + len(_SUMS) + len(FLAG_BITS)))
-        for row in (await session.execute(query)).all():
-            on: list[str | None] = [name for name, bit in _WATCH_BITS.items() if row[0] & bit]
-            for watch_list in on or [None]:
-                merged[watch_list] = [a + int(b or 0) for a, b in zip(merged[watch_list], row[1:], strict=True)]
-        return {k: tuple(v) for k, v in merged.items()}
+        members = await _members_today(session)
+        everyone = set().union(*members.values()) if members else set()
+        groups: dict[object, ColumnElement[bool]] = {code: S.project_id.in_(sorted(ids)) for code, ids in
+                                                     members.items()}
+        groups[None] = S.project_id.not_in(sorted(everyone)) if everyone else S.project_id.is_not(None)
+        out: dict[object, tuple] = {}
+        for code, condition in groups.items():
+            row = (await session.execute(base.add_columns(*_figure_columns(S, S.flag_mask, func.count()))
+                                         .where(condition))).one()
+            if row[0]:
+                out[code] = tuple(row)
+        return out
     t = IndicatorSnapshotPool
     key = t.capital_source if group_by == "capital_source" else t.budget_level
     query = (
@@ -94,6 +100,15 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
         .add_columns(*_pool_flag_columns())
     )
     return {row[0]: tuple(row[1:]) for row in (await session.execute(query)).all()}
+
+
+async def _members_today(session: AsyncSession) -> dict[str, set[int]]:
+    """Each watch-list's members on today's business date, the date the stored rows are for (R21)."""
+    members: dict[str, set[int]] = defaultdict(set)
+    for pid, codes in (await watchlists.lists_on(session, business_today())).items():
+        for code in codes:
+            members[code].add(pid)
+    return members
 
 
 async def summarise(session: AsyncSession, plan_year: int, group_by: str | None, sort: str | None) -> dict:
@@ -130,8 +145,7 @@ async def summarise(session: AsyncSession, plan_year: int, group_by: str | None,
 async def list_rows(session: AsyncSession, plan_year: int, f: IndicatorFilter, after: int, limit: int) -> list:
     """Stored rows (by project id, after the cursor) matching the filter, with the project's attributes."""
     query = (
-        select(S, D.flags, P.code, P.name, P.investor_id, P.sector, P.location, P.working_group_id,
-               P.on_app1, P.on_app2, P.on_app3)
+        select(S, D.flags, P.code, P.name, P.investor_id, P.sector, P.location, P.working_group_id)
         .join(P, P.id == S.project_id)
         .join(D, (D.plan_year == S.plan_year) & (D.project_id == S.project_id))
         .where(S.plan_year == plan_year, S.project_id > after)
@@ -149,5 +163,7 @@ async def list_rows(session: AsyncSession, plan_year: int, f: IndicatorFilter, a
     if f.working_group_id is not None:
         query = query.where(S.working_group_id == f.working_group_id)
     if f.watch_list:
-        query = query.where(S.watch_mask.op("&")(_WATCH_BITS[f.watch_list]) != 0)
-    return list((await session.execute(query)).all())
+        query = query.where(S.project_id.in_(sorted((await _members_today(session)).get(f.watch_list, set()))))
+    rows = list((await session.execute(query)).all())
+    lists = await watchlists.lists_on(session, business_today(), [r[0].project_id for r in rows])
+    return [(*r, lists.get(r[0].project_id, ())) for r in rows]

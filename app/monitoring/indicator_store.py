@@ -46,6 +46,7 @@ from app.models.indicators import (
 )
 from app.monitoring.flags import FlagCode
 from app.monitoring.indicators import ProjectProgress, build_snapshot, milestone_curve, thresholds
+from app.programme import people
 
 log = structlog.get_logger()
 
@@ -99,13 +100,12 @@ def _rows(plan_year: int, day: date, states: dict[int, ProjectProgress],
     now = utcnow()
     projects, pools, details = [], [], []
     for pid, st in states.items():
-        investor_id, sector, location, working_group_id, lead_official, app1, app2, app3 = attributes[pid]
+        investor_id, sector, location, working_group_id, lead_person_id = attributes[pid]
         details.append({"plan_year": plan_year, "project_id": pid, "flags": {"flags": [
             {"code": f.code.value, "reason": f.reason, "detail": f.detail, "numbers": f.numbers} for f in st.flags]}})
         projects.append({
             "investor_id": investor_id, "sector": sector, "location": location,
-            "working_group_id": working_group_id, "lead_official": lead_official,
-            "watch_mask": (1 if app1 else 0) | (2 if app2 else 0) | (4 if app3 else 0),
+            "working_group_id": working_group_id, "lead_person_id": lead_person_id,
             "plan_year": plan_year, "project_id": pid, "plan_vnd": st.plan_vnd, "disbursed_vnd": st.disbursed_vnd,
             "forecast_vnd": st.forecast_vnd, "low_vnd": st.low_vnd, "high_vnd": st.high_vnd,
             "capacity_vnd": st.capacity_vnd, "at_risk_vnd": st.at_risk_vnd, "extra_need_vnd": st.extra_need_vnd,
@@ -128,11 +128,13 @@ def _rows(plan_year: int, day: date, states: dict[int, ProjectProgress],
     return projects, pools, details
 
 
-async def _attributes(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, tuple]:
+async def _attributes(session: AsyncSession, project_ids: Sequence[int], day: date) -> dict[int, tuple]:
+    """The grouping keys copied into the stored rows; the lead official is the one of `day` (R21)."""
     p = Project
-    rows = await session.execute(select(p.id, p.investor_id, p.sector, p.location, p.working_group_id,
-                                        p.lead_official, p.on_app1, p.on_app2, p.on_app3).where(p.id.in_(project_ids)))
-    return {row[0]: tuple(row[1:]) for row in rows}
+    rows = await session.execute(select(p.id, p.investor_id, p.sector, p.location, p.working_group_id)
+                                 .where(p.id.in_(project_ids)))
+    leads = await people.leads_on(session, day, project_ids)
+    return {row[0]: (*row[1:], lead.id if (lead := leads.get(row[0])) else None) for row in rows}
 
 
 async def recompute(session: AsyncSession, plan_year: int, day: date, project_ids: Sequence[int]) -> int:
@@ -145,7 +147,7 @@ async def recompute(session: AsyncSession, plan_year: int, day: date, project_id
         for model in (IndicatorSnapshot, IndicatorSnapshotPool, IndicatorFlagDetail):
             await session.execute(delete(model).where(model.plan_year == plan_year, model.project_id.in_(chunk)))
         projects, pools, details = _rows(plan_year, day, snap.projects,
-                                         await _attributes(session, list(snap.projects)))
+                                         await _attributes(session, list(snap.projects), day))
         if projects:
             await session.execute(insert(IndicatorSnapshot), projects)
             await session.execute(insert(IndicatorFlagDetail), details)

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from app.enums import BudgetLevel, CapitalSource, WatchList
+from app.enums import BudgetLevel, CapitalSource
 from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema
 
 
@@ -167,7 +167,7 @@ class IndicatorRow(Schema):
     sector: str
     location: str
     working_group_id: int | None
-    watch_lists: list[WatchList]
+    watch_lists: list[str] = Field(description="Codes of the watch-lists it is on (R21)")
     plan_vnd: int
     disbursed_vnd: int
     rate_pct: float

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.errors import BadRequest
-from app.models import Organisation, Project, WorkingGroup
+from app.models import Organisation, Person, Project, WatchList, WorkingGroup
 from app.monitoring.indicator_store import Freshness
 from app.monitoring.indicators import ProjectProgress, Snapshot, build_snapshot
+from app.programme import people, watchlists
 
 SORT_FIELDS = (
     "rate_pct",
@@ -55,52 +56,26 @@ class ProjectAttrs:
     sector: str
     location: str
     working_group_id: int | None
-    lead_official: str | None
+    lead_person_id: int | None
     watch_lists: tuple[str, ...]
     stage: str
     is_key_project: bool
     total_investment_vnd: int
 
 
-async def project_attrs(session: AsyncSession) -> dict[int, ProjectAttrs]:
-    """All projects' grouping attributes (one query)."""
+async def project_attrs(session: AsyncSession, day: date) -> dict[int, ProjectAttrs]:
+    """All projects' grouping attributes on `day`: the watch-lists and lead official of that day (R21)."""
     p = Project
-    rows = await session.execute(
-        select(
-            p.id,
-            p.code,
-            p.name,
-            p.investor_id,
-            p.sector,
-            p.location,
-            p.working_group_id,
-            p.lead_official,
-            p.on_app1,
-            p.on_app2,
-            p.on_app3,
-            p.stage,
-            p.is_key_project,
-            p.total_investment_vnd,
-        )
-    )
-    out = {}
-    for r in rows.all():
-        lists = tuple(name for name, on in (("app1", r[8]), ("app2", r[9]), ("app3", r[10])) if on)
-        out[r[0]] = ProjectAttrs(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            lists,
-            str(r[11].value if hasattr(r[11], "value") else r[11]),
-            bool(r[12]),
-            int(r[13]),
-        )
-    return out
+    rows = await session.execute(select(p.id, p.code, p.name, p.investor_id, p.sector, p.location,
+                                        p.working_group_id, p.stage, p.is_key_project, p.total_investment_vnd))
+    lists = await watchlists.lists_on(session, day)
+    leads = await people.leads_on(session, day)
+    return {
+        r.id: ProjectAttrs(r.id, r.code, r.name, r.investor_id, r.sector, r.location, r.working_group_id,
+                           lead.id if (lead := leads.get(r.id)) else None, lists.get(r.id, ()),
+                           str(getattr(r.stage, "value", r.stage)), bool(r.is_key_project), int(r.total_investment_vnd))
+        for r in rows.all()
+    }
 
 
 def store_can_answer(fresh: Freshness) -> bool:
@@ -190,12 +165,16 @@ async def labels(session: AsyncSession, group_by: str, keys: set) -> dict:
         return dict(
             (await session.execute(select(WorkingGroup.id, WorkingGroup.name).where(WorkingGroup.id.in_(ids)))).all()
         )
+    if group_by == "lead_official" and ids:  # a person (R21), named by title and name
+        return {p.id: people.label(p) for p in await session.scalars(select(Person).where(Person.id.in_(ids)))}
+    if group_by == "watch_list":  # a watch-list code, named by the list
+        return {code: name for code, name in await session.execute(select(WatchList.code, WatchList.name))}
     return {}
 
 
 async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by: str | None, sort: str | None) -> dict:
     snap = await build_snapshot(session, plan_year, as_of)
-    attrs = await project_attrs(session)
+    attrs = await project_attrs(session, as_of)
     states = [st for pid, st in snap.projects.items() if pid in attrs]
     province = _figures(_project_item(st) for st in states)
     groups: list[dict] = []
@@ -216,7 +195,7 @@ async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by
                         "sector": a.sector,
                         "location": a.location,
                         "working_group": a.working_group_id,
-                        "lead_official": a.lead_official,
+                        "lead_official": a.lead_person_id,
                     }[group_by],
                 )
             for key in keys:

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import ProjectStatus, WatchList
+from app.enums import ProjectStatus
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation, UnknownReference
 from app.kernel.search_text import fold, project_search_text
 from app.ledger.locks import lock_projects
-from app.models import Organisation, Project, ProjectBalance, WorkingGroup
-
-WATCH_COLUMNS = {WatchList.app1: "on_app1", WatchList.app2: "on_app2", WatchList.app3: "on_app3"}
+from app.models import Organisation, Person, Project, ProjectBalance, WorkingGroup
+from app.programme import people, watchlists
 
 
 def etag(project: Project) -> str:
     return f'"project-{project.id}-v{project.version}"'
-
-
-def watch_lists(project: Project) -> list[WatchList]:
-    return [wl for wl, column in WATCH_COLUMNS.items() if getattr(project, column)]
 
 
 async def get(session: AsyncSession, project_id: int) -> Project:
@@ -44,25 +40,40 @@ async def _check_references(session: AsyncSession, investor_id: int | None, work
                                pointer="/working_group_id", resource="working_group")
 
 
-async def create(session: AsyncSession, fields: dict[str, Any]) -> Project:
+async def _follow_up(session: AsyncSession, project: Project, lists: list[str] | None, lead: int | None,
+                     day: date, key_id: int | None) -> None:
+    """The fields kept for older clients, written as the effective-dated records they stand for, from `day` (R21)."""
+    if lists is not None:
+        await watchlists.set_project_lists(session, project, lists, day, key_id)
+    if lead is not None:
+        if await session.get(Person, lead) is None:
+            raise UnknownReference("reference_not_found", f"Person {lead} does not exist.", pointer="/lead_person_id",
+                                   resource="person")
+        await people.assign_lead(session, project.id, {"person_id": lead, "effective_on": day}, key_id)
+
+
+async def create(session: AsyncSession, fields: dict[str, Any], day: date, key_id: int | None) -> Project:
     if await session.scalar(select(Project.id).where(Project.code == fields["code"])) is not None:
         raise Conflict("project_code_taken", f"A project with code {fields['code']!r} exists.", pointer="/code")
     await _check_references(session, fields.get("investor_id"), fields.get("working_group_id"))
-    lists = set(fields.pop("watch_lists", []) or [])
+    lists, lead = fields.pop("watch_lists", None), fields.pop("lead_person_id", None)
     if fields["end_year"] < fields["start_year"]:
         raise RuleViolation("invalid_years", "end_year is before start_year.", pointer="/end_year")
     now = utcnow()
-    project = Project(**fields, **{col: wl in lists for wl, col in WATCH_COLUMNS.items()},
-                      status=fields.get("status") or ProjectStatus.active, version=1, created_at=now, updated_at=now)
+    project = Project(**fields, status=fields.get("status") or ProjectStatus.active, version=1, created_at=now,
+                      updated_at=now)
     session.add(project)
     await session.flush()
+    # A non-budget project keeps its (empty) balance row: the posting pipeline finds it and refuses its money.
     session.add(ProjectBalance(project_id=project.id, updated_at=now))
     events.emit(session, "project.created", "project", project.id, {"id": project.id, "code": project.code},
                 project_id=project.id)
+    await _follow_up(session, project, lists, lead, day, key_id)
     return project
 
 
-async def update(session: AsyncSession, project_id: int, if_match: str, changes: dict[str, Any]) -> Project:
+async def update(session: AsyncSession, project_id: int, if_match: str, changes: dict[str, Any], day: date,
+                 key_id: int | None) -> Project:
     # The lock the posting pipeline takes first (project balance with the project row, one statement): a TMĐT cut
     # and a plan supplement are serialised, and the supplement sees the new TMĐT (R2).
     _, balances = await lock_projects(session, [project_id])
@@ -79,10 +90,8 @@ async def update(session: AsyncSession, project_id: int, if_match: str, changes:
         if changes["total_investment_vnd"] < floor:
             raise RuleViolation("tmdt_below_plan", f"R2: TMĐT cannot go below the cumulative plan or disbursement "
                                 f"({floor:,} đồng).", pointer="/total_investment_vnd", minimum_vnd=floor)
-    if "watch_lists" in changes:
-        lists = set(changes.pop("watch_lists") or [])
-        for wl, column in WATCH_COLUMNS.items():
-            setattr(project, column, wl in lists)
+    lists, lead = changes.pop("watch_lists", None), changes.pop("lead_person_id", None)
+    await _follow_up(session, project, lists, lead, day, key_id)
     for name, value in changes.items():
         setattr(project, name, value)
     project.search_text = project_search_text(project.code, project.name)
@@ -99,7 +108,7 @@ class ProjectFilter:
     sector: str | None = None
     location: str | None = None
     working_group_id: int | None = None
-    watch_list: WatchList | None = None
+    watch_list: str | None = None
     status: ProjectStatus | None = None
     search: str | None = None
 
@@ -113,8 +122,6 @@ def filtered(query: Select, f: ProjectFilter) -> Select:
         query = query.where(Project.location == f.location)
     if f.working_group_id is not None:
         query = query.where(Project.working_group_id == f.working_group_id)
-    if f.watch_list is not None:
-        query = query.where(getattr(Project, WATCH_COLUMNS[f.watch_list]).is_(True))
     if f.status is not None:
         query = query.where(Project.status == f.status)
     if f.search and (folded := fold(f.search)):
@@ -123,7 +130,11 @@ def filtered(query: Select, f: ProjectFilter) -> Select:
     return query
 
 
-async def list_page(session: AsyncSession, f: ProjectFilter, after_id: int, limit: int) -> list[Project]:
+async def list_page(session: AsyncSession, f: ProjectFilter, after_id: int, limit: int, day: date
+                    ) -> list[Project]:
     query = filtered(select(Project), f).where(Project.id > after_id).order_by(Project.id).limit(limit)
+    if f.watch_list is not None:  # members on `day` (R21)
+        on = await watchlists.lists_on(session, day)
+        query = query.where(Project.id.in_(sorted(pid for pid, codes in on.items() if f.watch_list in codes)))
     return list((await session.scalars(query)).all())
 

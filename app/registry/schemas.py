@@ -7,11 +7,12 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
-from app.enums import OrganisationKind, ProjectGroup, ProjectStage, ProjectStatus, Role, WatchList
+from app.enums import OrganisationKind, ProjectFunding, ProjectGroup, ProjectStage, ProjectStatus, Role
 from app.kernel.schemas import Id, IsoDate, PositiveVnd, Schema
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-/]+$")]
 Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
+WatchListCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-/]+$")]
 
 
 class ProjectBase(Schema):
@@ -28,16 +29,20 @@ class ProjectBase(Schema):
     decision_date: IsoDate | None = None
     start_year: Year
     end_year: Year
-    watch_lists: list[WatchList] = Field(default_factory=list, max_length=3,
-                                         description="Appendices 1/2/3 of the action programme")
+    watch_lists: list[WatchListCode] = Field(
+        default_factory=list, max_length=20, description="Codes of the watch-lists it is on today (e.g. app1/app2/"
+        "app3, the action programme's appendices). Written, it joins and leaves lists from today: "
+        "POST /watch-lists/{id}/changes records a date and a decision")
     is_key_project: bool = Field(False, description="Key project (dự án trọng điểm)")
-    lead_official: str | None = Field(None, max_length=200,
-                                      description="Leader following the project (lãnh đạo theo dõi)")
+    lead_person_id: Id | None = Field(None, description="Its lead official today (a person). Written, the person "
+                                      "leads it from today: POST /projects/{id}/leads records a date and a decision")
     working_group_id: Id | None = Field(None, description="Provincial working group (Tổ công tác)")
 
 
 class ProjectCreate(ProjectBase):
     code: Code = Field(description="Project code (mã dự án)", examples=["VP-GT-0001"])
+    funding: ProjectFunding = Field(ProjectFunding.public, description="public (đầu tư công) or non_budget (ngoài "
+                                    "ngân sách: progress, milestones and obstacles, never plans or disbursements)")
 
 
 class ProjectUpdate(Schema):
@@ -53,9 +58,9 @@ class ProjectUpdate(Schema):
     decision_ref: str | None = Field(None, max_length=100)
     decision_date: IsoDate | None = None
     end_year: Year | None = None
-    watch_lists: list[WatchList] | None = Field(None, max_length=3)
+    watch_lists: list[WatchListCode] | None = Field(None, max_length=20)
     is_key_project: bool | None = None
-    lead_official: str | None = Field(None, max_length=200)
+    lead_person_id: Id | None = None
     working_group_id: Id | None = None
     status: ProjectStatus | None = None
 
@@ -63,6 +68,8 @@ class ProjectUpdate(Schema):
 class ProjectOut(ProjectBase):
     id: int
     code: str
+    funding: ProjectFunding
+    lead_official: str | None = Field(description="The lead official's title and name today (read only)")
     status: ProjectStatus
     version: int = Field(description="Increases on every change; the ETag is derived from it")
     created_at: datetime
@@ -105,7 +112,8 @@ class WorkingGroupOut(Schema):
     id: int
     code: str
     name: str
-    leader_name: str | None
+    leader_person_id: int | None = Field(description="Its leader today (tổ trưởng): GET …/members for them all")
+    leader_name: str | None = Field(description="The leader's title and name")
 
 
 class ApiKeyCreate(Schema):

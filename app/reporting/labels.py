@@ -60,9 +60,11 @@ NUMBERS = {
 SECTORS = {
     "administration": "Quản lý nhà nước", "culture": "Văn hóa", "education": "Giáo dục", "environment": "Môi trường",
     "health": "Y tế", "irrigation": "Thủy lợi", "site_clearance": "Bồi thường, GPMB", "transport": "Giao thông",
-    "urban": "Đô thị",
+    "urban": "Đô thị", "industrial_park": "Hạ tầng khu công nghiệp", "social_housing": "Nhà ở xã hội",
+    "urban_area": "Khu đô thị",
 }
-WATCH_LISTS = {"app1": "Phụ lục 1", "app2": "Phụ lục 2", "app3": "Phụ lục 3"}
+FREQUENCIES = {"weekly": "hằng tuần", "monthly": "hằng tháng", "quarterly": "hằng quý",
+               "ad_hoc": "báo cáo nhanh, đột xuất"}
 GROUPS = {
     "investor": "Chủ đầu tư", "location": "Địa bàn (huyện, thành phố)", "sector": "Lĩnh vực",
     "capital_source": "Nguồn vốn", "budget_level": "Cấp ngân sách", "working_group": "Tổ công tác",

@@ -23,6 +23,7 @@ from app.reporting import cells, labels
 Kind = Literal["text", "amount", "pct", "date", "count"]
 FORMATS = {"amount": "#,##0.00", "pct": "0.00", "date": "dd/mm/yyyy", "count": "#,##0"}
 UNIT = "Đơn vị: triệu đồng"
+NON_BUDGET = "Dự án đầu tư ngoài ngân sách: không có kế hoạch vốn và giải ngân vốn nhà nước"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,22 +126,55 @@ def monthly(data: dict) -> list[Table]:
                   ["Tổng cộng", *[data["total"][k] for k in keys[1:]]])]
 
 
+def _follow_up_columns() -> list[Col]:
+    return [Col("Tiến độ thực hiện (%)", "pct", 12), Col("Ngày báo cáo tiến độ", "date", 12),
+            *[Col(f"{what} ({when})", "date", 12) for what in ("Khởi công", "Hoàn thành", "Khánh thành")
+              for when in ("kế hoạch", "thực tế")],
+            Col("Lãnh đạo theo dõi", width=28)]
+
+
+def _follow_up_cells(i: dict) -> list[Any]:
+    dates = [i["milestones"][m][k] for m in ("start", "completion", "inauguration")
+             for k in ("planned_on", "actual_on")]
+    return [i["physical_pct"], i["progress_reported_on"], *dates, i["lead_official"]]
+
+
+def _obstacle_cells(i: dict) -> list[Any]:
+    return ["; ".join(o["title"] for o in i["obstacles"]),
+            "; ".join(sorted({o["responsible_organisation"] for o in i["obstacles"] if o["responsible_organisation"]})),
+            "; ".join(i["recommendations"])]
+
+
 def watch_list(data: dict) -> list[Table]:
-    """Watch-list progress (`reports.watch_list`): one sheet per appendix."""
-    columns = [Col("Mã dự án", width=16), Col("Tên dự án", width=48), Col("Kế hoạch vốn", "amount"),
-               Col("Đã giải ngân", "amount"), Col("Tỷ lệ (%)", "pct", 10), Col("Dự báo đến hạn", "amount"),
-               Col("Lãnh đạo theo dõi", width=28), Col("Cảnh báo", width=30), Col("Khó khăn, vướng mắc", width=40),
-               Col("Kiến nghị", width=40)]
+    """Watch-list progress (`reports.watch_list`): one sheet per list. A non-budget list (Appendix 1) has no capital
+    columns; every list shows physical progress, the milestones, the lead official, the obstacles with the agency
+    unblocking them (R21)."""
+    money = [Col("Kế hoạch vốn", "amount"), Col("Đã giải ngân", "amount"), Col("Tỷ lệ giải ngân (%)", "pct", 10),
+             Col("Dự báo đến hạn", "amount")]
+    tail = [Col("Khó khăn, vướng mắc", width=40), Col("Cơ quan chủ trì tháo gỡ", width=32), Col("Kiến nghị", width=40)]
     tables = []
     for appendix in data["appendices"]:
-        rows = [[i["code"], i["name"], i["plan_vnd"], i["disbursed_vnd"], i["rate_pct"], i["forecast_vnd"],
-                 i["lead_official"], labels.flag_text([f["code"] for f in i["flags"]]),
-                 "; ".join(o["title"] for o in i["obstacles"]), "; ".join(i["recommendations"])]
+        non_budget = appendix["project_funding"] == "non_budget"
+        columns = [Col("Mã dự án", width=16), Col("Tên dự án", width=48), *([] if non_budget else money),
+                   *_follow_up_columns(), *([] if non_budget else [Col("Cảnh báo", width=30)]), *tail]
+        rows = [[i["code"], i["name"],
+                 *([] if non_budget else [i["plan_vnd"], i["disbursed_vnd"], i["rate_pct"], i["forecast_vnd"]]),
+                 *_follow_up_cells(i),
+                 *([] if non_budget else [labels.flag_text([f["code"] for f in i["flags"]])]), *_obstacle_cells(i)]
                 for i in appendix["items"]]
-        total = ["Tổng cộng", "", *[sum(i[k] for i in appendix["items"]) for k in ("plan_vnd", "disbursed_vnd")],
-                 None, sum(i["forecast_vnd"] for i in appendix["items"]), "", "", "", ""]
-        tables.append(Table(appendix["watch_list"].upper(), [appendix["title"], f"Số liệu đến ngày "
-                            f"{labels.date_text(data['as_of'])}", UNIT], columns, rows, total))
+        total = None
+        if not non_budget:
+            items = appendix["items"]
+            total = ["Tổng cộng", "", *[sum(i[k] for i in items) for k in ("plan_vnd", "disbursed_vnd")], None,
+                     sum(i["forecast_vnd"] for i in items), *[None] * (len(columns) - 6)]
+        frequency = appendix["report_frequency"]
+        duty = ", ".join(x for x in (appendix["reporter"], labels.label(labels.FREQUENCIES, frequency) if frequency
+                                     else None, f"về {appendix['report_to']}" if appendix["report_to"] else None) if x)
+        basis = "".join(f"; {label}: {text}" for label, text in (("căn cứ", appendix["decision_ref"]),
+                                                                  ("chế độ báo cáo", duty)) if text)
+        titles = [appendix["title"], f"Số liệu đến ngày {labels.date_text(data['as_of'])}{basis}",
+                  NON_BUDGET if non_budget else UNIT]
+        tables.append(Table(appendix["watch_list"].upper()[:31], titles, columns, rows, total))
     return tables
 
 

@@ -14,18 +14,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.enums import Milestone, ProjectFunding
 from app.ledger.balances import pool_figures
-from app.models import Obstacle
+from app.models import Obstacle, Organisation, Project
 from app.monitoring.forecast import deadline_for
 from app.monitoring.indicators import build_snapshot
-from app.monitoring.summaries import project_attrs
-
-WATCH_TITLES = {
-    "app1": "Phụ lục 1: Dự án ngoài ngân sách cần tháo gỡ",
-    "app2": "Phụ lục 2: Dự án đầu tư công trọng điểm",
-    "app3": "Phụ lục 3: Dự án hoàn thành năm 2025",
-}
-
+from app.programme import follow_up, people, watchlists
 
 AMOUNT_KEYS = (
     "plan_vnd",
@@ -99,12 +93,22 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
     }
 
 
+def _milestones(state: dict) -> dict[str, dict]:
+    return {m.value: {"planned_on": st.planned_on.isoformat() if st.planned_on else None,
+                      "actual_on": st.actual_on.isoformat() if st.actual_on else None}
+            if (st := state.get(m.value)) else {"planned_on": None, "actual_on": None} for m in Milestone}
+
+
 async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict:
-    """Watch-list progress (App. 1/2/3): rate, flags, open obstacles and recommendations per project."""
-    snap = await build_snapshot(session, plan_year, as_of)
-    attrs = await project_attrs(session)
-    on_lists = [a for a in attrs.values() if a.watch_lists]
-    ids = [a.id for a in on_lists]
+    """Watch-list progress, one appendix per list as it stood on `as_of` (R20, R21): members, physical progress,
+    milestones (planned and actual start, completion, inauguration), lead official, open obstacles with the agency
+    responsible for unblocking them and recommendations; for public projects also rate, forecast and flags."""
+    lists = await watchlists.all_lists(session)
+    members = {wl.id: await watchlists.members(session, wl.id, as_of) for wl in lists}
+    ids = sorted({pid for m in members.values() for pid, _ in m})
+    projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(ids)))} if ids else {}
+    state = await follow_up.on(session, as_of, ids)
+    snap = await build_snapshot(session, plan_year, as_of, ids) if ids else None
     obstacles: dict[int, list[Obstacle]] = {}
     if ids:
         rows = await session.scalars(
@@ -113,37 +117,46 @@ async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict
         for o in rows:
             if o.status != "resolved" or (o.resolved_on and o.resolved_on > as_of):
                 obstacles.setdefault(o.project_id, []).append(o)
+    agencies = await _names(session, {o.responsible_organisation_id for obs in obstacles.values() for o in obs})
     appendices = []
-    for code, title in WATCH_TITLES.items():
+    for wl in lists:
         items = []
-        for a in sorted((x for x in on_lists if code in x.watch_lists), key=lambda x: x.code):
-            st = snap.projects.get(a.id)
-            obs = obstacles.get(a.id, [])
-            items.append(
-                {
-                    "project_id": a.id,
-                    "code": a.code,
-                    "name": a.name,
-                    "plan_vnd": st.plan_vnd if st else 0,
-                    "disbursed_vnd": st.disbursed_vnd if st else 0,
-                    "rate_pct": st.rate_pct if st else 0.0,
-                    "forecast_vnd": st.forecast_vnd if st else 0,
-                    "lead_official": a.lead_official,
-                    "flags": [{"code": f.code.value, "reason": f.reason, "detail": f.detail} for f in st.flags]
-                    if st
-                    else [],
-                    "obstacles": [
-                        {
-                            "id": o.id,
-                            "category": o.category,
-                            "title": o.title,
-                            "status": o.status,
-                            "deadline": o.deadline.isoformat() if o.deadline else None,
-                        }
-                        for o in obs
-                    ],
-                    "recommendations": [o.recommendation for o in obs if o.recommendation],
-                }
-            )
-        appendices.append({"watch_list": code, "title": title, "items": items})
+        for pid, period in sorted(members[wl.id], key=lambda m: projects[m[0]].code):
+            p, f, obs = projects[pid], state[pid], obstacles.get(pid, [])
+            st = snap.projects.get(pid) if snap and p.funding is ProjectFunding.public else None
+            public = p.funding is ProjectFunding.public
+            items.append({
+                "project_id": pid, "code": p.code, "name": p.name, "funding": p.funding.value,
+                "member_since": period.start.isoformat(),
+                "plan_vnd": (st.plan_vnd if st else 0) if public else None,
+                "disbursed_vnd": (st.disbursed_vnd if st else 0) if public else None,
+                "rate_pct": (st.rate_pct if st else 0.0) if public else None,
+                "forecast_vnd": (st.forecast_vnd if st else 0) if public else None,
+                "physical_pct": f.physical_pct,
+                "progress_reported_on": f.progress_reported_on.isoformat() if f.progress_reported_on else None,
+                "milestones": _milestones(f.milestones),
+                "lead_person_id": f.lead.id if f.lead else None,
+                "lead_official": people.label(f.lead) if f.lead else None,
+                "flags": [{"code": x.code.value, "reason": x.reason, "detail": x.detail} for x in st.flags]
+                if st else [],
+                "obstacles": [{"id": o.id, "category": o.category, "title": o.title, "status": o.status,
+                               "deadline": o.deadline.isoformat() if o.deadline else None,
+                               "responsible_organisation_id": o.responsible_organisation_id,
+                               "responsible_organisation": agencies.get(o.responsible_organisation_id)}
+                              for o in obs],
+                "recommendations": [o.recommendation for o in obs if o.recommendation],
+            })
+        appendices.append({
+            "watch_list": wl.code, "watch_list_id": wl.id, "title": wl.name, "decision_ref": wl.decision_ref,
+            "project_funding": wl.project_funding, "reporter": wl.reporter, "report_frequency": wl.report_frequency,
+            "report_to": (await _names(session, {wl.report_to_organisation_id})).get(wl.report_to_organisation_id),
+            "report_duty": wl.report_duty, "items": items})
     return {"plan_year": plan_year, "as_of": as_of.isoformat(), "appendices": appendices}
+
+
+async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int | None, str]:
+    wanted = sorted(i for i in ids if i is not None)
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(Organisation.id, Organisation.name)
+                                       .where(Organisation.id.in_(wanted)))).all())

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
+from app.enums import ProjectFunding, ReportFrequency
 from app.kernel.schemas import Schema
 
 
@@ -47,25 +48,51 @@ class WatchListObstacle(Schema):
     title: str
     status: str
     deadline: date | None
+    responsible_organisation_id: int | None = Field(description="The agency responsible for unblocking it")
+    responsible_organisation: str | None
+
+
+class MilestoneDates(Schema):
+    planned_on: date | None
+    actual_on: date | None
+
+
+class WatchListMilestones(Schema):
+    start: MilestoneDates = Field(description="Khởi công")
+    completion: MilestoneDates = Field(description="Hoàn thành")
+    inauguration: MilestoneDates = Field(description="Khánh thành")
 
 
 class WatchListItem(Schema):
     project_id: int
     code: str
     name: str
-    plan_vnd: int
-    disbursed_vnd: int
-    rate_pct: float
-    forecast_vnd: int
-    lead_official: str | None
+    funding: ProjectFunding = Field(description="non_budget projects (Appendix 1) have no capital figures: null")
+    member_since: date
+    plan_vnd: int | None
+    disbursed_vnd: int | None
+    rate_pct: float | None
+    forecast_vnd: int | None
+    physical_pct: float | None = Field(description="Physical progress as last reported by as_of")
+    progress_reported_on: date | None
+    milestones: WatchListMilestones
+    lead_person_id: int | None
+    lead_official: str | None = Field(description="The lead official on as_of: title and name")
     flags: list[WatchListFlag]
     obstacles: list[WatchListObstacle] = Field(description="Obstacles open on the report date")
     recommendations: list[str]
 
 
 class WatchListAppendix(Schema):
-    watch_list: str = Field(description="app1 | app2 | app3")
+    watch_list: str = Field(description="The list's code, e.g. app1 | app2 | app3")
+    watch_list_id: int
     title: str
+    decision_ref: str | None
+    project_funding: ProjectFunding | None
+    reporter: str | None = Field(description="Reporting duty: who reports")
+    report_frequency: ReportFrequency | None = Field(description="… how often")
+    report_to: str | None = Field(description="… to whom")
+    report_duty: str | None
     items: list[WatchListItem]
 
 

@@ -20,6 +20,7 @@ from app.kernel.errors import BadRequest, NotFound
 from app.kernel.security import Principal
 from app.monitoring.flags import FlagCode
 from app.monitoring.schemas import GroupBy
+from app.reporting import reports
 from app.web import auth, province, records
 from app.web.render import HEADERS, HERE, PREFIX, PageRoute, link, page
 
@@ -124,6 +125,16 @@ async def flags(principal: auth.WebPrincipal, session: SessionDep, as_of: AsOf =
     rows.sort(key=lambda r: -(r.plan_vnd - r.forecast_vnd if flag is not FlagCode.able_to_absorb else r.plan_vnd))
     return page("flags.html", **_common(principal, day, year, "flags"), flag=flag.value, rows=rows[:200],
                 count=len(rows), codes=[f.value for f in FlagCode])
+
+
+@router.get(f"{PREFIX}/watch-lists")
+async def watch_lists(principal: auth.WebPrincipal, session: SessionDep, as_of: AsOf = None,
+                      plan_year: PlanYear = None) -> Response:
+    """The programme's watch-lists as they stood on as_of (R21): Appendix 1 without money, 2 and 3 with it."""
+    _require(principal, "read")
+    day, year = _dates(as_of, plan_year)
+    return page("watch_lists.html", **_common(principal, day, year, "watch_lists"),
+                data=await reports.watch_list(session, year, day))
 
 
 @router.get(f"{PREFIX}/advances")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ledger.balances import PoolKey, pool_figures
 from app.models import Advance, AllocationEntry, Disbursement, Obstacle, Organisation, Project
 from app.monitoring.indicators import build_snapshot
+from app.programme import follow_up
 from app.reallocation import proposals
 from app.registry import projects
 from app.treasury import contracts, dossiers, recovery, view
@@ -93,7 +94,8 @@ async def project_history(session: AsyncSession, project_id: int, year: int, day
         if st is not None:
             timeline.append({"on": end, "state": st})
     return {
-        "project": project, "entries": entries, "disbursements": paid[-LISTED:], "disbursement_count": len(paid),
+        "project": project, "follow": (await follow_up.on(session, day, [project_id]))[project_id],
+        "entries": entries, "disbursements": paid[-LISTED:], "disbursement_count": len(paid),
         "pools": sorted(pools.items(), key=lambda kv: (kv[0].plan_year, kv[0].capital_source, kv[0].budget_level)),
         "contracts": [{"contract": c, "balance": balances.get(c.id)} for c in project_contracts],
         "advances": advance_rows, "obstacles": obstacles, "timeline": timeline,

@@ -51,6 +51,7 @@ env.filters.update(
     rule=lambda c: labels.label(labels.OVERDUE_RULES, c),
     step=lambda c: labels.label(labels.RECOVERY_STEPS, c),
     group=lambda c: labels.label(labels.GROUPS, c),
+    frequency=lambda c: labels.label(labels.FREQUENCIES, c),
 )
 
 
@@ -64,7 +65,7 @@ def number_row(name: str, value: int | float) -> tuple[str, str]:
     return word, labels.number_text(value)
 
 
-env.globals.update(number_row=number_row, PREFIX=PREFIX, WATCH_LISTS=labels.WATCH_LISTS)
+env.globals.update(number_row=number_row, PREFIX=PREFIX)
 
 
 def link(path: str, **query: Any) -> str:

@@ -194,11 +194,11 @@ async def test_project_patch_needs_matching_if_match(client, world):
     url = f"/api/v1/projects/{project['id']}"
     read = await client.get(url, headers=world.h("viewer"))
     etag = read.headers["etag"]
-    missing = await client.patch(url, json={"lead_official": "A"}, headers=world.h("planner"))
+    missing = await client.patch(url, json={"decision_ref": "A"}, headers=world.h("planner"))
     assert missing.status_code == 428
-    ok = await client.patch(url, json={"lead_official": "A"}, headers=world.h("planner", **{"If-Match": etag}))
-    assert ok.status_code == 200 and ok.json()["lead_official"] == "A"
-    stale = await client.patch(url, json={"lead_official": "B"}, headers=world.h("planner", **{"If-Match": etag}))
+    ok = await client.patch(url, json={"decision_ref": "A"}, headers=world.h("planner", **{"If-Match": etag}))
+    assert ok.status_code == 200 and ok.json()["decision_ref"] == "A"
+    stale = await client.patch(url, json={"decision_ref": "B"}, headers=world.h("planner", **{"If-Match": etag}))
     assert stale.status_code == 412 and stale.json()["code"] == "etag_mismatch"
 
 

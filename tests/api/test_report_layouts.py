@@ -11,14 +11,16 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from app.reporting.labels import CAPITAL_SOURCES, million
-from tests.conftest import allocate, disbursement_body, make_project
+from tests.conftest import allocate, disbursement_body, make_person, make_project, programme_lists
 
 B = 1_000_000_000
 HEADER_ROW = 4  # three title lines: the report, its dates, the unit
 
 
 async def _books(client, world):
-    p = await make_project(client, world, code="WL-1", watch_lists=["app2"], lead_official="Phó Chủ tịch A")
+    await programme_lists(client, world)
+    lead = await make_person(client, world)
+    p = await make_project(client, world, code="WL-1", watch_lists=["app2"], lead_person_id=lead["id"])
     assert (await allocate(client, world, p["id"], 100 * B + 123_456)).status_code == 201
     assert (await allocate(client, world, p["id"], 40 * B, source="central", level="central")).status_code == 201
     for doc, amount, day in (("P-1", 20 * B + 555_555, "2024-08-20"), ("P-2", 10 * B, "2024-09-25")):
@@ -68,11 +70,13 @@ async def test_r20_watch_list_layout_labels_flags_and_totals(client, world):
     data = (await client.get("/api/v1/reports/watch-lists", headers=world.h("viewer"))).json()
     ws = _sheet((await client.get("/api/v1/reports/watch-lists", params={"format": "xlsx"},
                                   headers=world.h("viewer"))).content, "APP2")
-    _common_layout(ws, ["Mã dự án", "Tên dự án", "Kế hoạch vốn", "Đã giải ngân", "Tỷ lệ (%)"])
+    _common_layout(ws, ["Mã dự án", "Tên dự án", "Kế hoạch vốn", "Đã giải ngân", "Tỷ lệ giải ngân (%)"])
     [item] = next(a for a in data["appendices"] if a["watch_list"] == "app2")["items"]
     row = [c.value for c in ws[HEADER_ROW + 1]]
     assert row[0] == "WL-1" and Decimal(str(row[2])) == million(item["plan_vnd"])
-    assert "Chưa đăng ký kế hoạch giải ngân" in row[7] and "no_schedule" not in row[7]  # words, not codes
+    flags = [c.value for c in ws[HEADER_ROW]].index("Cảnh báo")
+    assert "Chưa đăng ký kế hoạch giải ngân" in row[flags] and "no_schedule" not in row[flags]  # words, not codes
+    assert row[flags - 1] == "Phó Chủ tịch UBND tỉnh Hà Văn Mẫu"  # the lead official (R21), title and name
     assert [c.value for c in ws[HEADER_ROW + 2]][0] == "Tổng cộng"
     text = (await client.get("/api/v1/reports/watch-lists", params={"format": "csv"}, headers=world.h("viewer"))).text
     assert "WL-1" in text and "Chưa đăng ký kế hoạch giải ngân" in text

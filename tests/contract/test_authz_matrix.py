@@ -102,3 +102,23 @@ async def test_matrix(client, world, method, path, route):
             )
         else:
             _assert_denied_without_data(response, 403, {"forbidden"})
+
+
+def test_matrix_covers_the_programme_endpoints():
+    """R21: watch-lists, people, working-group members, leads, progress and milestones are in the matrix above, with
+    the actions that let planners keep the programme and owners report their own projects' progress."""
+    actions = {(m, p): route_action(r) for m, p, r in GUARDED}
+    expected = {
+        ("POST", "/api/v1/watch-lists"): "watchlist.write",
+        ("POST", "/api/v1/watch-lists/{watch_list_id}/changes"): "watchlist.write",
+        ("GET", "/api/v1/watch-lists/{watch_list_id}/members"): "read",
+        ("POST", "/api/v1/people"): "people.write",
+        ("POST", "/api/v1/working-groups/{working_group_id}/members"): "people.write",
+        ("POST", "/api/v1/projects/{project_id}/leads"): "project.write",
+        ("POST", "/api/v1/projects/{project_id}/progress"): "progress.write",
+        ("POST", "/api/v1/projects/{project_id}/milestones"): "progress.write",
+        ("GET", "/api/v1/projects/{project_id}/progress"): "read",
+    }
+    assert {k: actions.get(k) for k in expected} == expected
+    assert POLICY["watchlist.write"] == POLICY["people.write"] == {Role.admin, Role.planner}
+    assert "progress.write" in OWNER_SCOPED and Role.owner in POLICY["progress.write"]

@@ -218,7 +218,7 @@ def _text_cases(pid: int) -> list[Case]:
          {"rows": [{**ok, "project_id": pid}, {**ok, "project_id": pid, "note": NUL}]}, "/rows/1/note"),
         ("POST", "/api/v1/projects", {"code": "X-1", "name": NUL, "investor_id": 1}, "/name"),
         ("POST", "/api/v1/projects", {"code": "X-1", "name": "n", "location": "Tam\u0000Đảo"}, "/location"),
-        ("PATCH", f"/api/v1/projects/{pid}", {"lead_official": NUL}, "/lead_official"),
+        ("PATCH", f"/api/v1/projects/{pid}", {"decision_ref": NUL}, "/decision_ref"),
         ("POST", "/api/v1/organisations", {"code": "O", "name": NUL}, "/name"),
         ("POST", "/api/v1/api-keys", {"organisation_id": 1, "role": "viewer", "name": "k", "holder": NUL}, "/holder"),
         ("POST", f"/api/v1/projects/{pid}/allocations", {"decision_number": NUL}, "/decision_number"),

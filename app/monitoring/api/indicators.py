@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.enums import WatchList
 from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
@@ -137,7 +136,7 @@ async def list_indicators(
     sector: str | None = None,
     location: str | None = None,
     working_group_id: IdParam | None = None,
-    watch_list: WatchList | None = None,
+    watch_list: Annotated[str | None, Query(max_length=40, description="Code of a watch-list")] = None,
     page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> IndicatorPage:
@@ -149,7 +148,7 @@ async def list_indicators(
         sector,
         location,
         working_group_id,
-        watch_list.value if watch_list else None,
+        watch_list,
     )
     filters = {"plan_year": year, "as_of": day.isoformat(), **asdict(f)}
     after = after_id(page_token, filters)
@@ -159,7 +158,7 @@ async def list_indicators(
             "computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
     else:
         snap = await monitoring.build_snapshot(session, year, day)
-        attrs = await summaries.project_attrs(session)
+        attrs = await summaries.project_attrs(session, day)
         rows = [_live_row(st, a) for st, a in summaries.list_rows(snap, attrs, f, after, page_size + 1)]
         info = {"computed_for": day}
     rows, token = split_page(rows, page_size, filters, key=lambda r: r.project_id)
@@ -186,7 +185,7 @@ def _live_row(st: ProjectProgress, a: summaries.ProjectAttrs) -> IndicatorRow:
         sector=a.sector,
         location=a.location,
         working_group_id=a.working_group_id,
-        watch_lists=[WatchList(w) for w in a.watch_lists],
+        watch_lists=list(a.watch_lists),
         plan_vnd=st.plan_vnd,
         disbursed_vnd=st.disbursed_vnd,
         rate_pct=st.rate_pct,
@@ -201,7 +200,7 @@ def _live_row(st: ProjectProgress, a: summaries.ProjectAttrs) -> IndicatorRow:
 
 
 def _stored_row(r) -> IndicatorRow:
-    s, flags, code, name, investor_id, sector, location, working_group_id, app1, app2, app3 = r
+    s, flags, code, name, investor_id, sector, location, working_group_id, lists = r
     return IndicatorRow(
         project_id=s.project_id,
         code=code,
@@ -210,7 +209,7 @@ def _stored_row(r) -> IndicatorRow:
         sector=sector,
         location=location,
         working_group_id=working_group_id,
-        watch_lists=[WatchList(w) for w, on in (("app1", app1), ("app2", app2), ("app3", app3)) if on],
+        watch_lists=list(lists),
         plan_vnd=s.plan_vnd,
         disbursed_vnd=s.disbursed_vnd,
         rate_pct=s.rate_pct,

@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from app.kernel.api.deps import PrincipalDep, SessionDep, json_created, note_write, require
 from app.kernel.api.problems import problem_responses
+from app.kernel.clock import today
 from app.kernel.errors import NotFound
 from app.kernel.schemas import IdParam, Page, PageSize, after_id, split_page
 from app.models import ApiKey, Organisation, WorkingGroup
+from app.programme import people
 from app.registry import organisations
 from app.registry.schemas import (
     ApiKeyCreate,
@@ -78,8 +80,11 @@ async def list_working_groups(session: SessionDep, page_size: PageSize = 50,
     rows = list((await session.scalars(
         select(WorkingGroup).where(WorkingGroup.id > after).order_by(WorkingGroup.id).limit(page_size + 1))).all())
     rows, token = split_page(rows, page_size, {})
-    return Page[WorkingGroupOut](items=[WorkingGroupOut.model_validate(r) for r in rows],
-                                 next_page_token=token)
+    members = await people.group_members(session, today(), [r.id for r in rows])
+    leaders = {gid: next((p for p, role, _ in m if role == "leader"), None) for gid, m in members.items()}
+    return Page[WorkingGroupOut](items=[WorkingGroupOut(
+        id=r.id, code=r.code, name=r.name, leader_person_id=leader.id if (leader := leaders.get(r.id)) else None,
+        leader_name=people.label(leader) if leader else None) for r in rows], next_page_token=token)
 
 
 @router.post("/api-keys", operation_id="createApiKey", summary="Issue an API key (shown once)", status_code=201,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 
-from app.enums import BudgetLevel, CapitalSource, ProjectStatus, WatchList
+from app.enums import BudgetLevel, CapitalSource, ProjectStatus
 from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, json_created, note_write, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
@@ -20,6 +20,7 @@ from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.fold import AllocationInput
 from app.ledger.schemas import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
 from app.models import AllocationEntry, PoolBalance, Project
+from app.programme import people, watchlists
 from app.registry import projects
 from app.registry.schemas import ProjectCreate, ProjectOut, ProjectUpdate
 
@@ -28,9 +29,22 @@ READ_ERRORS = problem_responses(400, 401, 403, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 
 
-def project_out(project: Project) -> ProjectOut:
-    data = {c: getattr(project, c) for c in ProjectOut.model_fields if c != "watch_lists"}
-    return ProjectOut(**data, watch_lists=projects.watch_lists(project))
+_DERIVED = ("watch_lists", "lead_person_id", "lead_official")
+
+
+async def project_outs(session, rows: list[Project]) -> list[ProjectOut]:
+    """Projects with their watch-lists and lead official as of today (R21)."""
+    ids, day = [p.id for p in rows], today()
+    lists = await watchlists.lists_on(session, day, ids)
+    leads = await people.leads_on(session, day, ids)
+    return [ProjectOut(**{c: getattr(p, c) for c in ProjectOut.model_fields if c not in _DERIVED},
+                       watch_lists=list(lists.get(p.id, ())), lead_person_id=lead.id if (lead := leads.get(p.id))
+                       else None, lead_official=people.label(lead) if lead else None) for p in rows]
+
+
+async def project_out(session, project: Project) -> ProjectOut:
+    [out] = await project_outs(session, [project])
+    return out
 
 
 @router.get("", operation_id="listProjects", summary="List projects", response_model=Page[ProjectOut],
@@ -41,7 +55,8 @@ async def list_projects(
     sector: str | None = None,
     location: str | None = None,
     working_group_id: IdParam | None = None,
-    watch_list: WatchList | None = None,
+    watch_list: Annotated[str | None, Query(max_length=40, description="Code of a watch-list: its members today")
+                          ] = None,
     status: ProjectStatus | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Search in code and name, ignoring case and "
                                    "diacritics: `tam dao` finds Tam Đảo")] = None,
@@ -50,9 +65,9 @@ async def list_projects(
 ) -> Page[ProjectOut]:
     f = projects.ProjectFilter(investor_id, sector, location, working_group_id, watch_list, status, q)
     filters = asdict(f)
-    rows = await projects.list_page(session, f, after_id(page_token, filters), page_size + 1)
+    rows = await projects.list_page(session, f, after_id(page_token, filters), page_size + 1, today())
     rows, token = split_page(rows, page_size, filters)
-    return Page[ProjectOut](items=[project_out(p) for p in rows], next_page_token=token)
+    return Page[ProjectOut](items=await project_outs(session, rows), next_page_token=token)
 
 
 # OpenAPI links: the generated clients and Schemathesis' stateful run follow project → allocation → disbursement.
@@ -75,10 +90,11 @@ ALLOCATION_LINKS = {
              response_model=ProjectOut, dependencies=[require("project.write")],
              responses={**WRITE_ERRORS, 201: {"description": "The project, with its ETag", "links": PROJECT_LINKS}},
              openapi_extra={"x-money-post": False})  # TMĐT is a project attribute, not a ledger record
-async def create_project(body: ProjectCreate, request: Request, session: SessionDep) -> Response:
-    project = await projects.create(session, body.model_dump())
+async def create_project(body: ProjectCreate, request: Request, session: SessionDep,
+                         principal: PrincipalDep) -> Response:
+    project = await projects.create(session, body.model_dump(), today(), principal.key_id)
     note_write(request, "project.create", "project", str(project.id))
-    response = json_created(request, project_out(project))
+    response = json_created(request, await project_out(session, project))
     response.headers["ETag"] = projects.etag(project)
     return response
 
@@ -88,7 +104,7 @@ async def create_project(body: ProjectCreate, request: Request, session: Session
 async def get_project(project_id: IdParam, session: SessionDep, response: Response) -> ProjectOut:
     project = await projects.get(session, project_id)
     response.headers["ETag"] = projects.etag(project)
-    return project_out(project)
+    return await project_out(session, project)
 
 
 @router.patch("/{project_id}", operation_id="updateProject", summary="Change a project (needs If-Match)",
@@ -96,15 +112,17 @@ async def get_project(project_id: IdParam, session: SessionDep, response: Respon
               dependencies=[require("project.write")])
 async def update_project(
     project_id: IdParam, body: ProjectUpdate, request: Request, session: SessionDep, response: Response,
+    principal: PrincipalDep,
     if_match: Annotated[str | None, Header(alias="If-Match", description="The ETag from your last read")] = None,
 ) -> ProjectOut:
     if if_match is None:
         raise PreconditionRequired("if_match_required", "Send If-Match with the project's ETag.")
-    project = await projects.update(session, project_id, if_match, body.model_dump(exclude_unset=True))
+    project = await projects.update(session, project_id, if_match, body.model_dump(exclude_unset=True), today(),
+                                    principal.key_id)
     note_write(request, "project.update", "project", str(project.id), body.model_dump(mode="json",
                                                                                                 exclude_unset=True))
     response.headers["ETag"] = projects.etag(project)
-    return project_out(project)
+    return await project_out(session, project)
 
 
 @router.post("/{project_id}/allocations", operation_id="createAllocation",
