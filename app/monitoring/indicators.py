@@ -390,7 +390,9 @@ async def _seasonal_from_ledger(session: AsyncSession, plan_year: int) -> Cumula
     for index in range(13):
         running += monthly.get((year, index + 1) if index < 12 else (plan_year, 1), 0)
         cumulative.append(running)
-    return seasonal_curve_from_history([(int(plan), cumulative)])
+    shape = seasonal_curve_from_history([(int(plan), cumulative)])
+    # why: a year that disbursed nothing net (e.g. only reversals) has no shape to learn from or scale to 95%
+    return shape if shape.final > 0 else DEFAULT_SEASONAL_CURVE
 
 
 async def build_snapshot(

@@ -177,3 +177,24 @@ async def test_schedule_and_need_retries_with_the_same_idempotency_key_record_on
     assert (await client.post(need_url, json=need, headers=need_headers)).status_code == 201
     other = await client.post(need_url, json={**need, "amount_vnd": 2 * B}, headers=need_headers)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_r18_a_previous_year_that_disbursed_nothing_net_falls_back_to_the_national_shape(client, world):
+    # Found by the simulator (a 500 while drafting a proposal): 2023's only payment, in January 2024, was reversed
+    # that month, so 2023's shape is 0 throughout and cannot be brought to 95%; the national curve stands in.
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 10_000_000_000, year=2023,
+                           decided="2023-01-05")).status_code == 201
+    assert (await allocate(client, world, project["id"], 10_000_000_000)).status_code == 201
+    paid = await client.post(f"/api/v1/projects/{project['id']}/disbursements", headers=world.h("treasury"),
+                             json={"plan_year": 2023, "capital_source": "local_balanced", "budget_level": "province",
+                                   "kind": "payment", "amount_vnd": 1_000_000_000, "value_date": "2024-01-10",
+                                   "document_number": "KB-23"})
+    assert paid.status_code == 201, paid.text
+    reversal = await client.post(f"/api/v1/disbursements/{paid.json()['id']}/reversal", headers=world.h("treasury"),
+                                 json={"document_number": "KB-23-R", "value_date": "2024-01-15", "note": "sai"})
+    assert reversal.status_code == 201, reversal.text
+    await pay(client, world, project["id"], 1_000_000_000, "KB-24", "2024-06-10")
+    answer = await client.get(f"/api/v1/projects/{project['id']}/indicators", headers=world.h("planner"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["milestone_target_pct"] > 0
