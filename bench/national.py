@@ -38,6 +38,8 @@ from national_sql import (  # noqa: E402
     late_capital_sql,
 )
 
+from app.kernel.search_text import project_search_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 TY = 1_000_000_000
@@ -174,6 +176,7 @@ def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tup
                 1,
                 NOW,
                 NOW,
+                project_search_text(f"VN-{province:02d}-{pid:06d}", f"Dự án {sector} số {pid} tỉnh P{province:02d}"),
             )
         )
         plans.append((pid, source, level, plan_2023, plan_2024, profile))
@@ -272,7 +275,7 @@ def _pool_rows(
             source,
             level,
             "advance",
-            "contract",
+            "other",  # R11: a contract advance must name a contract (the generator makes none)
             None,
             advance,
             0,

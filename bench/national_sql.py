@@ -65,6 +65,7 @@ PROJECT_COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "search_text",
 )
 
 

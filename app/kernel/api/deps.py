@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import Role
-from app.kernel import caches, idempotency, throttle
+from app.kernel import caches, feed, idempotency, throttle
 from app.kernel.audit import AuditNote, write_entry
 from app.kernel.clock import utcnow
 from app.kernel.config import get_settings
@@ -60,6 +60,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             if request.method in WRITE_METHODS:
+                # A write may add events by any path (the posting pipeline inserts them in bulk): every worker
+                # forgets the feed's head when it commits, and the write is answered once they all have.
+                feed.note_emitted(session)
                 principal: Principal | None = getattr(request.state, "principal", None)
                 if principal is not None:
                     await confirm_key_live(session, principal)
