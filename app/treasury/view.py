@@ -132,7 +132,10 @@ async def snapshot_version(session: AsyncSession) -> int:
     async def load() -> int:
         return int(await session.scalar(select(func.coalesce(func.sum(SnapshotVersion.version), 0))) or 0)
 
-    return int(await caches.remembered(caches.snapshot_versions, "version", load))
+    return int(await caches.remembered(caches.snapshot_versions, SNAPSHOT_VERSION, load))
+
+
+SNAPSHOT_VERSION = "version"  # the one key of caches.snapshot_versions
 
 
 def snapshot_etag_of(version: int, filters: dict, as_of: date) -> str:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from app.kernel.db import get_engine
+from tests.api.test_api_keys import bearer, mint
 from tests.conftest import allocate, disbursement_body, make_project
 
 EVENTS = "/api/v1/events"
@@ -87,3 +88,21 @@ async def test_an_unchanged_overdue_poll_is_304_without_a_connection_and_an_adva
     after = await client.get(OVERDUE, headers={**headers, "If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert [(i["rule"], i["overdue_vnd"]) for i in after.json()["items"]] == [("R11", 200_000_000)]
+
+
+async def test_the_short_304_is_only_for_a_live_key(client, world):
+    key = await mint(client, world, role="treasury", holder="Kho bạc tỉnh")
+    polling = bearer(key)
+    first = await client.get(OVERDUE, headers=polling)
+    etag = first.headers["etag"]
+    conditional = {**polling, "If-None-Match": etag}
+    with pool_checkouts() as taken:
+        assert (await client.get(OVERDUE, headers=conditional)).status_code == 304
+    assert taken == []
+    # Another key, even with the same query and tag, is authenticated the full way (and is refused here: 403).
+    assert (await client.get(OVERDUE, headers={**world.h("owner"), "If-None-Match": etag})).status_code == 403
+    # Revoked: the principal cache is cleared with the revocation, so the poll is a 401, never a 304.
+    revoked = await client.post(f"/api/v1/api-keys/{key['id']}/revoke", headers=world.h("admin"))
+    assert revoked.status_code == 200, revoked.text
+    refused = await client.get(OVERDUE, headers=conditional)
+    assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key"

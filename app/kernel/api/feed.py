@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.enums import Role
+from app.kernel import caches, poll_shortcut
 from app.kernel import feed as events
 from app.kernel.api.deps import PrincipalDep, SessionDep, require
 from app.kernel.api.problems import problem_responses
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 @router.get("/events", operation_id="listEvents", summary="Change feed: events after a position",
             response_model=EventPage, responses=problem_responses(400, 401, 403, 422), dependencies=[require("read")])
 async def list_events(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
@@ -37,15 +39,20 @@ async def list_events(
     misuse, guarantees). Poll with `If-None-Match`: while no event was committed since, the answer is 304,
     from the worker's memory without a database round trip."""
     audience = _audience(principal)
+    since = caches.feed_heads.epoch
     remembered = events.remembered_head()
     if remembered is not None and after <= remembered:
         etag = events.page_etag(remembered, after, page_size, types, audience)
         if etag_matches(if_none_match, etag):
+            poll_shortcut.remember(request, etag, caches.feed_heads, events.HEAD, since)
             return Response(status_code=304, headers={"ETag": etag})
     # Publishing in the reader's own transaction: committed events get positions before we read.
     last = await events.settled_head(session)
     rows, next_after = await events.read_feed(session, after, page_size, types, audience, last)
-    response.headers["ETag"] = events.page_etag(last, after, page_size, types, audience)
+    etag = events.page_etag(last, after, page_size, types, audience)
+    # Remembered only if the head is in memory as read (nothing pending, no commit since): app.kernel.poll_shortcut.
+    poll_shortcut.remember(request, etag, caches.feed_heads, events.HEAD, since)
+    response.headers["ETag"] = etag
     return EventPage(items=[EventOut.model_validate(r) for r in rows], next_after=next_after)
 
 
