@@ -131,8 +131,9 @@ def create_app(background_jobs: bool = True) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False, max_age=600,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
-                                          "If-None-Match", "X-Request-ID"],
-                           expose_headers=["ETag", "Idempotency-Replayed", "X-Request-ID", "Retry-After"])
+                                          "If-None-Match", "X-Request-ID", "X-Read-After"],
+                           expose_headers=["ETag", "Idempotency-Replayed", "X-Request-ID", "Retry-After",
+                                          "X-Read-After"])
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=split_list(settings.trusted_hosts) or ["*"])
     docs_pages.install(app)

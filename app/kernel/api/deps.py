@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import Role
-from app.kernel import caches, feed, idempotency, throttle
+from app.kernel import caches, feed, idempotency, replica, throttle
 from app.kernel.audit import AuditNote, write_entry
 from app.kernel.clock import utcnow
 from app.kernel.config import get_settings
@@ -80,12 +80,30 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 )
             await session.commit()
             await caches.delivered(session)  # a cache-clearing change is answered once every worker cleared it
+            if request.method in WRITE_METHODS:
+                await replica.note_commit(session, request.scope.setdefault("state", {}))  # X-Read-After
         except BaseException:
             await session.rollback()
             raise
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(
+    read_after: Annotated[str | None, Header(
+        alias=replica.HEADER, pattern=replica.LSN_PATTERN,
+        description="The `X-Read-After` of your last write: the answer includes that write (read from the "
+                    "replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL.")] = None,
+) -> AsyncIterator[AsyncSession]:
+    """A read-only endpoint's session: on the streaming standby when DATABASE_READ_URL names one (app.kernel.replica),
+    on the primary otherwise or when the standby has not yet replayed the caller's last write. Never commits."""
+    maker = await replica.sessionmaker_for_read(read_after)
+    async with maker() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 class TooManyFailures(DomainError):
