@@ -1,4 +1,4 @@
-"""`make bench`: national-scale data, then every figure of issue 5 beside its reference measured in this run.
+"""`make bench`: national-scale data, then every figure of issues 5 and 13 beside its reference measured in this run.
 
 Prints one table; asserts nothing. PostgreSQL at BENCH_PG (default postgres@127.0.0.1:5432), database
 `bench_dm` (dropped and recreated). Load by wrk when installed (`apt-get install wrk`), else httpx.
@@ -232,7 +232,7 @@ def fmt(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}{unit}" if abs(value) >= 100 else f"{value:,.1f}{unit}"
 
 
-PARTS = ("batch", "post", "poll", "reads", "realloc")
+PARTS = ("batch", "post", "poll", "reads", "realloc", "replica")
 
 
 def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
@@ -420,6 +420,11 @@ def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
         )
         if realloc is not None:
             notes.append(f"reallocation: {realloc_note}")
+    if "replica" in only:
+        # Read throughput, 1 and 2 workers, without and with the streaming standby (its own throwaway pair).
+        import bench_replica
+
+        rows.extend(bench_replica.measure(args.scale, args.seconds, create_key))
     rows.append(
         ("worker RSS after the load", " / ".join(f"{r:,.0f} MB" for r in rss) or "n/a", "", "", "≤ 200 MB")
     )

@@ -42,7 +42,7 @@ start() {
   [ "$(id -u)" = 0 ] && chown postgres: "$DIR"
   # Small, fast and disposable: no fsync, little memory (2-core CI machine).
   local settings=(-c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c shared_buffers=32MB
-                  -c max_connections=60 -c unix_socket_directories="$DIR" -c wal_level=replica
+                  -c max_connections=120 -c unix_socket_directories="$DIR" -c wal_level=replica
                   -c max_wal_senders=4 -c hot_standby=on)
   as_pg "$PG_BIN/initdb" -D "$DIR/primary" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
   # initdb -A trust already allows `host replication all 127.0.0.1/32 trust`; said again, in case that changes.
