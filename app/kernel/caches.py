@@ -93,7 +93,7 @@ principals = TtlCache("principals", PRINCIPAL_TTL_SECONDS)
 RULE_SETS_TTL_SECONDS = 5.0
 rule_sets = TtlCache("rule_sets", RULE_SETS_TTL_SECONDS, max_entries=4)
 
-# What the pollers' ETags are computed from (app.kernel.poll_versions): the overdue snapshot's version and the change
+# What the pollers' ETags are computed from (app.kernel.poll_shortcut): the overdue snapshot's version and the change
 # feed's head. Cleared (NOTIFY) by every commit that changes them, so an unchanged poll is answered 304 from memory;
 # the TTL bounds what a change made outside the API (the CLI, straight in the database) can leave behind.
 POLL_VERSION_TTL_SECONDS = 10.0
@@ -165,6 +165,17 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
     pending: set[str] | None = sync_session.info.get(_PENDING)
     if pending is not None and pending.issuperset(cache.name for cache in targets):
         return  # already done in this transaction (a batch emits an event per row)
+    _clear_now_and_after_commit(sync_session, targets)
+    if pending is None:
+        pending = sync_session.info[_PENDING] = set()
+        event.listen(sync_session, "before_commit", _notify, once=True)
+        event.listen(sync_session, "after_rollback", _forget, once=True)
+    pending.update(cache.name for cache in targets)
+
+
+def _clear_now_and_after_commit(sync_session: Any, targets: tuple[TtlCache, ...]) -> None:
+    from sqlalchemy import event
+
     for cache in targets:
         cache.invalidate()
 
@@ -173,11 +184,6 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
             cache.invalidate()
 
     event.listen(sync_session, "after_commit", _clear, once=True)
-    if pending is None:
-        pending = sync_session.info[_PENDING] = set()
-        event.listen(sync_session, "before_commit", _notify, once=True)
-        event.listen(sync_session, "after_rollback", _forget, once=True)
-    pending.update(cache.name for cache in targets)
 
 
 def _forget(sync_session: Any) -> None:
@@ -199,16 +205,7 @@ def _notify(sync_session: Any) -> None:
 def invalidate_in_commit(sync_session: Any, *targets: TtlCache) -> None:
     """`invalidate_on_commit` for a `before_commit` hook (the snapshot counters' bump), which runs too late to add
     a hook of its own: the names join this transaction's pending NOTIFY, or are NOTIFYed now if it went out."""
-    from sqlalchemy import event
-
-    for cache in targets:
-        cache.invalidate()
-
-    def _clear(_session: Any) -> None:
-        for cache in targets:
-            cache.invalidate()
-
-    event.listen(sync_session, "after_commit", _clear, once=True)
+    _clear_now_and_after_commit(sync_session, targets)
     pending: set[str] | None = sync_session.info.get(_PENDING)
     if pending is not None:
         pending.update(cache.name for cache in targets)
