@@ -61,7 +61,8 @@ def measure(scale: float, seconds: int, key_for) -> list[tuple[str, str, str, st
                 baseline = baseline or result.rps
                 rows.append((f"project list read, {workers} worker{'s' if workers > 1 else ''}, "
                              f"{'standby' if replica else 'primary only'}",
-                             f"{result.rps:,.0f} req/s, p99 {result.p99_ms or 0:,.0f} ms",
+                             f"{result.rps:,.0f} req/s, p99 {result.p99_ms or 0:,.0f} ms"
+                             + (f" ({result.errors} errors of {result.requests})" if result.errors else ""),
                              f"1 worker, primary {baseline:,.0f} req/s", f"{result.rps / baseline:.2f}×", ""))
     return rows
 

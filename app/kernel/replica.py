@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kernel.config import get_settings
-from app.kernel.db import dialect_name, get_read_sessionmaker, get_sessionmaker
+from app.kernel.db import dialect_name, get_read_sessionmaker
 
 log = structlog.get_logger("replica")
 
@@ -58,19 +58,18 @@ async def _caught_up(standby: async_sessionmaker[AsyncSession], lsn: int, wait_s
             await asyncio.sleep(POLL_SECONDS)
 
 
-async def sessionmaker_for_read(read_after: str | None) -> async_sessionmaker[AsyncSession]:
-    """Where a read-only request reads: the standby, unless it must see a write the standby has not replayed."""
+async def standby_for_read(read_after: str | None) -> async_sessionmaker[AsyncSession] | None:
+    """Sessions on the standby for a read-only request, or None: read on the primary (no standby, or the request
+    must see a write the standby has not replayed in time, or the standby cannot be reached)."""
     standby = get_read_sessionmaker()
-    if standby is None:
-        return get_sessionmaker()
-    if read_after is None:
+    if standby is None or read_after is None:
         return standby
     try:
         if await _caught_up(standby, parse_lsn(read_after), get_settings().read_after_wait_ms / 1000):
             return standby
     except (OSError, SQLAlchemyError) as exc:  # the standby is away: the primary answers
         log.warning("read_replica_unreachable", error=repr(exc))
-    return get_sessionmaker()
+    return None
 
 
 async def note_commit(session: AsyncSession, state: dict) -> None:

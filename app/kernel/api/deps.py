@@ -91,16 +91,21 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_read_session(
+    session: SessionDep,
     read_after: Annotated[str | None, Header(
         alias=replica.HEADER, pattern=replica.LSN_PATTERN,
         description="The `X-Read-After` of your last write: the answer includes that write (read from the "
                     "replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL.")] = None,
 ) -> AsyncIterator[AsyncSession]:
     """A read-only endpoint's session: on the streaming standby when DATABASE_READ_URL names one (app.kernel.replica),
-    on the primary otherwise or when the standby has not yet replayed the caller's last write. Never commits."""
-    maker = await replica.sessionmaker_for_read(read_after)
-    async with maker() as session:
+    else the request's own session (one transaction per request: SQLite's BEGIN IMMEDIATE admits no second one), as
+    when the standby has not yet replayed the caller's last write. A standby session never commits."""
+    standby = await replica.standby_for_read(read_after)
+    if standby is None:
         yield session
+        return
+    async with standby() as read_only:
+        yield read_only
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
