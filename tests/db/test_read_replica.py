@@ -121,7 +121,10 @@ async def test_a_standby_that_cannot_be_reached_sends_a_read_after_to_the_primar
 
 
 async def test_without_a_read_url_nothing_changes(client, world):
-    # No DATABASE_READ_URL in the test settings: no header on a write, and X-Read-After is accepted and ignored.
+    # No DATABASE_READ_URL in the test settings: reads use the request's one session (on SQLite a second one would
+    # wait for the first's BEGIN IMMEDIATE when the key is authenticated from the database, not the cache) …
+    assert (await client.get("/api/v1/projects", headers=world.h("viewer"))).json()["items"] == []
+    # … no header on a write, and X-Read-After is accepted and ignored.
     response = await client.post("/api/v1/projects", headers=world.h("planner"), json={
         "code": "RR-002", "name": "Dự án không bản sao", "investor_id": world.investor_id, "sector": "transport",
         "location": "Vĩnh Yên", "group": "B", "stage": "ongoing", "total_investment_vnd": 100_000_000_000,
