@@ -21,6 +21,7 @@ from app.kernel.config import get_settings, split_list
 from app.kernel.feed import publish_committed
 from app.kernel.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from app.kernel.notify import start_listener
+from app.kernel.poll_shortcut import PollShortcutMiddleware
 from app.ledger import api as disbursements
 from app.monitoring.api import indicators as monitoring
 from app.monitoring.api import obstacles, schedules
@@ -124,14 +125,16 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     )
     app.state.background_jobs = background_jobs
     app.add_middleware(ConditionalGetMiddleware)  # inside the access log, so a 304 is logged as one
+    app.add_middleware(PollShortcutMiddleware)  # an unchanged poll: 304 from memory, before routing (logged too)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                        body_timeout_seconds=settings.body_timeout_seconds)
     if origins := split_list(settings.cors_allow_origins):  # off unless configured
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False, max_age=600,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
-                                          "If-None-Match", "X-Request-ID"],
-                           expose_headers=["ETag", "Idempotency-Replayed", "X-Request-ID", "Retry-After"])
+                                          "If-None-Match", "X-Request-ID", "X-Read-After"],
+                           expose_headers=["ETag", "Idempotency-Replayed", "X-Request-ID", "Retry-After",
+                                          "X-Read-After"])
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=split_list(settings.trusted_hosts) or ["*"])
     docs_pages.install(app)

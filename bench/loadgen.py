@@ -108,8 +108,8 @@ class Server:
                 self.proc.wait()
 
 
-def app_server(env: dict[str, str]) -> Server:
-    return Server(["-m", "app", "serve", "--workers", "2"], env, "/healthz")
+def app_server(env: dict[str, str], workers: int = 2) -> Server:
+    return Server(["-m", "app", "serve", "--workers", str(workers)], env, "/healthz")
 
 
 def hello_server() -> Server:

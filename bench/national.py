@@ -293,7 +293,7 @@ def _pool_rows(
             source,
             level,
             "advance",
-            "contract",
+            "other",  # R11: a contract advance must name a contract (the generator makes none)
             None,
             advance,
             0,

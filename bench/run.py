@@ -1,4 +1,4 @@
-"""`make bench`: national-scale data, then every figure of issue 5 beside its reference measured in this run.
+"""`make bench`: national-scale data, then every figure of issues 5 and 13 beside its reference measured in this run.
 
 Prints one table; asserts nothing. PostgreSQL at BENCH_PG (default postgres@127.0.0.1:5432), database
 `bench_dm` (dropped and recreated). Load by wrk when installed (`apt-get install wrk`), else httpx.
@@ -190,6 +190,21 @@ def batch_import(base: str, key: str, pools: list, batches: int, max_seconds: fl
     }
 
 
+def poll_304(base: str, path: str, auth: dict[str, str], seconds: int, notes: list[str]) -> loadgen.LoadResult | None:
+    """32 connections polling `path` with the ETag of a first full GET (every answer a 304 while nothing changes)."""
+    started = time.perf_counter()
+    first = httpx.get(base + path, headers=auth, timeout=300)
+    notes.append(f"{path}: first full GET {first.status_code} in {(time.perf_counter() - started) * 1000:,.0f} ms, "
+                 f"{len(first.content):,} bytes")
+    etag = first.headers.get("etag")
+    if not etag:
+        return None
+    headers = {**auth, "If-None-Match": etag}
+    if loadgen.WRK:
+        return loadgen.run_wrk(base + path, 32, seconds, headers=headers)
+    return loadgen.run_httpx(lambda n: ("GET", base + path, headers, None), 32, seconds)
+
+
 def has_path(base: str, path: str) -> bool:
     return path in httpx.get(f"{base}/openapi.json", timeout=60).json().get("paths", {})
 
@@ -217,7 +232,7 @@ def fmt(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}{unit}" if abs(value) >= 100 else f"{value:,.1f}{unit}"
 
 
-PARTS = ("batch", "post", "poll", "reads", "realloc")
+PARTS = ("batch", "post", "poll", "reads", "realloc", "replica")
 
 
 def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
@@ -261,7 +276,7 @@ def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
         f"== app: uvicorn 2 workers; load tool {'wrk' if loadgen.WRK else 'httpx (wrk not installed)'}",
         flush=True,
     )
-    poll = None
+    polls: dict[str, loadgen.LoadResult | None] = {}
     reads: dict[str, dict | None] = {}
     if "reads" in only:
         notes.append(f"indicator store rebuilt for the reads in {rebuild_indicators(env):.1f} s (100k projects: "
@@ -340,29 +355,11 @@ def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
             if post.errors:
                 notes.append(f"single POST: {post.errors} non-2xx/socket errors of {post.requests}")
         if "poll" in only:
-            # Treasury poll 304.
-            poll_path = "/api/v1/treasury/overdue-advances"
-            if has_path(app.base, poll_path):
-                t = time.perf_counter()
-                first = httpx.get(app.base + poll_path, headers=auth, timeout=300)
-                took_ms = (time.perf_counter() - t) * 1000
-                notes.append(
-                    f"treasury poll: first full GET {first.status_code} in {took_ms:,.0f} ms, "
-                    f"{len(first.content):,} bytes"
-                )
-                etag = first.headers.get("etag")
-                if etag and loadgen.WRK:
-                    poll = loadgen.run_wrk(
-                        app.base + poll_path, 32, args.seconds, headers={**auth, "If-None-Match": etag}
-                    )
-                elif etag:
-                    poll = loadgen.run_httpx(
-                        lambda n: ("GET", app.base + poll_path, {**auth, "If-None-Match": etag}, None),
-                        32,
-                        args.seconds,
-                    )
-                else:
-                    notes.append("treasury poll: no ETag on the first answer")
+            # The Treasury's polls answered 304: the overdue snapshot and the change feed at its head.
+            head = httpx.get(app.base + "/api/v1/events/head", headers=auth, timeout=60).json()["head"]
+            for label, path in (("treasury poll 304 (If-None-Match)", "/api/v1/treasury/overdue-advances"),
+                                ("change feed poll 304 (If-None-Match)", f"/api/v1/events?after={head}")):
+                polls[label] = poll_304(app.base, path, auth, args.seconds, notes)
         if "reads" in only:
             # Summaries and indicator list at national scale.
             for label, path, query in (
@@ -384,31 +381,16 @@ def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
                 hello = loadgen.run_httpx(
                     lambda n: ("GET", hello_srv.base + "/hello", {}, None), 32, args.seconds
                 )
-        if poll is not None:
-            rows.append(
-                (
-                    "treasury poll 304 (If-None-Match)",
-                    f"{fmt(poll.rps)} req/s",
-                    f"hello {fmt(hello.rps)} req/s",
-                    f"{poll.rps / hello.rps:.2f}×",
-                    "≥ 0.6×",
-                )
-            )
-            rows.append(
-                ("treasury poll 304 p50 / p99", f"{fmt(poll.p50_ms)} / {fmt(poll.p99_ms)} ms", "", "", "")
-            )
+        for label, poll in polls.items():
+            if poll is None:
+                rows.append((label, "n/a (no ETag)", f"hello {fmt(hello.rps)} req/s", "", "≥ 0.6×"))
+                continue
+            rows.append((label, f"{fmt(poll.rps)} req/s", f"hello {fmt(hello.rps)} req/s",
+                         f"{poll.rps / hello.rps:.2f}×", "≥ 0.6×"))
+            rows.append((f"{label.split(' 304')[0]} p50 / p99", f"{fmt(poll.p50_ms)} / {fmt(poll.p99_ms)} ms",
+                         "", "", ""))
             if poll.errors:
-                notes.append(f"treasury poll: {poll.errors} non-2xx/3xx of {poll.requests}")
-        else:
-            rows.append(
-                (
-                    "treasury poll 304 (If-None-Match)",
-                    "n/a (endpoint missing)",
-                    f"hello {fmt(hello.rps)} req/s",
-                    "",
-                    "≥ 0.6×",
-                )
-            )
+                notes.append(f"{label}: {poll.errors} non-2xx/3xx of {poll.requests}")
     for label, result in reads.items():
         if result is None:
             rows.append((label, "n/a (endpoint missing)", "", "", "p95 ≤ 150 ms"))
@@ -438,6 +420,11 @@ def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
         )
         if realloc is not None:
             notes.append(f"reallocation: {realloc_note}")
+    if "replica" in only:
+        # Read throughput, 1 and 2 workers, without and with the streaming standby (its own throwaway pair).
+        import bench_replica
+
+        rows.extend(bench_replica.measure(args.scale, args.seconds, create_key))
     rows.append(
         ("worker RSS after the load", " / ".join(f"{r:,.0f} MB" for r in rss) or "n/a", "", "", "≤ 200 MB")
     )

@@ -93,10 +93,27 @@ principals = TtlCache("principals", PRINCIPAL_TTL_SECONDS)
 RULE_SETS_TTL_SECONDS = 5.0
 rule_sets = TtlCache("rule_sets", RULE_SETS_TTL_SECONDS, max_entries=4)
 
+# What the pollers' ETags are computed from (app.kernel.poll_shortcut): the overdue snapshot's version and the change
+# feed's head. Cleared (NOTIFY) by every commit that changes them, so an unchanged poll is answered 304 from memory;
+# the TTL bounds what a change made outside the API (the CLI, straight in the database) can leave behind.
+POLL_VERSION_TTL_SECONDS = 10.0
+snapshot_versions = TtlCache("snapshot_versions", POLL_VERSION_TTL_SECONDS, max_entries=1)
+feed_heads = TtlCache("feed_heads", POLL_VERSION_TTL_SECONDS, max_entries=1)
+
 # The province's seasonal curve from the previous plan year (R17): a whole-year aggregate that changes only
 # when last year's ledger does, so a few minutes of staleness is harmless and saves a scan per refresh.
 SEASONAL_TTL_SECONDS = 300.0
 seasonal_curves = TtlCache("seasonal_curves", SEASONAL_TTL_SECONDS, max_entries=16, notified=False)
+
+
+async def remembered(cache: TtlCache, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+    """`cache[key]`, else `await load()` stored under the epoch taken before it (a change meanwhile drops it)."""
+    value = cache.get(key)
+    if value is _MISSING:
+        epoch = cache.epoch
+        value = await load()
+        cache.put(key, value, epoch)
+    return value
 
 
 def named(name: str) -> TtlCache | None:
@@ -144,6 +161,21 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
     value in this worker); on PostgreSQL the transaction also NOTIFYs every worker, delivered only on commit."""
     from sqlalchemy import event
 
+    sync_session = session.sync_session
+    pending: set[str] | None = sync_session.info.get(_PENDING)
+    if pending is not None and pending.issuperset(cache.name for cache in targets):
+        return  # already done in this transaction (a batch emits an event per row)
+    _clear_now_and_after_commit(sync_session, targets)
+    if pending is None:
+        pending = sync_session.info[_PENDING] = set()
+        event.listen(sync_session, "before_commit", _notify, once=True)
+        event.listen(sync_session, "after_rollback", _forget, once=True)
+    pending.update(cache.name for cache in targets)
+
+
+def _clear_now_and_after_commit(sync_session: Any, targets: tuple[TtlCache, ...]) -> None:
+    from sqlalchemy import event
+
     for cache in targets:
         cache.invalidate()
 
@@ -151,13 +183,11 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
         for cache in targets:
             cache.invalidate()
 
-    sync_session = session.sync_session
     event.listen(sync_session, "after_commit", _clear, once=True)
-    pending: set[str] | None = sync_session.info.get(_PENDING)
-    if pending is None:
-        pending = sync_session.info[_PENDING] = set()
-        event.listen(sync_session, "before_commit", _notify, once=True)
-    pending.update(cache.name for cache in targets)
+
+
+def _forget(sync_session: Any) -> None:
+    sync_session.info.pop(_PENDING, None)  # rolled back: the next transaction of this session starts afresh
 
 
 def _notify(sync_session: Any) -> None:
@@ -169,15 +199,27 @@ def _notify(sync_session: Any) -> None:
         token = uuid.uuid4().hex
         sync_session.execute(text("SELECT pg_notify(:channel, :payload)"),
                              {"channel": CHANNEL, "payload": f"{','.join(sorted(names))};{token}"})
-        sync_session.info[_SENT] = token
+        sync_session.info.setdefault(_SENT, []).append(token)
+
+
+def invalidate_in_commit(sync_session: Any, *targets: TtlCache) -> None:
+    """`invalidate_on_commit` for a `before_commit` hook (the snapshot counters' bump), which runs too late to add
+    a hook of its own: the names join this transaction's pending NOTIFY, or are NOTIFYed now if it went out."""
+    _clear_now_and_after_commit(sync_session, targets)
+    pending: set[str] | None = sync_session.info.get(_PENDING)
+    if pending is not None:
+        pending.update(cache.name for cache in targets)
+        return
+    sync_session.info[_PENDING] = {cache.name for cache in targets}
+    _notify(sync_session)
 
 
 async def delivered(session: Any) -> None:
     """After a commit that NOTIFYed: wait (bounded by DELIVERY_WAIT_SECONDS) until every listening worker has
     acknowledged it, so the change is answered only once no worker's cache still holds the old value."""
-    token = session.sync_session.info.pop(_SENT, None)
-    if token is not None and _Trust.heard is not None:
-        await _Trust.heard(token, DELIVERY_WAIT_SECONDS)
+    for token in session.sync_session.info.pop(_SENT, ()):
+        if _Trust.heard is not None:
+            await _Trust.heard(token, DELIVERY_WAIT_SECONDS)
 
 
 def set_delivery_waiter(waiter: Callable[[str, float], Awaitable[None]] | None) -> None:

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = 300
     sweep_enabled: bool = True
     db_pool_size: int = 10
+    # Read replicas (README, Scale): read-only endpoints read from a streaming standby; a client that wrote reads
+    # its own write by sending back the write's `X-Read-After` (app.kernel.replica).
+    database_read_url: str = Field("", description="SQLAlchemy async URL of a PostgreSQL streaming standby; "
+                                   "empty: every read goes to DATABASE_URL")
+    read_after_wait_ms: int = Field(250, ge=0, description="How long a read with X-Read-After waits for the standby "
+                                    "to replay that far before it reads from the primary instead")
     # R18 flag thresholds
     flag_slow_margin_pp: int = 10
     flag_stalled_days: int = 60

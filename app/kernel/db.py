@@ -74,6 +74,16 @@ def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(get_engine(), expire_on_commit=False, autoflush=False)
 
 
+@lru_cache
+def get_read_sessionmaker() -> async_sessionmaker[AsyncSession] | None:
+    """Sessions on the streaming standby (DATABASE_READ_URL), or None without one (app.kernel.replica)."""
+    settings = get_settings()
+    if not settings.database_read_url:
+        return None
+    engine = make_engine(settings.database_read_url, settings.db_pool_size)
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
     """A session whose transaction commits on success and rolls back on error (CLI, background jobs)."""

@@ -10,6 +10,8 @@ misses or repeats an event, however writers interleave their commits.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kernel import caches
 from app.kernel.clock import today, utcnow
 from app.kernel.db import dialect_name
 from app.kernel.errors import BadRequest
@@ -46,7 +49,14 @@ def emit(
         occurred_at=utcnow(),
     )
     session.add(event)
+    note_emitted(session)
     return event
+
+
+def note_emitted(session: AsyncSession) -> None:
+    """This transaction adds events: every worker forgets the feed's head when it commits (`caches.feed_heads`).
+    `emit` calls it; a write that inserts events otherwise goes through the API, whose unit of work calls it."""
+    caches.invalidate_on_commit(session, caches.feed_heads)
 
 
 async def publish_pending(session: AsyncSession, limit: int = 50_000, *, wait: bool = True) -> int:
@@ -56,11 +66,17 @@ async def publish_pending(session: AsyncSession, limit: int = 50_000, *, wait: b
     advisory lock; SQLite serialises all writers anyway. With `wait=False` (a reader's request) a round
     already under way elsewhere is not waited for: the reader serves what is published, never a gap.
     """
+    published = await _publish(session, limit, wait=wait)
+    return published or 0
+
+
+async def _publish(session: AsyncSession, limit: int, *, wait: bool) -> int | None:
+    """`publish_pending`, or None when `wait=False` found another round under way (events may stay pending)."""
     if dialect_name(session) == "postgresql":
         if not wait:
             got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PUBLISHER_LOCK_KEY})
             if not got:
-                return 0
+                return None
         else:
             await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISHER_LOCK_KEY})
     pending = (
@@ -73,7 +89,38 @@ async def publish_pending(session: AsyncSession, limit: int = 50_000, *, wait: b
         update(Event),
         [{"id": event_id, "position": last + index} for index, event_id in enumerate(pending, start=1)],
     )
+    note_emitted(session)  # the head moves when this commits
     return len(pending)
+
+
+async def settled_head(session: AsyncSession) -> int:
+    """A reader's head: committed events published first (not waiting for a round under way elsewhere).
+
+    Remembered in this worker (`caches.feed_heads`) only when nothing committed was left unpublished: from then on
+    the head can move only by a commit that adds events or publishes them, and each of those clears it in every
+    worker (NOTIFY) before the writer is answered. Hence an unchanged poll is answered from memory, no session."""
+    epoch = caches.feed_heads.epoch
+    published = await _publish(session, 50_000, wait=False)
+    last = await head(session)
+    if published == 0:  # nothing was pending (a round that published bumped the epoch: not stored anyway)
+        caches.feed_heads.put(HEAD, last, epoch)
+    return last
+
+
+HEAD = "head"  # the one key of caches.feed_heads
+
+
+def remembered_head() -> int | None:
+    """The feed's head as this worker last settled it, if no commit has changed it since (else None)."""
+    value = caches.feed_heads.get(HEAD)
+    return None if value is caches.MISSING else int(value)
+
+
+def page_etag(last: int, after: int, page_size: int, types: list[str] | None, audience: Audience) -> str:
+    """Strong ETag of a feed page: positions are immutable once published, so (head, query, audience) fix it."""
+    scope = sorted(audience.organisation_ids) if audience.organisation_ids is not None else None
+    raw = json.dumps([last, after, page_size, sorted(types or []), scope], separators=(",", ":"))
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
 # Event types only the Treasury and the province see (the Treasury's endpoints are refused to owners too).
@@ -94,15 +141,18 @@ async def head(session: AsyncSession) -> int:
 
 
 async def read_feed(
-    session: AsyncSession, after: int, limit: int, types: list[str] | None = None, audience: Audience = Audience()
+    session: AsyncSession, after: int, limit: int, types: list[str] | None = None, audience: Audience = Audience(),
+    last: int | None = None,
 ) -> tuple[list[Event], int]:
     """Published events after `after`, in position order, and the position to ask after next.
 
-    The head is read first: a publisher round commits all its positions at once, so every position up to the head
-    is visible to the next statement. Rows are read up to that head only, and a page that is not full answers the
-    head as `next_after`: a filtered (or owner's) poll never skips an event published between two statements.
+    The head is read first (here, or by the caller who passes it as `last`): a publisher round commits all its
+    positions at once, so every position up to the head is visible to the next statement. Rows are read up to that
+    head only, and a page that is not full answers the head as `next_after`: a filtered (or owner's) poll never
+    skips an event published between two statements.
     """
-    last = await head(session)
+    if last is None:
+        last = await head(session)
     if after > last:
         # A position the feed has not reached: a poller would skip the events that fill it later.
         raise BadRequest("after_beyond_head", f"The feed's last position is {last}; `after` cannot go beyond it.",

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kernel.api.problems import INTERNAL_ERROR_DETAIL, log_unhandled
+from app.kernel.replica import STATE_KEY as READ_AFTER
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"],
@@ -51,6 +52,8 @@ class RequestContextMiddleware:
                 status_holder["status"] = message["status"]
                 status_holder["started"] = 1
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                if read_after := scope["state"].get(READ_AFTER):  # a write, with a standby serving reads
+                    message["headers"].append((b"x-read-after", read_after.encode()))
             await send(message)
 
         declared = headers.get(b"content-length")

@@ -6,7 +6,8 @@ on that channel (application_name `dm-cache-listener`); it clears the named cach
 `ACK_CHANNEL`. The writing request waits (`caches.delivered`, bounded) until as many acknowledgements as there are
 listener connections have come back, so a revocation is answered only after every worker has forgotten the key.
 The connection is pinged every `ping_seconds`; when it drops (or before it is first up) the worker bypasses its
-notified caches (`caches.distrust`), reconnects, and trusts them again from empty caches once it listens.
+notified caches (`caches.distrust`), reconnects, and trusts them again from empty caches once it listens;
+meanwhile its own writes, which cannot hear the other workers' acknowledgements, wait the whole bound for them.
 Any cache registered with `caches.TtlCache(name, …)` is reachable by name: another change only needs
 `invalidate_on_commit(session, that_cache)`.
 """
@@ -73,6 +74,9 @@ class CacheListener:
         """Until every listening worker acknowledged `token` (or `seconds` have passed)."""
         with contextlib.suppress(Exception):  # no answer from the database: the TTL still bounds staleness
             async with asyncio.timeout(seconds):
+                if self.connection is None:  # deaf: the other workers' acknowledgements cannot be heard, so
+                    await asyncio.sleep(seconds)  # give them the whole bound (this worker bypasses its caches)
+                    return
                 workers = await self._execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
                     "AND datname = current_database()", LISTENER_NAME) or 0

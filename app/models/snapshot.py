@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
+from app.kernel import caches
 from app.models.base import Base
 
 SHARDS = 16
@@ -91,6 +92,8 @@ def _before_commit(session: Session) -> None:
         stmt = insert(SnapshotVersion).values(shard=shard, version=1)
         session.execute(stmt.on_conflict_do_update(index_elements=["shard"],
                                                    set_={"version": SnapshotVersion.version + 1}))
+    # Every worker's in-memory copy of the version (the pollers' 304s) is cleared by this commit's NOTIFY.
+    caches.invalidate_in_commit(session, caches.snapshot_versions)
 
 
 @event.listens_for(Session, "after_soft_rollback")

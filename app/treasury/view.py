@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import AdvanceKind
+from app.kernel import caches
 from app.kernel.clock import today
 from app.ledger.books import advances_outstanding_on
 from app.models import Advance, Contract, Project
@@ -144,8 +145,16 @@ def bucket_totals(items: list[OverdueItem]) -> dict[str, dict[str, int]]:
 
 
 async def snapshot_version(session: AsyncSession) -> int:
-    """How many committed changes the overdue snapshot has seen (app.models.snapshot): one read of ≤ 16 rows."""
-    return int(await session.scalar(select(func.coalesce(func.sum(SnapshotVersion.version), 0))) or 0)
+    """How many committed changes the overdue snapshot has seen (app.models.snapshot): one read of ≤ 16 rows, or
+    none while this worker holds it in memory (`caches.snapshot_versions`, cleared by every commit that bumps it)."""
+
+    async def load() -> int:
+        return int(await session.scalar(select(func.coalesce(func.sum(SnapshotVersion.version), 0))) or 0)
+
+    return int(await caches.remembered(caches.snapshot_versions, SNAPSHOT_VERSION, load))
+
+
+SNAPSHOT_VERSION = "version"  # the one key of caches.snapshot_versions
 
 
 def snapshot_etag_of(version: int, filters: dict, as_of: date) -> str:

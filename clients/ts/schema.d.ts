@@ -341,7 +341,8 @@ export interface paths {
          *     misses or repeats an event, whatever concurrent writers do, with or without `types`. `after` beyond the
          *     feed's head is refused (400 `after_beyond_head`, with `head`); `GET /api/v1/events/head` starts at the head.
          *     An owner's key sees only events of its own projects, never the Treasury's own (recovery cases, overdue,
-         *     misuse, guarantees).
+         *     misuse, guarantees). Poll with `If-None-Match`: while no event was committed since, the answer is 304,
+         *     from the worker's memory without a database round trip.
          */
         get: operations["listEvents"];
         put?: never;
@@ -6729,6 +6730,8 @@ export interface components {
         "WWW-Authenticate": string;
         /** @description `no-store`: API answers carry financial data and, on key creation, the secret */
         "Cache-Control": string;
+        /** @description Only when the service reads from a replica (DATABASE_READ_URL): the primary's WAL position (LSN) after this write committed. Send it back as `X-Read-After` on your next reads to see this write (read-your-writes; app.kernel.replica) */
+        "X-Read-After": string;
     };
     pathItems: never;
 }
@@ -6917,6 +6920,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7138,6 +7142,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7453,6 +7458,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7578,6 +7584,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7682,7 +7689,10 @@ export interface operations {
                 page_size?: number;
                 page_token?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7798,6 +7808,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7911,7 +7922,10 @@ export interface operations {
     getProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -8045,6 +8059,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8185,7 +8200,10 @@ export interface operations {
                 page_size?: number;
                 page_token?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -8308,6 +8326,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8658,6 +8677,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8789,6 +8809,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8922,6 +8943,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9041,7 +9063,10 @@ export interface operations {
                 types?: string[] | null;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag of your last page of this query */
+                "If-None-Match"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9051,12 +9076,23 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
                 };
+            };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
@@ -9327,6 +9363,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9561,6 +9598,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9694,6 +9732,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10371,6 +10410,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10602,6 +10642,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10734,6 +10775,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10888,6 +10930,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11038,6 +11081,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11168,6 +11212,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11618,6 +11663,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11749,7 +11795,10 @@ export interface operations {
                 /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
                 format?: "json" | "xlsx" | "csv";
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -11848,7 +11897,10 @@ export interface operations {
                 /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
                 format?: "json" | "xlsx" | "csv";
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12164,6 +12216,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12411,6 +12464,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12675,6 +12729,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12854,6 +12909,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12983,6 +13039,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13112,6 +13169,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13448,6 +13506,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13785,6 +13844,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14017,6 +14077,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14120,6 +14181,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14316,6 +14378,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14648,6 +14711,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14795,6 +14859,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14938,6 +15003,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15078,6 +15144,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15596,6 +15663,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15819,6 +15887,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -16268,6 +16337,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -16500,6 +16570,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -16838,6 +16909,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -17073,6 +17145,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -17308,6 +17381,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -17426,6 +17500,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };

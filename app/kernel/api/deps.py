@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import Role
-from app.kernel import caches, idempotency, throttle
+from app.kernel import caches, feed, idempotency, replica, throttle
 from app.kernel.audit import AuditNote, write_entry
 from app.kernel.clock import utcnow
 from app.kernel.config import get_settings
@@ -60,6 +60,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             if request.method in WRITE_METHODS:
+                # A write may add events by any path (the posting pipeline inserts them in bulk): every worker
+                # forgets the feed's head when it commits, and the write is answered once they all have.
+                feed.note_emitted(session)
                 principal: Principal | None = getattr(request.state, "principal", None)
                 if principal is not None:
                     await confirm_key_live(session, principal)
@@ -77,12 +80,35 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 )
             await session.commit()
             await caches.delivered(session)  # a cache-clearing change is answered once every worker cleared it
+            if request.method in WRITE_METHODS:
+                await replica.note_commit(session, request.scope.setdefault("state", {}))  # X-Read-After
         except BaseException:
             await session.rollback()
             raise
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(
+    session: SessionDep,
+    read_after: Annotated[str | None, Header(
+        alias=replica.HEADER, pattern=replica.LSN_PATTERN,
+        description="The `X-Read-After` of your last write: the answer includes that write (read from the "
+                    "replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL.")] = None,
+) -> AsyncIterator[AsyncSession]:
+    """A read-only endpoint's session: on the streaming standby when DATABASE_READ_URL names one (app.kernel.replica),
+    else the request's own session (one transaction per request: SQLite's BEGIN IMMEDIATE admits no second one), as
+    when the standby has not yet replayed the caller's last write. A standby session never commits."""
+    standby = await replica.standby_for_read(read_after)
+    if standby is None:
+        yield session
+        return
+    async with standby() as read_only:
+        yield read_only
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 class TooManyFailures(DomainError):

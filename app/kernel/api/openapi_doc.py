@@ -7,7 +7,8 @@
   and `x-allowed-roles` (from `app.kernel.security.POLICY`); operations without it (health) declare `security: []`.
 * What the server enforces is what the document says: `If-Match` is required where the route answers 428
   without it; response headers are declared (`X-Request-ID` on every answer, `ETag` where the endpoint sets
-  one, `Idempotency-Replayed` on money POSTs, `Retry-After` on 429, `WWW-Authenticate` on 401).
+  one, `Idempotency-Replayed` on money POSTs, `X-Read-After` on writes, `Retry-After` on 429, `WWW-Authenticate`
+  on 401).
 * `x-error-codes` on each operation: the stable codes it may answer, by status, read from the source
   (`error_codes.py`); `components.x-error-codes` is the whole table. `components.x-event-types` and the
   `EventPayload.<type>` schemas publish the change feed's catalogue (`app.kernel.event_catalogue`).
@@ -44,6 +45,10 @@ HEADERS: dict[str, dict[str, Any]] = {
     "WWW-Authenticate": {"description": "`Bearer` (RFC 6750)", "schema": {"type": "string"}},
     "Cache-Control": {"description": "`no-store`: API answers carry financial data and, on key creation, the "
                       "secret", "schema": {"type": "string"}},
+    "X-Read-After": {"description": "Only when the service reads from a replica (DATABASE_READ_URL): the primary's "
+                     "WAL position (LSN) after this write committed. Send it back as `X-Read-After` on your next "
+                     "reads to see this write (read-your-writes; app.kernel.replica)",
+                     "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"}},
 }
 _ACTION_BY_NAME = {f"require_{action.replace('.', '_')}": action for action in POLICY}
 
@@ -176,6 +181,7 @@ def _ref(name: str) -> dict[str, str]:
 def _declare_headers(route: Any, operation: dict[str, Any]) -> None:
     sets_etag = '"ETag"' in error_codes.source_of(route.endpoint)
     replays = _uses(route, "get_idempotency")
+    writes = _uses(route, "get_session") and bool(route.methods & {"POST", "PUT", "PATCH", "DELETE"})
     if sets_etag and "GET" in route.methods:  # app.kernel.conditional answers a matching If-None-Match
         operation["responses"].setdefault("304", {"description": "Not modified: If-None-Match names the ETag"})
     for status, response in operation["responses"].items():
@@ -185,6 +191,8 @@ def _declare_headers(route: Any, operation: dict[str, Any]) -> None:
             headers["ETag"] = _ref("ETag")
         if replays and status.startswith("2"):
             headers["Idempotency-Replayed"] = _ref("Idempotency-Replayed")
+        if writes and status.startswith("2"):
+            headers["X-Read-After"] = _ref("X-Read-After")
         if status == "429":
             headers["Retry-After"] = _ref("Retry-After")
         if status == "401":

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 
 from app.enums import BudgetLevel, CapitalSource, ProjectStatus
-from app.kernel.api.deps import IdempotencyDep, PrincipalDep, SessionDep, json_created, note_write, require
+from app.kernel.api.deps import (
+    IdempotencyDep,
+    PrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+    json_created,
+    note_write,
+    require,
+)
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
@@ -50,7 +58,7 @@ async def project_out(session, project: Project) -> ProjectOut:
 @router.get("", operation_id="listProjects", summary="List projects", response_model=Page[ProjectOut],
             responses=READ_ERRORS, dependencies=[require("read")])
 async def list_projects(
-    session: SessionDep,
+    session: ReadSessionDep,
     investor_id: IdParam | None = None,
     sector: str | None = None,
     location: str | None = None,
@@ -101,7 +109,7 @@ async def create_project(body: ProjectCreate, request: Request, session: Session
 
 @router.get("/{project_id}", operation_id="getProject", summary="Read a project", response_model=ProjectOut,
             responses=READ_ERRORS, dependencies=[require("read")])
-async def get_project(project_id: IdParam, session: SessionDep, response: Response) -> ProjectOut:
+async def get_project(project_id: IdParam, session: ReadSessionDep, response: Response) -> ProjectOut:
     project = await projects.get(session, project_id)
     response.headers["ETag"] = projects.etag(project)
     return await project_out(session, project)
@@ -143,7 +151,7 @@ async def create_allocation(project_id: IdParam, body: AllocationCreate, request
 
 @router.get("/{project_id}/allocations", operation_id="listAllocations", summary="A project's capital-plan entries",
             response_model=Page[AllocationOut], responses=READ_ERRORS, dependencies=[require("read")])
-async def list_allocations(project_id: IdParam, session: SessionDep, plan_year: PlanYearParam | None = None,
+async def list_allocations(project_id: IdParam, session: ReadSessionDep, plan_year: PlanYearParam | None = None,
                            page_size: PageSize = 50, page_token: str | None = None) -> Page[AllocationOut]:
     await projects.get(session, project_id)
     filters = {"project_id": project_id, "plan_year": plan_year}

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from app.kernel.api.deps import SessionDep, require
+from app.kernel.api.deps import ReadSessionDep, SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import IdParam, IsoDate, PlanYearParam
@@ -47,7 +47,7 @@ def _file(tables: list[layouts.Table], format: str, name: str) -> Response:
     responses={**DOC, **READ_ERRORS},
     dependencies=[require("read")],
 )
-async def monthly(session: SessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
+async def monthly(session: ReadSessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
     day = as_of or today()
     data = await reports.monthly(session, plan_year or day.year, day)
     if format != "json":
@@ -63,7 +63,9 @@ async def monthly(session: SessionDep, plan_year: Year = None, as_of: AsOf = Non
     responses={**DOC, **READ_ERRORS},
     dependencies=[require("read")],
 )
-async def watch_lists(session: SessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json") -> Any:
+async def watch_lists(
+    session: ReadSessionDep, plan_year: Year = None, as_of: AsOf = None, format: Format = "json"
+) -> Any:
     day = as_of or today()
     data = await reports.watch_list(session, plan_year or day.year, day)
     if format != "json":

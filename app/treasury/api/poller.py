@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.enums import CapitalSource
+from app.kernel import caches, poll_shortcut
 from app.kernel.api.deps import SessionDep, note_write, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
@@ -41,7 +42,7 @@ def _item(item: OverdueItem) -> OverdueAdvanceOut:
                        **problem_responses(400, 401, 403, 422)},
             dependencies=[require("treasury.read")])
 async def list_overdue_advances(
-    session: SessionDep, response: Response,
+    request: Request, session: SessionDep, response: Response,
     investor_id: IdParam | None = None, project_id: IdParam | None = None,
     bucket: Annotated[Bucket | None, Query(description="Overdue age in days")] = None,
     rule: Annotated[Literal["R9", "R10", "R11"] | None, Query(description="Overdue rule")] = None,
@@ -61,7 +62,11 @@ async def list_overdue_advances(
     # One read of the snapshot version (app.models.snapshot), before any body work: an unchanged poll stops here.
     # Read before the body, a concurrent commit can only make the tag older than the body (an extra 200 next
     # time), never newer (a stale 304).
+    # Read from this worker's memory while no commit changed it: then the exact request is remembered, and the
+    # next identical poll is answered 304 before routing (app.kernel.poll_shortcut).
+    since = caches.snapshot_versions.epoch
     etag = await treasury.snapshot_etag(session, {**filters, "page_size": page_size, "after": after}, day)
+    poll_shortcut.remember(request, etag, caches.snapshot_versions, treasury.SNAPSHOT_VERSION, since)
     if etag_matches(if_none_match, etag):  # weak comparison and `*` (RFC 9110), as for every ETag
         return Response(status_code=304, headers={"ETag": etag})
     items = await treasury.overdue_snapshot(session, f, day)
