@@ -15,12 +15,13 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.enums import AdvanceKind, DisbursementKind, EntrySource
+from app.enums import AdvanceKind, BudgetLevel, DisbursementKind, EntrySource
 from app.kernel.clock import today
 from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reaches_completion
 from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
+from app.ledger.holders import HOLDER_KIND
 from app.models import (
     Advance,
     AllocationEntry,
@@ -28,10 +29,12 @@ from app.models import (
     ContractBalance,
     Disbursement,
     Event,
+    Organisation,
     PoolBalance,
     Project,
     ProjectBalance,
     ReallocationProposal,
+    ReallocationTransfer,
     RecoveryCase,
 )
 from app.rulesets.model import ruleset_for
@@ -190,10 +193,52 @@ async def _workflows(session: AsyncSession) -> list[Finding]:
         if pid in sums and sums[pid] != expected:
             out.append(Finding("r19_zero_sum", f"proposal {pid}", f"plan entries sum to {int(sums[pid]):,}, "
                                f"not {expected:,} ({mode})"))
+    out += await _r19_holders(session)
     count, low, high = (await session.execute(
         select(func.count(Event.position), func.min(Event.position), func.max(Event.position)))).one()
     if count and (low != 1 or high != count):
         out.append(Finding("feed_contiguous", "events", f"{count} positions spanning {low}..{high}"))
+    return out
+
+
+async def _r19_holders(session: AsyncSession) -> list[Finding]:
+    """R19: an applied proposal never moves capital across budget holders, sources or years — each pool's entries of
+    a zero-sum proposal sum to 0, an envelope names one pool, and every transfer's donor and recipient have an entry in
+    the transfer's own pool (R1: each pool's holder is of its level's kind)."""
+    out: list[Finding] = []
+    a = AllocationEntry
+    pool = (a.plan_year, a.capital_source, a.budget_level, a.budget_holder_id)
+    groups: dict[int, dict[tuple, int]] = defaultdict(dict)
+    for row in await session.execute(
+            select(a.reallocation_proposal_id, *pool, func.sum(a.amount_vnd))
+            .where(a.reallocation_proposal_id.is_not(None)).group_by(a.reallocation_proposal_id, *pool)):
+        groups[row[0] or 0][tuple(row[1:5])] = int(row[5])  # never None: filtered above
+    modes = dict((await session.execute(select(ReallocationProposal.id, ReallocationProposal.mode))).all())
+    for pid, by_pool in sorted(groups.items()):
+        if modes.get(pid) == "envelope" and len(by_pool) > 1:
+            out.append(Finding("r19_across_holders", f"proposal {pid}", f"an envelope's supplements in {len(by_pool)} "
+                               "pools (year, source, level, holder)"))
+        elif modes.get(pid) != "envelope":
+            out += [Finding("r19_across_holders", f"proposal {pid}", f"pool {key}: entries sum to {total:,}, not 0")
+                    for key, total in sorted(by_pool.items(), key=str) if total != 0]
+    entered = {(r[0], r[1], *r[2:]) for r in await session.execute(
+        select(a.reallocation_proposal_id, a.project_id, *pool).where(a.reallocation_proposal_id.is_not(None)))}
+    t = ReallocationTransfer
+    for tid, pid, donor, recipient, *key in await session.execute(
+            select(t.id, t.proposal_id, t.donor_project_id, t.recipient_project_id, t.plan_year, t.capital_source,
+                   t.budget_level, t.budget_holder_id)
+            .join(ReallocationProposal, ReallocationProposal.id == t.proposal_id)
+            .where(ReallocationProposal.status == "applied")):
+        for side in (donor, recipient):
+            if side is not None and (pid, side, *key) not in entered:
+                out.append(Finding("r19_across_holders", f"transfer {tid}", f"project {side} has no entry of "
+                                   f"proposal {pid} in the transfer's pool {tuple(key)}"))
+    for pool_id, level, kind in await session.execute(
+            select(PoolBalance.id, PoolBalance.budget_level, Organisation.kind)
+            .join(Organisation, Organisation.id == PoolBalance.budget_holder_id)):
+        if HOLDER_KIND[BudgetLevel(level)] != kind:
+            out.append(Finding("r1_budget_holder", f"pool {pool_id}", f"a {level}-level pool held by a {kind} "
+                               f"(expected a {HOLDER_KIND[BudgetLevel(level)].value})"))
     return out
 
 

@@ -121,9 +121,11 @@ async def proposal(session: AsyncSession, proposal_id: int) -> dict[str, Any]:
     change: dict[PoolKey, int] = defaultdict(int)
     for t in transfers:  # an envelope's share has no donor: new capital (a tranche) to the recipient
         if t.donor_project_id is not None:
-            change[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level)] -= t.amount_vnd
+            change[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level,
+                           t.budget_holder_id)] -= t.amount_vnd
         if t.recipient_project_id is not None:
-            change[PoolKey(t.recipient_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
+            change[PoolKey(t.recipient_project_id, t.plan_year, t.capital_source, t.budget_level,
+                       t.budget_holder_id)] += t.amount_vnd
     moved = [{"key": k, "code": codes.get(k.project_id, ""), "plan_before_vnd": before[k].plan_vnd if k in before
               else 0, "change_vnd": v, "disbursed_vnd": before[k].disbursed_vnd if k in before else 0}
              for k, v in sorted(change.items(), key=lambda kv: kv[1])]
