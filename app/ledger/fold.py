@@ -80,8 +80,6 @@ class DisbursementInput:
     amount_vnd: int
     value_date: date
     document_number: str
-    # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
-    budget_holder_id: int | None = None
     advance_kind: AdvanceKind | None = None
     advance_recovered_vnd: int = 0
     contract_id: int | None = None
@@ -95,6 +93,8 @@ class DisbursementInput:
     original_source: EntrySource | None = None
     # On a Treasury entry: the owner's document it pays; posting supersedes the owner's report of that number.
     owner_document_number: str | None = None
+    # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
+    budget_holder_id: int | None = None
 
     @property
     def pool(self) -> PoolKey:
@@ -146,12 +146,12 @@ class AllocationInput:
     decision_number: str
     decision_date: date
     authority: str
-    # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
-    budget_holder_id: int | None = None
     tranche: int | None = None
     extended_until: date | None = None
     note: str | None = None
     reallocation_proposal_id: int | None = None
+    # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
+    budget_holder_id: int | None = None
 
     @property
     def pool(self) -> PoolKey:

@@ -238,7 +238,12 @@ async def _fresh_capital(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolProgress]
 ) -> None:
     """R18: supplements decided within `fresh_capital_days` of `as_of` (as known then), per pool, and the part
-    backed by the pool's registered need or by a schedule revision registered since the capital landed."""
+    backed by the project's registered need or by a schedule revision registered since the capital landed.
+
+    The need is the project's (DOMAIN.md R18: "a tranche just given to a project that registered the need"): a
+    district's project that registered its need in its district pool is backed when the province's tranche lands
+    in a provincial pool (R1: another holder's pool). Each đồng of need backs one đồng of fresh capital, the pool's
+    own need first."""
     a, s = AllocationEntry, DisbursementSchedule
     since = as_of - timedelta(days=ForecastParams().fresh_capital_days)
     query = (
@@ -266,14 +271,24 @@ async def _fresh_capital(
             )
         ).all()
     )
+    need_left: dict[int, int] = defaultdict(int)
+    for key, state in pools.items():
+        need_left[key.project_id] += state.extra_need_vnd
+    firsts: dict[PoolKey, date] = {}
     for pid, source, level, holder, amount, first in fresh:
         key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
-        state = pools.setdefault(key, PoolProgress(key))
-        state.fresh_vnd = int(amount or 0)
-        revised = revised_on.get(pid)
-        state.backed_fresh_vnd = (
-            state.fresh_vnd if revised is not None and revised >= first else min(state.fresh_vnd, state.extra_need_vnd)
-        )
+        pools.setdefault(key, PoolProgress(key)).fresh_vnd = int(amount or 0)
+        firsts[key] = first
+    for own_pool_first in (True, False):
+        for key, first in sorted(firsts.items()):
+            state, revised = pools[key], revised_on.get(key.project_id)
+            if revised is not None and revised >= first:
+                state.backed_fresh_vnd = state.fresh_vnd
+                continue
+            share = min(state.fresh_vnd - state.backed_fresh_vnd, need_left[key.project_id],
+                        state.extra_need_vnd if own_pool_first else need_left[key.project_id])
+            state.backed_fresh_vnd += share
+            need_left[key.project_id] -= share
 
 
 async def _overdue(
