@@ -141,7 +141,8 @@ async def test_r19_one_districts_budget_never_funds_another_districts_project(cl
     assert {t["budget_holder_id"] for t in p["transfers"]} == {district_a}
     moved = p["moved_vnd"]
     etag = p["etag"]
-    for step, role, body in (("submit", "planner", None), ("approve", "approver", APPROVAL), ("apply", "planner", None)):
+    steps = (("submit", "planner", None), ("approve", "approver", APPROVAL), ("apply", "planner", None))
+    for step, role, body in steps:
         response = await client.post(f"/api/v1/reallocation-proposals/{p['id']}/{step}", json=body,
                                      headers=world.h(role, **{"If-Match": etag}))
         assert response.status_code == 200, response.text
