@@ -54,15 +54,16 @@ async def _rows_before_0018(url: str) -> None:
                     "kb": f"KB-{level}", "hs": f"HS-{level}"}
             await db.execute(text(
                 "INSERT INTO allocation_entries (project_id, plan_year, capital_source, budget_level, kind, "
-                "amount_vnd, decision_number, decision_date, authority, known_on, created_at) VALUES (:p, 2024, :s, :l, 'initial', "
-                f"1000000000, 'QD-1', {d}, 'UBND', {d}, {t})"), pool)
+                "amount_vnd, decision_number, decision_date, authority, known_on, created_at) "
+                f"VALUES (:p, 2024, :s, :l, 'initial', 1000000000, 'QD-1', {d}, 'UBND', {d}, {t})"), pool)
             await db.execute(text(
                 "INSERT INTO pool_balances (project_id, plan_year, capital_source, budget_level, plan_vnd, "
-                "extended_vnd, late_capital_vnd, disbursed_vnd, advanced_vnd, advance_recovered_vnd, paid_vnd, late_disbursed_vnd, "
-                f"updated_at) VALUES (:p, 2024, :s, :l, 1000000000, 0, 0, 100000000, 100000000, 0, 0, 0, {t})"), pool)
+                "extended_vnd, late_capital_vnd, disbursed_vnd, advanced_vnd, advance_recovered_vnd, paid_vnd, "
+                f"late_disbursed_vnd, updated_at) VALUES (:p, 2024, :s, :l, 1000000000, 0, 0, 100000000, 100000000, 0, 0, 0, {t})"), pool)
             await db.execute(text(
                 "INSERT INTO disbursements (id, project_id, plan_year, capital_source, budget_level, kind, "
-                "advance_kind, amount_vnd, advance_recovered_vnd, net_vnd, value_date, document_number, known_on, created_at) "
+                "advance_kind, amount_vnd, advance_recovered_vnd, net_vnd, value_date, document_number, known_on, "
+                "created_at) "
                 f"VALUES (:n, :p, 2024, :s, :l, 'advance', 'other', 100000000, 0, 100000000, {d}, :kb, {d}, "
                 f"{t})"), pool)
             await db.execute(text(
