@@ -59,7 +59,8 @@ async def _rows_before_0018(url: str) -> None:
             await db.execute(text(
                 "INSERT INTO pool_balances (project_id, plan_year, capital_source, budget_level, plan_vnd, "
                 "extended_vnd, late_capital_vnd, disbursed_vnd, advanced_vnd, advance_recovered_vnd, paid_vnd, "
-                f"late_disbursed_vnd, updated_at) VALUES (:p, 2024, :s, :l, 1000000000, 0, 0, 100000000, 100000000, 0, 0, 0, {t})"), pool)
+                "late_disbursed_vnd, updated_at) "
+                f"VALUES (:p, 2024, :s, :l, 1000000000, 0, 0, 100000000, 100000000, 0, 0, 0, {t})"), pool)
             await db.execute(text(
                 "INSERT INTO disbursements (id, project_id, plan_year, capital_source, budget_level, kind, "
                 "advance_kind, amount_vnd, advance_recovered_vnd, net_vnd, value_date, document_number, known_on, "
