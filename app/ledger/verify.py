@@ -201,6 +201,11 @@ async def _workflows(session: AsyncSession) -> list[Finding]:
     return out
 
 
+def _pool_name(key: Any) -> str:
+    """year/source/level/holder, as a finding names a pool."""
+    return "/".join(str(getattr(part, "value", part)) for part in key)
+
+
 async def _r19_holders(session: AsyncSession) -> list[Finding]:
     """R19: an applied proposal never moves capital across budget holders, sources or years — each pool's entries of
     a zero-sum proposal sum to 0, an envelope names one pool, and every transfer's donor and recipient have an entry in
@@ -208,11 +213,11 @@ async def _r19_holders(session: AsyncSession) -> list[Finding]:
     out: list[Finding] = []
     a = AllocationEntry
     pool = (a.plan_year, a.capital_source, a.budget_level, a.budget_holder_id)
-    groups: dict[int, dict[tuple, int]] = defaultdict(dict)
+    groups: dict[int, dict[str, int]] = defaultdict(dict)
     for row in await session.execute(
             select(a.reallocation_proposal_id, *pool, func.sum(a.amount_vnd))
             .where(a.reallocation_proposal_id.is_not(None)).group_by(a.reallocation_proposal_id, *pool)):
-        groups[row[0] or 0][tuple(row[1:5])] = int(row[5])  # never None: filtered above
+        groups[row[0] or 0][_pool_name(row[1:5])] = int(row[5])  # never None: filtered above
     modes = dict((await session.execute(select(ReallocationProposal.id, ReallocationProposal.mode))).all())
     for pid, by_pool in sorted(groups.items()):
         if modes.get(pid) == "envelope" and len(by_pool) > 1:
@@ -220,8 +225,8 @@ async def _r19_holders(session: AsyncSession) -> list[Finding]:
                                "pools (year, source, level, holder)"))
         elif modes.get(pid) != "envelope":
             out += [Finding("r19_across_holders", f"proposal {pid}", f"pool {key}: entries sum to {total:,}, not 0")
-                    for key, total in sorted(by_pool.items(), key=str) if total != 0]
-    entered = {(r[0], r[1], *r[2:]) for r in await session.execute(
+                    for key, total in sorted(by_pool.items()) if total != 0]
+    entered = {(r[0], r[1], _pool_name(r[2:])) for r in await session.execute(
         select(a.reallocation_proposal_id, a.project_id, *pool).where(a.reallocation_proposal_id.is_not(None)))}
     t = ReallocationTransfer
     for tid, pid, donor, recipient, *key in await session.execute(
@@ -230,9 +235,9 @@ async def _r19_holders(session: AsyncSession) -> list[Finding]:
             .join(ReallocationProposal, ReallocationProposal.id == t.proposal_id)
             .where(ReallocationProposal.status == "applied")):
         for side in (donor, recipient):
-            if side is not None and (pid, side, *key) not in entered:
+            if side is not None and (pid, side, _pool_name(key)) not in entered:
                 out.append(Finding("r19_across_holders", f"transfer {tid}", f"project {side} has no entry of "
-                                   f"proposal {pid} in the transfer's pool {tuple(key)}"))
+                                   f"proposal {pid} in the transfer's pool {_pool_name(key)}"))
     for pool_id, level, kind in await session.execute(
             select(PoolBalance.id, PoolBalance.budget_level, Organisation.kind)
             .join(Organisation, Organisation.id == PoolBalance.budget_holder_id)):
