@@ -1595,6 +1595,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán) */
             kind: components["schemas"]["AllocationKind"];
             /**
@@ -1651,6 +1656,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -1883,6 +1894,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2280,6 +2296,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2341,6 +2362,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2445,6 +2472,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description payment (hồ sơ thanh toán) or advance (hồ sơ tạm ứng) */
             kind: components["schemas"]["DossierKind"];
             /** Contract Id */
@@ -2485,6 +2517,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2597,6 +2635,11 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
+             */
+            budget_holder_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description The envelope: new capital to distribute (vốn bổ sung)
@@ -2682,6 +2725,11 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id) of the pool; omitted: the default of the capital plan (see `AllocationCreate`)
+             */
+            budget_holder_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description Amount in đồng (integer VND)
@@ -2723,6 +2771,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id) of the pool
+             */
+            budget_holder_id: number;
             /**
              * Amount Vnd
              * Format: int64
@@ -2864,7 +2918,7 @@ export interface components {
          * GroupBy
          * @enum {string}
          */
-        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "working_group" | "watch_list" | "lead_official";
+        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "budget_holder" | "working_group" | "watch_list" | "lead_official";
         /** HeldForDisputes */
         HeldForDisputes: {
             /**
@@ -3532,6 +3586,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id) of the advance's pool
+             */
+            budget_holder_id: number;
+            /**
              * Advanced On
              * Format: date
              */
@@ -3825,6 +3885,12 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
+            /**
              * Project Id
              * Format: int64
              */
@@ -3881,6 +3947,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
+             */
+            budget_holder_id?: number | null;
         };
         /**
          * Problem
@@ -4956,6 +5027,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder: donor and recipient pools share it (R19)
+             */
+            budget_holder_id: number;
+            /**
              * Plan Year
              * Format: int64
              */
@@ -5142,6 +5219,8 @@ export interface components {
             plan_year: number;
             capital_source: string;
             budget_level: string;
+            /** Format: int64 */
+            budget_holder_id: number;
             kind: string;
             /** Format: int64 */
             amount_vnd: number;
