@@ -93,6 +93,12 @@ async def test_r1_the_plan_cap_is_per_holder(client, world):
                               headers=world.h("viewer"))).json()["pools"]
     assert sorted((p["budget_holder_id"], p["plan_vnd"], p["disbursed_vnd"]) for p in pools) == sorted(
         [(district_a, 10 * B, 8 * B), (district_b, 5 * B, 5 * B)])
+    summary = await client.get("/api/v1/summaries", params={"plan_year": 2024, "group_by": "budget_holder"},
+                               headers=world.h("viewer"))
+    assert summary.status_code == 200, summary.text
+    groups = {g["key"]: (g["label"], g["plan_vnd"], g["disbursed_vnd"]) for g in summary.json()["groups"]}
+    assert groups == {str(district_a): ("UBND-A (test)", 10 * B, 8 * B),
+                      str(district_b): ("UBND-B (test)", 5 * B, 5 * B)}
     async with session_scope() as session:
         assert await check_all(session) == []
 
