@@ -132,6 +132,7 @@ async def draft(
     snap = await build_snapshot(session, plan_year, as_of)
     attrs = await project_attrs(session)
     in_flight, in_flight_source = await in_flight_by_pool(session, plan_year)
+    # R19: a filter names source and level, and may name the holder (omitted: every holder, each solved apart)
     wanted = [(CapitalSource(s), BudgetLevel(b), h) for s, b, h in pools] if pools else None
     need_ids = [pid for pid, st in snap.projects.items() if st.extra_need_vnd > 0]
     planned = (
@@ -154,10 +155,9 @@ async def draft(
         if a is None:
             continue
         for p in st.pools:
-            if wanted is not None and not any(
-                (s, b) == (p.key.capital_source, p.key.budget_level) and h in (None, p.key.budget_holder_id)
-                for s, b, h in wanted
-            ):
+            k = p.key
+            if wanted is not None and (k.capital_source, k.budget_level, None) not in wanted and (
+                    k.capital_source, k.budget_level, k.budget_holder_id) not in wanted:
                 continue
             pool = CapitalPool(p.key.capital_source.value, p.key.budget_level.value, plan_year, p.key.budget_holder_id)
             f = p.forecast
@@ -398,9 +398,10 @@ async def apply(
     given: dict[PoolKey, int] = defaultdict(int)
     received: dict[PoolKey, int] = defaultdict(int)
     for t in rows:
+        pool = (t.plan_year, t.capital_source, t.budget_level, t.budget_holder_id)  # R19: the transfer's own pool
         if t.donor_project_id is not None:
-            given[_pool_of(t, t.donor_project_id)] += t.amount_vnd
-        received[_pool_of(t, t.recipient_project_id)] += t.amount_vnd
+            given[PoolKey(t.donor_project_id, *pool)] += t.amount_vnd
+        received[PoolKey(t.recipient_project_id, *pool)] += t.amount_vnd
     problems = await _recheck(session, p, given, received)
     if problems:
         raise Conflict(
@@ -435,11 +436,6 @@ async def apply(
     p.applied_at, p.applied_by_key_id = p.updated_at, key_id
     _emit(session, p, "applied", today)
     return p
-
-
-def _pool_of(t: ReallocationTransfer, project_id: int) -> PoolKey:
-    """The pool a transfer takes from or gives to: the transfer's own (one source, holder and year; R19)."""
-    return PoolKey(project_id, t.plan_year, t.capital_source, t.budget_level, t.budget_holder_id)
 
 
 async def _recheck(
