@@ -96,6 +96,7 @@ async def project_history(session: AsyncSession, project_id: int, year: int, day
         "project": project, "entries": entries, "disbursements": paid[-LISTED:], "disbursement_count": len(paid),
         "pools": sorted(pools.items(), key=lambda kv: (kv[0].plan_year, kv[0].capital_source, kv[0].budget_level)),
         "contracts": [{"contract": c, "balance": balances.get(c.id)} for c in project_contracts],
+        "holders": await _names(session, Organisation, {e.budget_holder_id for e in entries}),  # R1
         "advances": advance_rows, "obstacles": obstacles, "timeline": timeline,
         "now": timeline[-1]["state"] if timeline else None,
         "reported_vnd": sum(f.disbursed_vnd - f.confirmed_vnd for f in pools.values()),
@@ -130,4 +131,5 @@ async def proposal(session: AsyncSession, proposal_id: int) -> dict[str, Any]:
               else 0, "change_vnd": v, "disbursed_vnd": before[k].disbursed_vnd if k in before else 0}
              for k, v in sorted(change.items(), key=lambda kv: kv[1])]
     return {"proposal": p, "transfers": transfers, "codes": codes, "moved": moved,
+            "holders": await _names(session, Organisation, {t.budget_holder_id for t in transfers}),  # R1, R19
             "pools": [x for x in p.analysis.get("pools", []) if x.get("transfer_count")]}

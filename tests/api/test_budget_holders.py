@@ -159,6 +159,14 @@ async def test_r19_one_districts_budget_never_funds_another_districts_project(cl
     assert (received["amount_vnd"], received["budget_holder_id"]) == (moved, district_a)
     async with session_scope() as session:
         assert await check_all(session) == []
+    # The dashboard names whose budget moved: district A's, on the proposal and on the recipient's plan.
+    key = world.h("viewer")["Authorization"].removeprefix("Bearer ")
+    signed = await client.post("/dashboard/sign-in", content=f"key={key}&next=/dashboard/overview",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert signed.status_code == 303
+    for page in (f"/dashboard/proposals/{p['id']}", f"/dashboard/projects/{recipient_a['id']}"):
+        response = await client.get(page)
+        assert response.status_code == 200 and "UBND-A (test)" in response.text, page
 
 
 async def test_r19_an_envelope_names_one_holder(client, world):
