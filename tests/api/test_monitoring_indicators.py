@@ -177,3 +177,23 @@ async def test_schedule_and_need_retries_with_the_same_idempotency_key_record_on
     assert (await client.post(need_url, json=need, headers=need_headers)).status_code == 201
     other = await client.post(need_url, json={**need, "amount_vnd": 2 * B}, headers=need_headers)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_r17_a_previous_year_with_nothing_net_disbursed_lends_no_shape(client, world):
+    """R17: 2023 has a plan and one payment in January 2024 that was reversed — net 0. Its shape is empty, so 2024's
+    milestones fall back to the national curve instead of failing (the simulator met a 500 here)."""
+    from tests.conftest import allocate, disbursement_body, make_project
+
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 5_000_000_000, year=2023,
+                           decided="2023-01-05")).status_code == 201
+    assert (await allocate(client, world, project["id"], 5_000_000_000)).status_code == 201
+    paid = await client.post(f"/api/v1/projects/{project['id']}/disbursements", headers=world.h("treasury"),
+                             json=disbursement_body(1_000_000_000, "KB-2023-1", year=2023, value_date="2024-01-10"))
+    assert paid.status_code == 201, paid.text
+    reversal = await client.post(f"/api/v1/disbursements/{paid.json()['id']}/reversal", headers=world.h("treasury"),
+                                 json={"document_number": "KB-2023-1-DC", "value_date": "2024-01-11", "note": "sai"})
+    assert reversal.status_code == 201, reversal.text
+    response = await client.get(f"/api/v1/projects/{project['id']}/indicators", params={"plan_year": 2024},
+                                headers=world.h("viewer"))
+    assert response.status_code == 200, response.text
