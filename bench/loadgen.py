@@ -218,9 +218,9 @@ def run_httpx(make_request, connections: int, seconds: float, max_requests: int 
     return asyncio.run(_httpx_load(make_request, connections, seconds, max_requests))
 
 
-def lua_post_script(pools: list[tuple[int, str, str]], key: str, today: str, run_id: str) -> str:
+def lua_post_script(pools: list[tuple[int, str, str, int]], key: str, today: str, run_id: str) -> str:
     """wrk script: single-POST payments of 1,000,000 đ to random pools, unique document numbers."""
-    table = ",".join(f'{{{pid},"{src}","{lvl}"}}' for pid, src, lvl in pools)
+    table = ",".join(f'{{{pid},"{src}","{lvl}",{holder}}}' for pid, src, lvl, holder in pools)
     return f"""
 local pools = {{{table}}}
 local counter = 0
@@ -238,7 +238,8 @@ request = function()
   local p = pools[math.random(#pools)]
   local doc = "W-{run_id}-" .. tid .. "-" .. counter
   local body = '{{"plan_year":2024,"capital_source":"' .. p[2] .. '","budget_level":"' .. p[3] ..
-    '","kind":"payment","amount_vnd":1000000,"advance_recovered_vnd":0,"value_date":"{today}",' ..
+    '","budget_holder_id":' .. p[4] .. ',"kind":"payment","amount_vnd":1000000,"advance_recovered_vnd":0,' ..
+    '"value_date":"{today}",' ..
     '"document_number":"' .. doc .. '"}}'
   local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {key}",
                    ["Idempotency-Key"] = doc}}

@@ -133,7 +133,24 @@ def organisations() -> tuple[list[tuple], list[int]]:
             )
             investors.append(next_id)
             next_id += 1
+        # R1: the province's district-level pools are held by a district government (one per province here).
+        rows.append((next_id, f"UBND-P{p:02d}-H1", f"Ủy ban nhân dân huyện 1 tỉnh P{p:02d}", "district", committee,
+                     since, None, NOW))
+        next_id += 1
     return rows, investors
+
+
+def budget_holders(org_rows: list[tuple], project_rows: list[tuple]) -> dict[tuple[int, str], int]:
+    """R1: (project id, budget level) → the holder: the province's people's committee, or its district."""
+    parent = {r[0]: r[4] for r in org_rows}
+    district = {r[4]: r[0] for r in org_rows if r[3] == "district"}
+    out = {}
+    for row in project_rows:
+        committee = parent[row[3]]
+        for level in ("central", "province"):
+            out[row[0], level] = committee
+        out[row[0], "district"] = district[committee]
+    return out
 
 
 def projects(rng: random.Random, n: int, investors: list[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
@@ -393,11 +410,13 @@ async def load(db: str, scale: float, seed: int = 2024) -> dict[str, float]:
             rebuild_ddl += await drop_secondary_indexes(conn, table)
         t = time.perf_counter()
         alloc_rows = allocations(rng, plans)
+        holders = budget_holders(org_rows, project_rows)
+        alloc_rows = [(*r, holders[r[0], r[3]]) for r in alloc_rows]
         await conn.copy_records_to_table("allocation_entries", records=alloc_rows, columns=ALLOCATION_COLUMNS)
         per_project = (ledger_target - len(alloc_rows)) / n_projects * 1.045  # pools too small skip rows
         copied, chunk = 0, []
         for row in disbursements(rng, plans, per_project):
-            chunk.append(row)
+            chunk.append((*row, holders[row[0], row[3]]))
             if len(chunk) >= CHUNK:
                 await conn.copy_records_to_table("disbursements", records=chunk, columns=DISBURSEMENT_COLUMNS)
                 copied += len(chunk)

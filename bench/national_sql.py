@@ -24,6 +24,7 @@ DISBURSEMENT_COLUMNS = (
     "known_on",
     "created_at",
     "created_by_key_id",
+    "budget_holder_id",
 )
 ALLOCATION_COLUMNS = (
     "project_id",
@@ -40,6 +41,7 @@ ALLOCATION_COLUMNS = (
     "note",
     "known_on",
     "created_at",
+    "budget_holder_id",
 )
 PROJECT_COLUMNS = (
     "id",
@@ -103,22 +105,24 @@ def late_capital_sql() -> str:
 REBUILD_SQL = """
 DELETE FROM pool_balances;
 DELETE FROM project_balances;
-INSERT INTO pool_balances (project_id, plan_year, capital_source, budget_level, plan_vnd, extended_vnd,
+INSERT INTO pool_balances (project_id, plan_year, capital_source, budget_level, budget_holder_id, plan_vnd,
+    extended_vnd,
     extended_until, late_capital_vnd, disbursed_vnd, advanced_vnd, advance_recovered_vnd, paid_vnd,
     late_disbursed_vnd, last_value_date, updated_at)
-SELECT project_id, plan_year, capital_source, budget_level, coalesce(a.plan, 0), coalesce(a.ext, 0),
+SELECT project_id, plan_year, capital_source, budget_level, budget_holder_id, coalesce(a.plan, 0), coalesce(a.ext, 0),
        a.until, coalesce(a.late, 0), coalesce(d.net, 0), coalesce(d.adv, 0), coalesce(d.rec, 0),
        coalesce(d.paid, 0), 0, d.last, now()
-FROM (SELECT project_id, plan_year, capital_source, budget_level,
+FROM (SELECT project_id, plan_year, capital_source, budget_level, budget_holder_id,
              sum(amount_vnd) FILTER (WHERE kind <> 'extension') AS plan,
              sum(amount_vnd) FILTER (WHERE kind = 'extension') AS ext,
              max(extended_until) FILTER (WHERE kind = 'extension') AS until,
              sum(amount_vnd) FILTER (WHERE kind <> 'extension' AND amount_vnd > 0 AND ({late})) AS late
-      FROM allocation_entries GROUP BY 1, 2, 3, 4) a
-FULL JOIN (SELECT project_id, plan_year, capital_source, budget_level, sum(net_vnd) AS net,
+      FROM allocation_entries GROUP BY 1, 2, 3, 4, 5) a
+FULL JOIN (SELECT project_id, plan_year, capital_source, budget_level, budget_holder_id, sum(net_vnd) AS net,
              sum(amount_vnd) FILTER (WHERE kind = 'advance') AS adv, sum(advance_recovered_vnd) AS rec,
              sum(amount_vnd) FILTER (WHERE kind = 'payment') AS paid, max(value_date) AS last
-      FROM disbursements GROUP BY 1, 2, 3, 4) d USING (project_id, plan_year, capital_source, budget_level);
+      FROM disbursements GROUP BY 1, 2, 3, 4, 5) d
+  USING (project_id, plan_year, capital_source, budget_level, budget_holder_id);
 INSERT INTO project_balances (project_id, planned_total_vnd, disbursed_total_vnd, advance_outstanding_vnd,
     updated_at)
 SELECT p.id, coalesce(sum(b.plan_vnd), 0), coalesce(sum(b.disbursed_vnd), 0),
@@ -128,11 +132,13 @@ FROM projects p LEFT JOIN pool_balances b ON b.project_id = p.id GROUP BY p.id;
 
 # One advance per pool in this data set, so the pool's recoveries all apply to it (FIFO is trivial).
 ADVANCES_SQL = """
-INSERT INTO advances (disbursement_id, project_id, contract_id, kind, plan_year, capital_source, budget_level,
-    advanced_on, amount_vnd, recovered_vnd, outstanding_vnd, held_for_disputes_vnd, extended_until, version,
-    updated_at)
-SELECT d.id, d.project_id, NULL, d.advance_kind, d.plan_year, d.capital_source, d.budget_level, d.value_date,
+INSERT INTO advances (disbursement_id, project_id, contract_id, kind, plan_year, capital_source,
+    budget_level, budget_holder_id, advanced_on, amount_vnd, recovered_vnd, outstanding_vnd, held_for_disputes_vnd,
+    extended_until, version, updated_at)
+SELECT d.id, d.project_id, NULL, d.advance_kind, d.plan_year, d.capital_source, d.budget_level,
+       d.budget_holder_id, d.value_date,
        d.amount_vnd, b.advance_recovered_vnd, d.amount_vnd - b.advance_recovered_vnd, 0, NULL, 1, now()
-FROM disbursements d JOIN pool_balances b USING (project_id, plan_year, capital_source, budget_level)
+FROM disbursements d JOIN pool_balances b
+  USING (project_id, plan_year, capital_source, budget_level, budget_holder_id)
 WHERE d.kind = 'advance'
 """

@@ -94,11 +94,12 @@ async def raw_references(dsn: str, seconds: float, copy_rows: int) -> dict[str, 
     return out
 
 
-async def open_pools(dsn: str, limit: int) -> list[tuple[int, str, str]]:
+async def open_pools(dsn: str, limit: int) -> list[tuple[int, str, str, int]]:
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
-            "SELECT project_id, capital_source, budget_level FROM pool_balances WHERE plan_year = 2024 "
+            "SELECT project_id, capital_source, budget_level, budget_holder_id FROM pool_balances "
+            "WHERE plan_year = 2024 "
             "AND plan_vnd - disbursed_vnd > 10000000000 ORDER BY project_id LIMIT $1",
             limit,
         )
@@ -146,13 +147,14 @@ def batch_import(base: str, key: str, pools: list, batches: int, max_seconds: fl
     for b in range(batches):
         rows = []
         for i in range(10_000):
-            pid, src, lvl = pools[rng.randrange(len(pools))]
+            pid, src, lvl, holder = pools[rng.randrange(len(pools))]
             rows.append(
                 {
                     "project_id": pid,
                     "plan_year": 2024,
                     "capital_source": src,
                     "budget_level": lvl,
+                    "budget_holder_id": holder,
                     "kind": "payment",
                     "amount_vnd": 1_000_000,
                     "advance_recovered_vnd": 0,
@@ -311,13 +313,14 @@ def main() -> None:  # noqa: PLR0915, PLR0912 - a linear script
             else:
 
                 def make(n: int, rng=random.Random(3)):
-                    pid, src, lvl = sample[rng.randrange(len(sample))]
+                    pid, src, lvl, holder = sample[rng.randrange(len(sample))]
                     doc = f"H-{run_id}-{n}"
                     body = json.dumps(
                         {
                             "plan_year": 2024,
                             "capital_source": src,
                             "budget_level": lvl,
+                            "budget_holder_id": holder,
                             "kind": "payment",
                             "amount_vnd": 1_000_000,
                             "advance_recovered_vnd": 0,

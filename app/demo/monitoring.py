@@ -104,8 +104,7 @@ async def load(session: AsyncSession, rng: random.Random, context: Any) -> None:
             {
                 "project_id": p.id,
                 "plan_year": year,
-                "capital_source": p.source,
-                "budget_level": p.budget_level,
+                **p.pool(),
                 "amount_vnd": amount,
                 "justification": "Khối lượng hoàn thành đã nghiệm thu, chờ bố trí vốn thanh toán",
                 "spend_by": date(year, 12, rng.choice((15, 20, 31))),

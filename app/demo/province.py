@@ -56,6 +56,19 @@ class DemoProject:
     tmdt: int = 0
     watch_lists: tuple[str, ...] = ()  # app2/app3 chosen here; the memberships are written by app.demo.programme
     lead: int = 0  # index in LEAD_OFFICIALS
+    holder_id: int = 0  # R1: the government whose budget funds it — its district's, or the province's
+    province_id: int = 0  # the province's people's committee: holder of central-budget and provincial capital
+
+    def pool(self) -> dict[str, Any]:
+        """The project's own pool columns: its source, level and budget holder (R1)."""
+        if self.source == "central":  # central-budget capital assigned to the province, managed in its budget
+            return {"capital_source": "central", "budget_level": "central", "budget_holder_id": self.province_id}
+        return {"capital_source": self.source, "budget_level": self.budget_level, "budget_holder_id": self.holder_id}
+
+    def tranche_pool(self) -> dict[str, Any]:
+        """Đợt 3 is local capital decided by the province (DOMAIN.md §6): a provincial pool, never central budget."""
+        source = "local_balanced" if self.source == "central" else self.source
+        return {"capital_source": source, "budget_level": "province", "budget_holder_id": self.province_id}
 
 
 @dataclass
@@ -165,8 +178,10 @@ async def _projects(session: AsyncSession, rng: random.Random, orgs: dict[str, i
             "status": "active", "version": 1, "created_at": now, "updated_at": now,
         })
         level = "province" if province_level else "district"
+        holder = orgs["UBND-VP"] if province_level else orgs[f"UBND-{district}"]
         demo.append(DemoProject(0, code, sector, orgs[investor], level, "", profile, stage, tmdt=tmdt,
-                                watch_lists=tuple(k for k, on in watch.items() if on), lead=lead))
+                                watch_lists=tuple(k for k, on in watch.items() if on), lead=lead,
+                                holder_id=holder, province_id=orgs["UBND-VP"]))
     ids = (await session.scalars(insert(Project).returning(Project.id), rows)).all()
     for project, project_id in zip(demo, sorted(ids), strict=True):
         project.id = project_id
@@ -209,13 +224,13 @@ def _allocation_rows(rng: random.Random, projects: list[DemoProject]) -> list[di
     rows = []
 
     def add(p: DemoProject, year: int, kind: str, amount: int, number: str, decided: date, tranche: int | None,
-            until: date | None = None) -> None:
+            pool: dict[str, Any] | None = None) -> None:
+        pool = pool or p.pool()
         rows.append({
-            "project_id": p.id, "plan_year": year, "capital_source": p.source,
-            "budget_level": "central" if p.source == "central" else p.budget_level, "kind": kind,
+            "project_id": p.id, "plan_year": year, **pool, "kind": kind,
             "amount_vnd": amount, "tranche": tranche, "decision_number": number, "decision_date": decided,
-            "authority": "UBND tỉnh Vĩnh Phúc" if p.budget_level == "province" else "UBND cấp huyện",
-            "extended_until": until, "known_on": decided, "created_at": _stamp(decided),
+            "authority": "UBND tỉnh Vĩnh Phúc" if pool["budget_holder_id"] == p.province_id else "UBND cấp huyện",
+            "extended_until": None, "known_on": decided, "created_at": _stamp(decided),
         })
 
     for p in projects:
@@ -227,7 +242,7 @@ def _allocation_rows(rng: random.Random, projects: list[DemoProject]) -> list[di
             if second:
                 add(p, 2024, "supplement", second, "1386/QĐ-UBND", date(2024, 6, 20), 2)
         if p.tranche_3:
-            add(p, 2024, "supplement", p.tranche_3, "2378/QĐ-UBND", date(2024, 10, 8), 3)
+            add(p, 2024, "supplement", p.tranche_3, "2378/QĐ-UBND", date(2024, 10, 8), 3, p.tranche_pool())
     return rows
 
 
@@ -245,14 +260,13 @@ def _disbursement_rows(rng: random.Random, projects: list[DemoProject]) -> list[
     rows: list[dict] = []
     shares_2024 = _targets_2024(rng, projects)
     for p in projects:
-        level = "central" if p.source == "central" else p.budget_level
         seq = [0]
 
         def emit(year: int, kind: str, amount: int, recovered: int, day: date, advance_kind: str | None,
-                 p=p, level=level, seq=seq) -> None:
+                 p=p, seq=seq) -> None:
             seq[0] += 1
             rows.append({
-                "project_id": p.id, "plan_year": year, "capital_source": p.source, "budget_level": level,
+                "project_id": p.id, "plan_year": year, **p.pool(),
                 "kind": kind, "advance_kind": advance_kind, "contract_id": None, "amount_vnd": amount,
                 "advance_recovered_vnd": recovered, "net_vnd": amount - recovered, "value_date": day,
                 "document_number": f"KB-VP-{year}-{p.id:04d}-{seq[0]:03d}", "reverses_id": None, "note": None,

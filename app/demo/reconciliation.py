@@ -26,7 +26,8 @@ UNCONFIRMED, REPORTED_THEN_PAID = 0.25, 0.65  # shares of the payments: cumulati
 async def load(session: AsyncSession, rng: random.Random, context: Any) -> None:
     d = Disbursement.__table__
     payments = (await session.execute(
-        select(d.c.id, d.c.project_id, d.c.plan_year, d.c.capital_source, d.c.budget_level, d.c.amount_vnd,
+        select(d.c.id, d.c.project_id, d.c.plan_year, d.c.capital_source, d.c.budget_level,
+               d.c.budget_holder_id, d.c.amount_vnd,
                d.c.value_date, d.c.document_number)
         .where(d.c.plan_year == 2024, d.c.kind == "payment", d.c.advance_recovered_vnd == 0,
                d.c.value_date >= SINCE, d.c.source == "treasury").order_by(d.c.id))).all()
@@ -42,7 +43,8 @@ async def load(session: AsyncSession, rng: random.Random, context: Any) -> None:
             reported = p.amount_vnd if rng.random() < 0.8 else p.amount_vnd * rng.randint(97, 99) // 100
             reported_on = max(SINCE, p.value_date - timedelta(days=2))
             reports.append({"project_id": p.project_id, "plan_year": p.plan_year, "capital_source": p.capital_source,
-                            "budget_level": p.budget_level, "kind": "payment", "advance_kind": None,
+                            "budget_level": p.budget_level, "budget_holder_id": p.budget_holder_id,
+                            "kind": "payment", "advance_kind": None,
                             "contract_id": None, "amount_vnd": reported, "advance_recovered_vnd": 0,
                             "net_vnd": reported, "value_date": reported_on, "document_number": owner_document,
                             "reverses_id": None, "note": None, "source": "owner", "origin": "owner",

@@ -65,8 +65,7 @@ async def load(session: AsyncSession, rng: random.Random, context) -> None:
 
     def ledger(p, year: int, kind: str, amount: int, recovered: int, day: date, advance_kind: str | None,
                contract_id: int | None, doc: str) -> None:
-        level = "central" if p.source == "central" else p.budget_level
-        rows.append({"project_id": p.id, "plan_year": year, "capital_source": p.source, "budget_level": level,
+        rows.append({"project_id": p.id, "plan_year": year, **p.pool(),
                      "kind": kind, "advance_kind": advance_kind, "contract_id": contract_id, "amount_vnd": amount,
                      "advance_recovered_vnd": recovered, "net_vnd": amount - recovered, "value_date": day,
                      "document_number": doc, "reverses_id": None, "note": "demo: treasury", "known_on": day,
@@ -140,8 +139,7 @@ async def _dossiers(session: AsyncSession, rng: random.Random, context, as_of: d
         kind = sla.DossierKind.advance if n % 3 == 0 else sla.DossierKind.payment
         due = sla.sla_due(completed, kind, ruleset_for(completed), calendar) if completed else None
         session.add(Dossier(
-            project_id=p.id, kind=kind.value, plan_year=2024, capital_source=p.source,
-            budget_level="central" if p.source == "central" else p.budget_level,
+            project_id=p.id, kind=kind.value, plan_year=2024, **p.pool(),
             amount_vnd=rng.randint(5, 60) * 100_000_000, document_number=f"HS-2024-{n + 1:04d}", status=status,
             submitted_on=submitted, completed_on=completed, sla_due=due, delay_reason=reason,
             return_reason="Thiếu biên bản nghiệm thu khối lượng" if status == "returned" else None,

@@ -31,7 +31,8 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
     "allocation.recorded": ("allocation_entry", "A capital-plan entry (initial, tranche, adjustment, extension, "
                             "lapse, reallocation, next-year advance and its generated repayment) was recorded",
                             "id:integer project_id:integer plan_year:integer capital_source:string "
-                            "budget_level:string kind:string amount_vnd:integer decision_number:string "
+                            "budget_level:string budget_holder_id:integer kind:string amount_vnd:integer "
+                            "decision_number:string "
                             "decision_date:date"),
     "disbursement.recorded": ("disbursement", "A disbursement was recorded", _DISBURSEMENT),
     "disbursement.reversed": ("disbursement", "A reversing entry was recorded (`reverses_id` names the original)",

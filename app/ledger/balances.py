@@ -20,7 +20,7 @@ __all__ = ["PoolFigures", "PoolKey", "confirmed_split", "pool_figures", "pool_ke
 
 
 def pool_key_of(row: PoolBalance | AllocationEntry | Disbursement) -> PoolKey:
-    return PoolKey(row.project_id, row.plan_year, CapitalSource(row.capital_source), BudgetLevel(row.budget_level))
+    return PoolKey.of(row)
 
 
 @dataclass(slots=True)
@@ -54,9 +54,9 @@ def _disbursement_sums():
 
 
 _POOL_COLUMNS = (AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
-                 AllocationEntry.budget_level)
+                 AllocationEntry.budget_level, AllocationEntry.budget_holder_id)
 _DPOOL_COLUMNS = (Disbursement.project_id, Disbursement.plan_year, Disbursement.capital_source,
-                  Disbursement.budget_level)
+                  Disbursement.budget_level, Disbursement.budget_holder_id)
 
 
 async def pool_figures(
@@ -88,11 +88,11 @@ async def pool_figures(
         a_query = a_query.where(AllocationEntry.known_on <= known_on)
         d_query = d_query.where(Disbursement.known_on <= known_on)
     figures: dict[PoolKey, PoolFigures] = {}
-    for pid, year, source, level, plan_sum, ext_sum in (await session.execute(a_query)).all():
-        key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
+    for pid, year, source, level, holder, plan_sum, ext_sum in (await session.execute(a_query)).all():
+        key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level), holder)
         figures[key] = PoolFigures(plan_vnd=int(plan_sum or 0), extended_vnd=int(ext_sum or 0))
-    for pid, year, source, level, net, adv, rec, paid, confirmed in (await session.execute(d_query)).all():
-        key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level))
+    for pid, year, source, level, holder, net, adv, rec, paid, confirmed in (await session.execute(d_query)).all():
+        key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level), holder)
         fig = figures.setdefault(key, PoolFigures())
         fig.disbursed_vnd, fig.advanced_vnd = int(net or 0), int(adv or 0)
         fig.advance_recovered_vnd, fig.paid_vnd = int(rec or 0), int(paid or 0)

@@ -25,7 +25,7 @@ async def load_books(session: AsyncSession) -> Books:
     allocations = [
         AllocationInput(r.project_id, r.plan_year, CapitalSource(r.capital_source), BudgetLevel(r.budget_level),
                         AllocationKind(r.kind), abs(r.amount_vnd), r.decision_number, r.decision_date, r.authority,
-                        extended_until=r.extended_until)
+                        budget_holder_id=r.budget_holder_id, extended_until=r.extended_until)
         for r in await session.execute(select(a).order_by(a.c.id))]
     value_dates: dict[int, date] = {}
     rows: list[LedgerRow] = []
@@ -66,7 +66,8 @@ async def rebuild(session: AsyncSession) -> int:
     await session.execute(delete(PoolBalance))
     await session.execute(delete(ProjectBalance))
     pool_rows = [{"project_id": k.project_id, "plan_year": k.plan_year, "capital_source": k.capital_source.value,
-                  "budget_level": k.budget_level.value, "plan_vnd": p.plan_vnd, "extended_vnd": p.extended_vnd,
+                  "budget_level": k.budget_level.value, "budget_holder_id": k.budget_holder_id,
+                  "plan_vnd": p.plan_vnd, "extended_vnd": p.extended_vnd,
                   "extended_until": p.extended_until, "late_capital_vnd": p.late_capital_vnd,
                   "disbursed_vnd": p.disbursed_vnd, "advanced_vnd": p.advanced_vnd,
                   "advance_recovered_vnd": p.advance_recovered_vnd, "paid_vnd": p.paid_vnd,
@@ -97,7 +98,7 @@ async def _rebuild_advances(session: AsyncSession, books: Books) -> None:
     stored = {a.disbursement_id: a for a in await session.scalars(select(Advance))}
     d = Disbursement.__table__
     facts = {r.id: r for r in await session.execute(
-        select(d.c.id, d.c.plan_year, d.c.capital_source, d.c.budget_level, d.c.contract_id)
+        select(d.c.id, d.c.plan_year, d.c.capital_source, d.c.budget_level, d.c.budget_holder_id, d.c.contract_id)
         .where(d.c.id.in_(list(set(books.advances) - set(stored)))))} if set(books.advances) - set(stored) else {}
     now = utcnow()
     for disbursement_id, state in books.advances.items():
@@ -107,6 +108,7 @@ async def _rebuild_advances(session: AsyncSession, books: Books) -> None:
             session.add(Advance(disbursement_id=disbursement_id, project_id=state.scope.project_id,
                                 contract_id=f.contract_id, kind=state.scope.kind, plan_year=f.plan_year,
                                 capital_source=f.capital_source, budget_level=f.budget_level,
+                                budget_holder_id=f.budget_holder_id,
                                 advanced_on=state.advanced_on, amount_vnd=state.amount_vnd,
                                 recovered_vnd=state.recovered_vnd, outstanding_vnd=state.outstanding_vnd, version=1,
                                 updated_at=now))

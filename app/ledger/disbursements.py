@@ -30,7 +30,8 @@ def movement_of(row: Any, original_value_date: date | None = None) -> Disburseme
     reversal negates. A stored reversal carries its original's date (R14) and its stored `origin`."""
     return DisbursementInput(
         project_id=row.project_id, plan_year=row.plan_year, capital_source=CapitalSource(row.capital_source),
-        budget_level=BudgetLevel(row.budget_level), kind=DisbursementKind(row.kind),
+        budget_level=BudgetLevel(row.budget_level), budget_holder_id=row.budget_holder_id,
+        kind=DisbursementKind(row.kind),
         advance_kind=AdvanceKind(row.advance_kind) if row.advance_kind else None, contract_id=row.contract_id,
         amount_vnd=row.amount_vnd, advance_recovered_vnd=row.advance_recovered_vnd, value_date=row.value_date,
         document_number=row.document_number, note=row.note, reverses_id=row.reverses_id,

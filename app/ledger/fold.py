@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from app.enums import (
     PLAN_DECREASING,
@@ -30,12 +31,27 @@ from app.rulesets.model import RuleSet, ruleset_for
 
 @dataclass(frozen=True, slots=True, order=True)
 class PoolKey:
-    """A pool of capital: one project's plan for one year, capital source and budget level."""
+    """A pool of capital (R1): one project's plan for one year, capital source and budget holder — the province, or
+    one named district or commune government (chủ thể ngân sách), whose own council decides it. The budget level is
+    the holder's (kept in the key for the reports grouped by it); capital never moves between holders (R19)."""
 
     project_id: int
     plan_year: int
     capital_source: CapitalSource
     budget_level: BudgetLevel
+    budget_holder_id: int
+
+    @classmethod
+    def of(cls, row: Any) -> PoolKey:
+        """The pool of a stored row (ORM object or Core row) that carries the five key columns."""
+        return cls(row.project_id, row.plan_year, CapitalSource(row.capital_source), BudgetLevel(row.budget_level),
+                   row.budget_holder_id)
+
+
+def _pool(row: DisbursementInput | AllocationInput) -> PoolKey:
+    if row.budget_holder_id is None:
+        raise ValueError("the budget holder is resolved before a movement reaches its pool (app.ledger.holders)")
+    return PoolKey(row.project_id, row.plan_year, row.capital_source, row.budget_level, row.budget_holder_id)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -77,10 +93,12 @@ class DisbursementInput:
     original_source: EntrySource | None = None
     # On a Treasury entry: the owner's document it pays; posting supersedes the owner's report of that number.
     owner_document_number: str | None = None
+    # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
+    budget_holder_id: int | None = None
 
     @property
     def pool(self) -> PoolKey:
-        return PoolKey(self.project_id, self.plan_year, self.capital_source, self.budget_level)
+        return _pool(self)
 
     @property
     def origin(self) -> EntrySource:
@@ -132,10 +150,12 @@ class AllocationInput:
     extended_until: date | None = None
     note: str | None = None
     reallocation_proposal_id: int | None = None
+    # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
+    budget_holder_id: int | None = None
 
     @property
     def pool(self) -> PoolKey:
-        return PoolKey(self.project_id, self.plan_year, self.capital_source, self.budget_level)
+        return _pool(self)
 
     @property
     def plan_delta_vnd(self) -> int:

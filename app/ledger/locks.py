@@ -58,14 +58,16 @@ async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
 async def ensure_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> None:
     """Create missing pool rows (safe under concurrency: ON CONFLICT DO NOTHING)."""
     rows = [{"project_id": k.project_id, "plan_year": k.plan_year, "capital_source": k.capital_source.value,
-             "budget_level": k.budget_level.value, "updated_at": utcnow()} for k in sorted(set(keys))]
+             "budget_level": k.budget_level.value, "budget_holder_id": k.budget_holder_id,
+             "updated_at": utcnow()} for k in sorted(set(keys))]
     if rows:
         insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
         await session.execute(insert(PoolBalance).on_conflict_do_nothing(
-            index_elements=["project_id", "plan_year", "capital_source", "budget_level"]), rows)
+            index_elements=["project_id", "plan_year", "capital_source", "budget_level", "budget_holder_id"]), rows)
 
 
 _POOL_COLUMNS = (_PB.c.id, _PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level,
+                 _PB.c.budget_holder_id,
                  _PB.c.plan_vnd, _PB.c.extended_vnd, _PB.c.extended_until, _PB.c.late_capital_vnd,
                  _PB.c.disbursed_vnd, _PB.c.advanced_vnd, _PB.c.advance_recovered_vnd, _PB.c.paid_vnd,
                  _PB.c.late_disbursed_vnd, _PB.c.last_value_date)
@@ -80,20 +82,24 @@ async def lock_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[Poo
     if len(wanted) == 1:
         k = wanted[0]
         query = query.where(_PB.c.project_id == k.project_id, _PB.c.plan_year == k.plan_year,
-                            _PB.c.capital_source == k.capital_source, _PB.c.budget_level == k.budget_level)
+                            _PB.c.capital_source == k.capital_source, _PB.c.budget_level == k.budget_level,
+                            _PB.c.budget_holder_id == k.budget_holder_id)
     elif len(wanted) <= _EXACT_POOL_KEYS:
-        query = query.where(tuple_(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level)
-                            .in_([(k.project_id, k.plan_year, k.capital_source, k.budget_level) for k in wanted]))
+        query = query.where(tuple_(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level,
+                                   _PB.c.budget_holder_id)
+                            .in_([(k.project_id, k.plan_year, k.capital_source, k.budget_level, k.budget_holder_id)
+                                  for k in wanted]))
     else:
         query = query.where(_PB.c.project_id.in_(sorted({k.project_id for k in wanted})),
                             _PB.c.plan_year.in_(sorted({k.plan_year for k in wanted})))
-    query = query.order_by(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level)
+    query = query.order_by(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level,
+                           _PB.c.budget_holder_id)
     wanted_set = set(wanted)
     locked: dict[PoolKey, PoolState] = {}
     for r in await session.execute(query.with_for_update()):
-        key = PoolKey(r[1], r[2], CapitalSource(r[3]), BudgetLevel(r[4]))
+        key = PoolKey(r[1], r[2], CapitalSource(r[3]), BudgetLevel(r[4]), r[5])
         if key in wanted_set:
-            locked[key] = PoolState(r[0], key, *r[5:])
+            locked[key] = PoolState(r[0], key, *r[6:])
     return locked
 
 

@@ -24,14 +24,14 @@ _A = AllocationEntry
 
 
 def _key(pool: PoolKey) -> tuple:
-    return (pool.project_id, pool.plan_year, pool.capital_source.value, pool.budget_level.value)
+    return (pool.project_id, pool.plan_year, pool.capital_source.value, pool.budget_level.value, pool.budget_holder_id)
 
 
 async def unrepaid(session: AsyncSession, pools: Sequence[PoolKey]) -> dict[PoolKey, int]:
     """Per year Y+1 pool: Σ advanced from it during year Y − Σ already repaid (stored repayments are negative)."""
     out: dict[PoolKey, int] = dict.fromkeys(pools, 0)
     by_key = {_key(p): p for p in pools}
-    columns = (_A.project_id, _A.plan_year, _A.capital_source, _A.budget_level)
+    columns = (_A.project_id, _A.plan_year, _A.capital_source, _A.budget_level, _A.budget_holder_id)
     # (kind, the pools it is stored in, how many years later the pool it counts for is)
     for kind, keys, shift in ((AllocationKind.next_year_advance, [_key(replace(p, plan_year=p.plan_year - 1))
                                                                   for p in pools], 1),
@@ -39,8 +39,8 @@ async def unrepaid(session: AsyncSession, pools: Sequence[PoolKey]) -> dict[Pool
         if not keys:
             continue
         query = select(*columns, func.sum(_A.amount_vnd)).where(_A.kind == kind, tuple_(*columns).in_(keys))
-        for project_id, year, source, level, amount in await session.execute(query.group_by(*columns)):
-            pool = by_key.get((project_id, year + shift, str(source), str(level)))
+        for project_id, year, source, level, holder, amount in await session.execute(query.group_by(*columns)):
+            pool = by_key.get((project_id, year + shift, str(source), str(level), holder))
             if pool is not None:
                 out[pool] += int(amount or 0)
     return out

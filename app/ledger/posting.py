@@ -12,9 +12,9 @@ All or nothing: any refused row refuses the call, with per-row errors.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +23,8 @@ from app.enums import AdvanceKind, DisbursementKind
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
-from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation
-from app.ledger import confirmations, locks, next_year_advances, writes
+from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation, UnknownReference
+from app.ledger import confirmations, holders, locks, next_year_advances, writes
 from app.ledger.fold import (
     AdvanceState,
     AllocationInput,
@@ -135,6 +135,23 @@ def _raise(errors: list[RowError], total: int, batch: bool) -> None:
                         errors=[_row_pointer(e) for e in errors])
 
 
+Row = TypeVar("Row", DisbursementInput, AllocationInput)
+
+
+async def _with_holders(session: AsyncSession, rows: Sequence[Row], known: dict[int, ProjectFacts],
+                        batch: bool) -> list[Row]:
+    """Step 0 (R1): each row's budget holder, named and checked or defaulted (`app.ledger.holders`). A row of an unknown
+    project keeps no holder check: the project's own error answers it."""
+    resolved, errors = await holders.resolve(session, [(r.project_id, r.budget_level, r.budget_holder_id)
+                                                       for r in rows])
+    errors = [e for e in errors if rows[e.index].project_id in known]
+    if errors:
+        if not batch and errors[0].code == "reference_not_found":
+            raise UnknownReference(errors[0].code, errors[0].detail, pointer=errors[0].pointer, **errors[0].numbers)
+        _raise(errors, len(rows), batch)
+    return [replace(r, budget_holder_id=h if h is not None else 0) for r, h in zip(rows, resolved, strict=True)]
+
+
 async def post_disbursements(
     session: AsyncSession,
     rows: Sequence[DisbursementInput],
@@ -153,6 +170,7 @@ async def post_disbursements(
     rule_sets = await effective_rule_sets(session)
     if projects is None or balances is None:
         projects, balances = await locks.lock_projects(session, (r.project_id for r in rows))
+    rows = await _with_holders(session, rows, projects, batch)
     # R15a, under the project locks: a Treasury entry first supersedes the owner's report it pays.
     expanded = await confirmations.with_superseded_reports(session, rows)
     if expanded.errors and not batch:
@@ -233,11 +251,13 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
     for entry in entries:
         if entry.project_id not in projects:
             raise NotFound("project_not_found", f"Project {entry.project_id} does not exist.", pointer="/project_id")
-    natural_keys = [(e.project_id, e.plan_year, e.capital_source.value, e.budget_level.value, e.kind.value,
-                     e.decision_number) for e in entries]
+    entries = await _with_holders(session, entries, projects, False)
+    natural_keys = [(e.project_id, e.plan_year, e.capital_source.value, e.budget_level.value, e.budget_holder_id,
+                     e.kind.value, e.decision_number) for e in entries]
     duplicate = await session.scalar(select(AllocationEntry.id).where(tuple_(
         AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
-        AllocationEntry.budget_level, AllocationEntry.kind, AllocationEntry.decision_number,
+        AllocationEntry.budget_level, AllocationEntry.budget_holder_id, AllocationEntry.kind,
+        AllocationEntry.decision_number,
     ).in_(natural_keys)).limit(1))
     if duplicate is not None or len(set(natural_keys)) < len(natural_keys):
         raise Conflict("duplicate_allocation", "This decision is already recorded for this pool and kind.",
@@ -256,7 +276,8 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
     now = utcnow()
     created = [AllocationEntry(
         project_id=e.project_id, plan_year=e.plan_year, capital_source=e.capital_source, budget_level=e.budget_level,
-        kind=e.kind, amount_vnd=e.signed_vnd, tranche=e.tranche, decision_number=e.decision_number,
+        budget_holder_id=e.budget_holder_id, kind=e.kind, amount_vnd=e.signed_vnd, tranche=e.tranche,
+        decision_number=e.decision_number,
         decision_date=e.decision_date, authority=e.authority, extended_until=e.extended_until,
         reallocation_proposal_id=e.reallocation_proposal_id, note=e.note, known_on=today, created_at=now,
         created_by_key_id=key_id) for e in entries]
@@ -268,7 +289,8 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
         events.emit(session, "allocation.recorded", "allocation_entry", row.id, {
             "id": row.id, "project_id": row.project_id, "plan_year": row.plan_year,
             "capital_source": row.capital_source.value, "budget_level": row.budget_level.value,
-            "kind": row.kind.value, "amount_vnd": row.amount_vnd, "decision_number": row.decision_number,
+            "budget_holder_id": row.budget_holder_id, "kind": row.kind.value,
+            "amount_vnd": row.amount_vnd, "decision_number": row.decision_number,
             "decision_date": row.decision_date.isoformat(),
         }, project_id=row.project_id, known_on=today)
     return created

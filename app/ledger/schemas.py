@@ -9,11 +9,23 @@ from pydantic import Field, model_validator
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
+_HOLDER = ("R1 budget holder (organisation id): whose budget the pool is — for central and province levels the "
+           "province's people's committee, for district and commune levels that government. Omitted: the nearest "
+           "organisation of that kind above the project's investor (central/province: else the only top-level "
+           "people's committee); `budget_holder_required` when there is none")
+
 
 class PoolFields(Schema):
     plan_year: PlanYear
     capital_source: CapitalSource = Field(description="Capital source (nguồn vốn)")
     budget_level: BudgetLevel = Field(description="Budget level (cấp ngân sách)")
+    budget_holder_id: Id | None = Field(None, description=_HOLDER)
+
+
+class HeldPool(PoolFields):
+    """A stored pool: its holder is always known."""
+
+    budget_holder_id: int = Field(description="R1 budget holder (organisation id): whose budget the pool is")
 
 
 class AllocationCreate(PoolFields):
@@ -38,7 +50,7 @@ class AllocationCreate(PoolFields):
     note: str | None = Field(None, max_length=1000)
 
 
-class AllocationOut(PoolFields):
+class AllocationOut(HeldPool):
     id: int
     project_id: int
     kind: AllocationKind
@@ -110,7 +122,7 @@ class RuleWarning(Schema):
     detail: str
 
 
-class DisbursementOut(PoolFields):
+class DisbursementOut(HeldPool):
     id: int
     project_id: int
     kind: DisbursementKind
@@ -139,7 +151,7 @@ class BatchResult(Schema):
     ids: list[int]
 
 
-class PoolBalanceOut(PoolFields):
+class PoolBalanceOut(HeldPool):
     project_id: int
     plan_vnd: int = Field(description="Plan (kế hoạch vốn) for the pool")
     extended_vnd: int = Field(description="Part of the plan extended beyond the normal window (kéo dài)")

@@ -22,6 +22,7 @@ from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reac
 from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
+from app.ledger.holders import HOLDER_KIND
 from app.models import (
     Advance,
     AllocationEntry,
@@ -29,10 +30,12 @@ from app.models import (
     ContractBalance,
     Disbursement,
     Event,
+    Organisation,
     PoolBalance,
     Project,
     ProjectBalance,
     ReallocationProposal,
+    ReallocationTransfer,
     RecoveryCase,
 )
 from app.rulesets.model import ruleset_for
@@ -191,10 +194,57 @@ async def _workflows(session: AsyncSession) -> list[Finding]:
         if pid in sums and sums[pid] != expected:
             out.append(Finding("r19_zero_sum", f"proposal {pid}", f"plan entries sum to {int(sums[pid]):,}, "
                                f"not {expected:,} ({mode})"))
+    out += await _r19_holders(session)
     count, low, high = (await session.execute(
         select(func.count(Event.position), func.min(Event.position), func.max(Event.position)))).one()
     if count and (low != 1 or high != count):
         out.append(Finding("feed_contiguous", "events", f"{count} positions spanning {low}..{high}"))
+    return out
+
+
+def _pool_name(key: Any) -> str:
+    """year/source/level/holder, as a finding names a pool."""
+    return "/".join(str(getattr(part, "value", part)) for part in key)
+
+
+async def _r19_holders(session: AsyncSession) -> list[Finding]:
+    """R19: an applied proposal never moves capital across budget holders, sources or years — each pool's entries of
+    a zero-sum proposal sum to 0, an envelope names one pool, and every transfer's donor and recipient have an entry in
+    the transfer's own pool (R1: each pool's holder is of its level's kind)."""
+    out: list[Finding] = []
+    a = AllocationEntry
+    pool = (a.plan_year, a.capital_source, a.budget_level, a.budget_holder_id)
+    groups: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in await session.execute(
+            select(a.reallocation_proposal_id, *pool, func.sum(a.amount_vnd))
+            .where(a.reallocation_proposal_id.is_not(None)).group_by(a.reallocation_proposal_id, *pool)):
+        groups[row[0] or 0][_pool_name(row[1:5])] = int(row[5])  # never None: filtered above
+    modes = dict((await session.execute(select(ReallocationProposal.id, ReallocationProposal.mode))).all())
+    for pid, by_pool in sorted(groups.items()):
+        if modes.get(pid) == "envelope" and len(by_pool) > 1:
+            out.append(Finding("r19_across_holders", f"proposal {pid}", f"an envelope's supplements in {len(by_pool)} "
+                               "pools (year, source, level, holder)"))
+        elif modes.get(pid) != "envelope":
+            out += [Finding("r19_across_holders", f"proposal {pid}", f"pool {key}: entries sum to {total:,}, not 0")
+                    for key, total in sorted(by_pool.items()) if total != 0]
+    entered = {(r[0], r[1], _pool_name(r[2:])) for r in await session.execute(
+        select(a.reallocation_proposal_id, a.project_id, *pool).where(a.reallocation_proposal_id.is_not(None)))}
+    t = ReallocationTransfer
+    for tid, pid, donor, recipient, *key in await session.execute(
+            select(t.id, t.proposal_id, t.donor_project_id, t.recipient_project_id, t.plan_year, t.capital_source,
+                   t.budget_level, t.budget_holder_id)
+            .join(ReallocationProposal, ReallocationProposal.id == t.proposal_id)
+            .where(ReallocationProposal.status == "applied")):
+        for side in (donor, recipient):
+            if side is not None and (pid, side, _pool_name(key)) not in entered:
+                out.append(Finding("r19_across_holders", f"transfer {tid}", f"project {side} has no entry of "
+                                   f"proposal {pid} in the transfer's pool {_pool_name(key)}"))
+    for pool_id, level, kind in await session.execute(
+            select(PoolBalance.id, PoolBalance.budget_level, Organisation.kind)
+            .join(Organisation, Organisation.id == PoolBalance.budget_holder_id)):
+        if HOLDER_KIND[BudgetLevel(level)] != kind:
+            out.append(Finding("r1_budget_holder", f"pool {pool_id}", f"a {level}-level pool held by a {kind} "
+                               f"(expected a {HOLDER_KIND[BudgetLevel(level)].value})"))
     return out
 
 
@@ -222,9 +272,10 @@ async def _provenance(session: AsyncSession) -> list[Finding]:
 async def _next_year_advances(session: AsyncSession) -> list[Finding]:
     """R1a: a year Y+1 pool never repays more than was advanced from it in year Y."""
     repaid = (select(AllocationEntry.project_id, AllocationEntry.plan_year, AllocationEntry.capital_source,
-                     AllocationEntry.budget_level).where(AllocationEntry.kind == AllocationKind.advance_repayment)
-              .distinct())
-    pools = [PoolKey(p, y, CapitalSource(s), BudgetLevel(level)) for p, y, s, level in await session.execute(repaid)]
+                     AllocationEntry.budget_level, AllocationEntry.budget_holder_id)
+              .where(AllocationEntry.kind == AllocationKind.advance_repayment).distinct())
+    pools = [PoolKey(p, y, CapitalSource(s), BudgetLevel(level), holder)
+             for p, y, s, level, holder in await session.execute(repaid)]
     return [Finding("r1a_repayment", f"project {pool.project_id} plan year {pool.plan_year}",
                     f"repaid {-left:,} more than was advanced from this year's plan")
             for pool, left in (await next_year_advances.unrepaid(session, pools)).items() if left < 0]

@@ -43,6 +43,7 @@ class Recorded:
     plan_year: int
     capital_source: CapitalSource
     budget_level: BudgetLevel
+    budget_holder_id: int
     kind: DisbursementKind
     advance_kind: AdvanceKind | None
     contract_id: int | None
@@ -62,10 +63,12 @@ class Recorded:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-_D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "advance_kind", "contract_id",
+_D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "budget_holder_id", "kind", "advance_kind",
+              "contract_id",
               "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note",
               "source", "origin", "owner_document_number")
-_D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+_D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT",
+            "BIGINT",
             "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR")
 _POOL_SET = ("plan_vnd", "extended_vnd", "extended_until", "late_capital_vnd", "disbursed_vnd", "advanced_vnd",
              "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date")
@@ -152,7 +155,8 @@ def _event_payload(d: Recorded) -> dict[str, Any]:
 
 def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id: int | None) -> Recorded:
     return Recorded(id=id_, project_id=r.project_id, plan_year=r.plan_year, capital_source=r.capital_source,
-                    budget_level=r.budget_level, kind=r.kind, advance_kind=r.advance_kind, contract_id=r.contract_id,
+                    budget_level=r.budget_level, budget_holder_id=r.pool.budget_holder_id, kind=r.kind,
+                    advance_kind=r.advance_kind, contract_id=r.contract_id,
                     amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
                     value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
                     note=r.note, source=r.source, origin=r.origin, owner_document_number=r.owner_document_number,
@@ -167,6 +171,7 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
     for r in rows:
         for name, value in (("project_id", r.project_id), ("plan_year", r.plan_year),
                             ("capital_source", r.capital_source.value), ("budget_level", r.budget_level.value),
+                            ("budget_holder_id", r.pool.budget_holder_id),
                             ("kind", r.kind.value), ("advance_kind", r.advance_kind.value if r.advance_kind else None),
                             ("contract_id", r.contract_id), ("amount_vnd", r.amount_vnd),
                             ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
@@ -224,7 +229,8 @@ async def write_advances(session: AsyncSession, new: Sequence[tuple[Recorded, in
     now = utcnow()
     advances = [Advance(disbursement_id=d.id, project_id=d.project_id, contract_id=d.contract_id,
                         kind=d.advance_kind or AdvanceKind.contract, plan_year=d.plan_year,
-                        capital_source=d.capital_source, budget_level=d.budget_level, advanced_on=d.value_date,
+                        capital_source=d.capital_source, budget_level=d.budget_level,
+                        budget_holder_id=d.budget_holder_id, advanced_on=d.value_date,
                         amount_vnd=d.amount_vnd, recovered_vnd=recovered, outstanding_vnd=d.amount_vnd - recovered,
                         version=1, updated_at=now) for d, recovered in new]
     session.add_all(advances)

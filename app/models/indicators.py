@@ -67,6 +67,7 @@ class IndicatorSnapshotPool(Base):
     project_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     capital_source: Mapped[str] = mapped_column(String(30), primary_key=True)
     budget_level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, primary_key=True)  # R1 (migration 0018)
     plan_vnd: Mapped[int]
     disbursed_vnd: Mapped[int]
     forecast_vnd: Mapped[int]

@@ -1,7 +1,7 @@
 """The capital ledger: allocation entries and disbursements (append-only), and their balance rows.
 
-A pool is (project, plan year, capital source, budget level). Balance rows are updated in the same
-transaction as the ledger row; `python -m app verify` recomputes them from the ledger.
+A pool is (project, plan year, capital source, budget holder) — R1; the budget level is the holder's. Balance rows
+are updated in the same transaction as the ledger row; `python -m app verify` recomputes them from the ledger.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ class AllocationEntry(Base):
 
     __tablename__ = "allocation_entries"
     __table_args__ = (
-        UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level", "kind", "decision_number"),
-        Index("ix_allocation_entries_pool", "project_id", "plan_year", "capital_source", "budget_level"),
+        UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level", "budget_holder_id", "kind",
+                         "decision_number", name="uq_allocation_entries_pool_kind_decision"),
+        Index("ix_allocation_entries_pool", "project_id", "plan_year", "capital_source", "budget_level",
+              "budget_holder_id"),
         Index("ix_allocation_entries_year_known", "plan_year", "known_on"),
     )
 
@@ -33,6 +35,7 @@ class AllocationEntry(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     kind: Mapped[AllocationKind] = mapped_column(Enum(AllocationKind, native_enum=False, length=20))
     amount_vnd: Mapped[int]
     tranche: Mapped[int | None] = mapped_column(Integer)
@@ -57,7 +60,7 @@ class Disbursement(Base):
         UniqueConstraint("project_id", "owner_document_number"),
         CheckConstraint("reverses_id IS NOT NULL OR amount_vnd > 0", name="amount_positive"),
         CheckConstraint("reverses_id IS NOT NULL OR advance_recovered_vnd >= 0", name="recovery_non_negative"),
-        Index("ix_disbursements_pool", "project_id", "plan_year", "capital_source", "budget_level"),
+        Index("ix_disbursements_pool", "project_id", "plan_year", "capital_source", "budget_level", "budget_holder_id"),
         Index("ix_disbursements_year_value_date", "plan_year", "value_date"),
         Index("ix_disbursements_contract", "contract_id"),
         # migration 0009: the database holds what it can (docs/rules.md, "Invariants of the books")
@@ -77,6 +80,7 @@ class Disbursement(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     kind: Mapped[DisbursementKind] = mapped_column(Enum(DisbursementKind, native_enum=False, length=20))
     advance_kind: Mapped[AdvanceKind | None] = mapped_column(Enum(AdvanceKind, native_enum=False, length=20))
     contract_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contracts.id"))
@@ -106,7 +110,8 @@ class PoolBalance(Base):
 
     __tablename__ = "pool_balances"
     __table_args__ = (
-        UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level"),
+        UniqueConstraint("project_id", "plan_year", "capital_source", "budget_level", "budget_holder_id",
+                         name="uq_pool_balances_pool"),
         Index("ix_pool_balances_year", "plan_year"),
         CheckConstraint("disbursed_vnd <= plan_vnd", name="disbursed_within_plan"),
         CheckConstraint("plan_vnd >= 0 AND extended_vnd >= 0 AND late_capital_vnd >= 0 AND disbursed_vnd >= 0 AND "
@@ -119,6 +124,7 @@ class PoolBalance(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     plan_vnd: Mapped[int] = mapped_column(default=0)
     extended_vnd: Mapped[int] = mapped_column(default=0)
     extended_until: Mapped[date | None] = mapped_column(Date)

@@ -90,6 +90,7 @@ class ExtraNeed(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     amount_vnd: Mapped[int]
     justification: Mapped[str] = mapped_column(String(2000))
     spend_by: Mapped[date] = mapped_column(Date)
@@ -193,6 +194,7 @@ class ReallocationTransfer(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     donor_project_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("projects.id"))  # None: the envelope
     recipient_project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
     amount_vnd: Mapped[int]

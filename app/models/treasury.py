@@ -114,6 +114,7 @@ class Advance(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     advanced_on: Mapped[date] = mapped_column(Date)
     amount_vnd: Mapped[int]
     recovered_vnd: Mapped[int] = mapped_column(default=0)
@@ -199,6 +200,7 @@ class Dossier(Base):
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
+    budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     amount_vnd: Mapped[int]
     document_number: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))

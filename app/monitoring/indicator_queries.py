@@ -91,7 +91,8 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
                 out[code] = tuple(row)
         return out
     t = IndicatorSnapshotPool
-    key = t.capital_source if group_by == "capital_source" else t.budget_level
+    key = {"capital_source": t.capital_source, "budget_level": t.budget_level,
+           "budget_holder": t.budget_holder_id}[group_by]
     query = (
         select(key, func.count(func.distinct(t.project_id)), *_figure_columns(t, t.flag_mask, func.count())[1:6])
         .select_from(t)

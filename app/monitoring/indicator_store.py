@@ -119,7 +119,8 @@ def _rows(plan_year: int, day: date, states: dict[int, ProjectProgress],
             f = p.forecast
             pools.append({
                 "plan_year": plan_year, "project_id": pid, "capital_source": p.key.capital_source.value,
-                "budget_level": p.key.budget_level.value, "plan_vnd": p.plan_vnd, "disbursed_vnd": p.disbursed_vnd,
+                "budget_level": p.key.budget_level.value, "budget_holder_id": p.key.budget_holder_id,
+                "plan_vnd": p.plan_vnd, "disbursed_vnd": p.disbursed_vnd,
                 "forecast_vnd": f.forecast_vnd if f else 0, "low_vnd": f.low_vnd if f else 0,
                 "high_vnd": f.high_vnd if f else 0, "at_risk_vnd": f.at_risk_vnd if f else 0,
                 "absorbable_vnd": min(p.extra_need_vnd, f.extra_capacity_vnd) if f else 0, "computed_for": day,

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import and_, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,6 +152,11 @@ async def _pools(
     return out
 
 
+def _pool_of(table: Any) -> tuple[Any, Any, Any, Any]:
+    """A pool's columns but its year (the year is the snapshot's): project, source, level, holder (R1)."""
+    return (table.project_id, table.capital_source, table.budget_level, table.budget_holder_id)
+
+
 async def _series(
     session: AsyncSession,
     plan_year: int,
@@ -162,18 +168,18 @@ async def _series(
     d = Disbursement
     year, month = extract("year", d.value_date), extract("month", d.value_date)
     query = (
-        select(d.project_id, d.capital_source, d.budget_level, year, month, func.sum(d.net_vnd), func.max(d.value_date))
+        select(*_pool_of(d), year, month, func.sum(d.net_vnd), func.max(d.value_date))
         .where(d.plan_year == plan_year, d.value_date <= as_of)
-        .group_by(d.project_id, d.capital_source, d.budget_level, year, month)
-        .order_by(d.project_id, d.capital_source, d.budget_level, year, month)
+        .group_by(*_pool_of(d), year, month)
+        .order_by(*_pool_of(d), year, month)
     )
     if not current:
         query = query.where(d.known_on <= as_of)
     if ids is not None:
         query = query.where(d.project_id.in_(ids))
     running: dict[PoolKey, int] = defaultdict(int)
-    for pid, source, level, _y, _m, net, last in (await session.execute(query)).all():
-        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
+    for pid, source, level, holder, _y, _m, net, last in (await session.execute(query)).all():
+        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
         state = pools.setdefault(key, PoolProgress(key))
         running[key] += int(net or 0)
         when = last if isinstance(last, date) else date.fromisoformat(str(last))
@@ -212,19 +218,19 @@ async def _needs(
 ) -> None:
     n = ExtraNeed
     query = (
-        select(n.project_id, n.capital_source, n.budget_level, func.sum(n.amount_vnd))
+        select(*_pool_of(n), func.sum(n.amount_vnd))
         .where(
             n.plan_year == plan_year,
             n.known_on <= as_of,
             n.spend_by <= deadline_for(plan_year),
             (n.status == "registered") | (n.withdrawn_on > as_of),
         )
-        .group_by(n.project_id, n.capital_source, n.budget_level)
+        .group_by(*_pool_of(n))
     )
     if ids is not None:
         query = query.where(n.project_id.in_(ids))
-    for pid, source, level, amount in (await session.execute(query)).all():
-        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
+    for pid, source, level, holder, amount in (await session.execute(query)).all():
+        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
         pools.setdefault(key, PoolProgress(key)).extra_need_vnd = int(amount or 0)
 
 
@@ -232,11 +238,16 @@ async def _fresh_capital(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolProgress]
 ) -> None:
     """R18: supplements decided within `fresh_capital_days` of `as_of` (as known then), per pool, and the part
-    backed by the pool's registered need or by a schedule revision registered since the capital landed."""
+    backed by the project's registered need or by a schedule revision registered since the capital landed.
+
+    The need is the project's (DOMAIN.md R18: "a tranche just given to a project that registered the need"): a
+    district's project that registered its need in its district pool is backed when the province's tranche lands
+    in a provincial pool (R1: another holder's pool). Each đồng of need backs one đồng of fresh capital, the pool's
+    own need first."""
     a, s = AllocationEntry, DisbursementSchedule
     since = as_of - timedelta(days=ForecastParams().fresh_capital_days)
     query = (
-        select(a.project_id, a.capital_source, a.budget_level, func.sum(a.amount_vnd), func.min(a.decision_date))
+        select(*_pool_of(a), func.sum(a.amount_vnd), func.min(a.decision_date))
         .where(
             a.plan_year == plan_year,
             a.kind == AllocationKind.supplement,
@@ -244,7 +255,7 @@ async def _fresh_capital(
             a.decision_date <= as_of,
             a.known_on <= as_of,
         )
-        .group_by(a.project_id, a.capital_source, a.budget_level)
+        .group_by(*_pool_of(a))
     )
     if ids is not None:
         query = query.where(a.project_id.in_(ids))
@@ -260,14 +271,24 @@ async def _fresh_capital(
             )
         ).all()
     )
-    for pid, source, level, amount, first in fresh:
-        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level))
-        state = pools.setdefault(key, PoolProgress(key))
-        state.fresh_vnd = int(amount or 0)
-        revised = revised_on.get(pid)
-        state.backed_fresh_vnd = (
-            state.fresh_vnd if revised is not None and revised >= first else min(state.fresh_vnd, state.extra_need_vnd)
-        )
+    need_left: dict[int, int] = defaultdict(int)
+    for key, state in pools.items():
+        need_left[key.project_id] += state.extra_need_vnd
+    firsts: dict[PoolKey, date] = {}
+    for pid, source, level, holder, amount, first in fresh:
+        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
+        pools.setdefault(key, PoolProgress(key)).fresh_vnd = int(amount or 0)
+        firsts[key] = first
+    for own_pool_first in (True, False):
+        for key, first in sorted(firsts.items()):
+            state, revised = pools[key], revised_on.get(key.project_id)
+            if revised is not None and revised >= first:
+                state.backed_fresh_vnd = state.fresh_vnd
+                continue
+            share = min(state.fresh_vnd - state.backed_fresh_vnd, need_left[key.project_id],
+                        state.extra_need_vnd if own_pool_first else need_left[key.project_id])
+            state.backed_fresh_vnd += share
+            need_left[key.project_id] -= share
 
 
 async def _overdue(
@@ -405,10 +426,10 @@ async def build_snapshot(
     await _needs(session, plan_year, as_of, ids, pools)
     await _fresh_capital(session, plan_year, as_of, ids, pools)
     schedules = await _schedules(session, plan_year, as_of, ids, current)
-    for pid in schedules:  # a project with a schedule but no pool yet still shows (plan 0)
+    for pid in schedules:  # a project with a schedule but no pool yet still shows (plan 0; holder 0: none yet)
         if not any(k.project_id == pid for k in pools):
-            pools[PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)] = PoolProgress(
-                PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province)
+            pools[PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province, 0)] = PoolProgress(
+                PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province, 0)
             )
     overdue = await _overdue(session, plan_year, as_of, ids)
     milestones = await milestone_curve(session, plan_year)

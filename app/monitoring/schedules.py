@@ -11,6 +11,7 @@ from app.enums import BudgetLevel, CapitalSource
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.errors import RuleViolation
+from app.ledger import holders
 from app.models import DisbursementSchedule, ExtraNeed, MilestonePoint, ScheduleMonth
 from app.monitoring.forecast import deadline_for
 
@@ -156,6 +157,7 @@ async def register_need(
     spend_by: date,
     today: date,
     key_id: int | None,
+    budget_holder_id: int | None = None,
 ) -> ExtraNeed:
     if spend_by < today:
         raise RuleViolation(
@@ -166,6 +168,7 @@ async def register_need(
         plan_year=plan_year,
         capital_source=capital_source,
         budget_level=budget_level,
+        budget_holder_id=await holders.resolve_one(session, project_id, budget_level, budget_holder_id),
         amount_vnd=amount_vnd,
         justification=justification,
         spend_by=spend_by,

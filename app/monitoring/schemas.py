@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from app.enums import BudgetLevel, CapitalSource
-from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema
+from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema
 
 
 class ScheduleMonthIn(Schema):
@@ -91,12 +91,15 @@ class ExtraNeedCreate(Schema):
     plan_year: PlanYear
     capital_source: CapitalSource = Field(description="Capital source (nguồn vốn)")
     budget_level: BudgetLevel = Field(description="Budget level (cấp ngân sách)")
+    budget_holder_id: Id | None = Field(None, description="R1 budget holder (organisation id) of the pool; omitted: "
+                                        "the default of the capital plan (see `AllocationCreate`)")
     amount_vnd: PositiveVnd
     justification: str = Field(min_length=1, max_length=2000, description="Why, e.g. completed work awaiting payment")
     spend_by: IsoDate = Field(description="Date by which the extra capital could be disbursed")
 
 
 class ExtraNeedOut(ExtraNeedCreate):
+    budget_holder_id: int = Field(description="R1 budget holder (organisation id) of the pool")
     id: int
     project_id: int
     status: str
@@ -186,6 +189,7 @@ class GroupBy(StrEnum):
     location = "location"
     capital_source = "capital_source"
     budget_level = "budget_level"
+    budget_holder = "budget_holder"  # R1: the province, or one district's or commune's government
     working_group = "working_group"
     watch_list = "watch_list"
     lead_official = "lead_official"

@@ -41,6 +41,7 @@ GROUPS = (
     "location",
     "capital_source",
     "budget_level",
+    "budget_holder",
     "working_group",
     "watch_list",
     "lead_official",
@@ -138,11 +139,16 @@ def _project_item(st: ProjectProgress):
     return (st, st.plan_vnd, st.disbursed_vnd, st.forecast_vnd, st.at_risk_vnd, st.absorbable_vnd, 0)
 
 
-def _pool_items(st: ProjectProgress, attr: str):
+POOL_GROUPS = {"capital_source": "capital_source", "budget_level": "budget_level",
+               "budget_holder": "budget_holder_id"}  # grouping → the pool key's field (R1: holder id)
+
+
+def _pool_items(st: ProjectProgress, group_by: str):
     for p in st.pools:
         f = p.forecast
+        key = getattr(p.key, POOL_GROUPS[group_by])
         yield (
-            getattr(p.key, attr).value,
+            key if isinstance(key, int) else key.value,
             (
                 st,
                 p.plan_vnd,
@@ -157,7 +163,7 @@ def _pool_items(st: ProjectProgress, attr: str):
 
 async def labels(session: AsyncSession, group_by: str, keys: set) -> dict:
     ids = [k for k in keys if isinstance(k, int)]
-    if group_by == "investor" and ids:
+    if group_by in ("investor", "budget_holder") and ids:
         return dict(
             (await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))).all()
         )
@@ -182,7 +188,7 @@ async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by
         buckets: dict[object, list] = defaultdict(list)
         for st in states:
             a = attrs[st.project_id]
-            if group_by in ("capital_source", "budget_level"):
+            if group_by in POOL_GROUPS:
                 for key, item in _pool_items(st, group_by):
                     buckets[key].append(item)
                 continue

@@ -11,6 +11,7 @@ from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
 from app.kernel.schemas import IdParam, Page, PageSize, PlanYearParam, after_id, split_page
+from app.ledger import holders
 from app.models import ReallocationProposal
 from app.reallocation import proposals
 from app.reallocation.optimiser import ReallocationOptions
@@ -61,9 +62,13 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
         safety_margin_pct=o.safety_margin_pct,
         protect_watch_lists=o.protect_watch_lists,
     )
-    pools = [(x.capital_source.value, x.budget_level.value) for x in body.pools] if body.pools else None
+    pools = ([(x.capital_source.value, x.budget_level.value, x.budget_holder_id) for x in body.pools]
+             if body.pools else None)
     e = body.envelope
-    envelope = proposals.Envelope(e.amount_vnd, e.capital_source.value, e.budget_level.value, e.tranche) if e else None
+    envelope = proposals.Envelope(
+        e.amount_vnd, e.capital_source.value, e.budget_level.value,
+        await holders.resolve_one(session, None, e.budget_level, e.budget_holder_id, pointer_prefix="/envelope"),
+        e.tranche) if e else None
     p = await proposals.draft(
         session,
         plan_year=body.plan_year,

@@ -4,8 +4,9 @@ to projects that registered a need and can spend it before the deadline.
 Pure: inputs are dataclasses, the answer is a proposal (nothing is applied; applying needs an approved
 decision and writes paired zero-sum plan changes elsewhere).
 
-* Pools. Capital never crosses a (capital source, budget level, plan year) pool: each pool is solved
-  on its own.
+* Pools. Capital never crosses a (capital source, budget level, budget holder, plan year) pool: each pool is
+  solved on its own (R19: never mix sources, holders or years; R1: a district's or commune's budget is decided by
+  its own council and never funds another's project).
 * Donor surplus = max(0, plan − max(forecast + safety margin, disbursed + dossiers in flight)): never
   below what is disbursed or in flight (R1). Protected donors (watch-lists) give nothing when
   `protect_watch_lists` is on.
@@ -61,11 +62,12 @@ DEFAULT_PRIORITY_WEIGHTS: dict[Priority, int] = {
 
 
 class CapitalPool(NamedTuple):
-    """Capital never moves between pools (R19)."""
+    """Capital never moves between pools (R19): one source, one budget holder (R1, an organisation id), one year."""
 
     capital_source: str
     budget_level: str
     plan_year: int
+    budget_holder_id: int
 
 
 @dataclass(frozen=True, slots=True)

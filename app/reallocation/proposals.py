@@ -1,6 +1,7 @@
 """R19 reallocation proposals from the data: candidates, the optimiser, storage and the workflow.
 
-Candidates per pool (capital source × budget level × plan year) from the monitoring snapshot at `as_of`:
+Candidates per pool (capital source × budget level × budget holder × plan year; R1, R19) from the monitoring
+snapshot at `as_of`:
 * recipient — a pool with a registered extra need: capacity = min(need, TMĐT headroom = TMĐT − cumulative
   plan (R2), pace capacity beyond plan from the forecast); priority from the project's stage and lists;
 * donor — every other pool with a plan: surplus = plan − max(forecast + margin, disbursed + in flight).
@@ -63,16 +64,7 @@ async def in_flight_by_pool(session: AsyncSession, plan_year: int) -> tuple[dict
         from app.treasury.dossiers import in_flight_by_pool as provided
     except ImportError:
         return {}, "unavailable (treated as 0)"
-    raw = await provided(session, plan_year)
-    out: dict[PoolKey, int] = {}
-    for key, amount in raw.items():
-        k = (
-            key
-            if isinstance(key, PoolKey)
-            else PoolKey(key[0], plan_year, CapitalSource(key[-2]), BudgetLevel(key[-1]))
-        )
-        out[k] = int(amount)
-    return out, "dossiers"
+    return {key: int(amount) for key, amount in (await provided(session, plan_year)).items()}, "dossiers"
 
 
 def priority_of(a: ProjectAttrs) -> Priority:
@@ -89,7 +81,8 @@ def priority_of(a: ProjectAttrs) -> Priority:
 
 
 def _pool_json(pool: CapitalPool) -> dict:
-    return {"capital_source": pool.capital_source, "budget_level": pool.budget_level, "plan_year": pool.plan_year}
+    return {"capital_source": pool.capital_source, "budget_level": pool.budget_level,
+            "budget_holder_id": pool.budget_holder_id, "plan_year": pool.plan_year}
 
 
 def _result_json(result: ReallocationResult) -> dict:
@@ -113,11 +106,12 @@ def _result_json(result: ReallocationResult) -> dict:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """R19 envelope mode: new capital of one pool (a tranche, đợt) to distribute."""
+    """R19 envelope mode: new capital of one pool (a tranche, đợt) to distribute: one source, one budget holder."""
 
     amount_vnd: int
     capital_source: str
     budget_level: str
+    budget_holder_id: int
     tranche: int | None = None
 
 
@@ -126,7 +120,7 @@ async def draft(
     *,
     plan_year: int,
     as_of: date,
-    pools: list[tuple[str, str]] | None,
+    pools: list[tuple[str, str, int | None]] | None,
     options: ReallocationOptions,
     title: str | None,
     key_id: int | None,
@@ -134,11 +128,12 @@ async def draft(
     envelope: Envelope | None = None,
 ) -> ReallocationProposal:
     if envelope is not None:
-        pools = [(envelope.capital_source, envelope.budget_level)]
+        pools = [(envelope.capital_source, envelope.budget_level, envelope.budget_holder_id)]
     snap = await build_snapshot(session, plan_year, as_of)
     attrs = await project_attrs(session, as_of)
     in_flight, in_flight_source = await in_flight_by_pool(session, plan_year)
-    wanted = {(CapitalSource(s), BudgetLevel(b)) for s, b in pools} if pools else None
+    # R19: a filter names source and level, and may name the holder (omitted: every holder, each solved apart)
+    wanted = [(CapitalSource(s), BudgetLevel(b), h) for s, b, h in pools] if pools else None
     need_ids = [pid for pid, st in snap.projects.items() if st.extra_need_vnd > 0]
     planned = (
         dict(
@@ -160,9 +155,11 @@ async def draft(
         if a is None:
             continue
         for p in st.pools:
-            if wanted is not None and (p.key.capital_source, p.key.budget_level) not in wanted:
+            k = p.key
+            if wanted is not None and (k.capital_source, k.budget_level, None) not in wanted and (
+                    k.capital_source, k.budget_level, k.budget_holder_id) not in wanted:
                 continue
-            pool = CapitalPool(p.key.capital_source.value, p.key.budget_level.value, plan_year)
+            pool = CapitalPool(p.key.capital_source.value, p.key.budget_level.value, plan_year, p.key.budget_holder_id)
             f = p.forecast
             if f is None:
                 continue
@@ -193,7 +190,7 @@ async def draft(
                 )
     if envelope is not None:  # nothing is taken from anyone: the envelope is the only donor
         donors = []
-        pool = CapitalPool(envelope.capital_source, envelope.budget_level, plan_year)
+        pool = CapitalPool(envelope.capital_source, envelope.budget_level, plan_year, envelope.budget_holder_id)
         result = distribute(envelope.amount_vnd, pool, recipients, options)
         compare = distribute(envelope.amount_vnd, pool, recipients, options, solver=greedy)
     else:
@@ -258,6 +255,7 @@ async def draft(
                 plan_year=plan_year,
                 capital_source=CapitalSource(t.pool.capital_source),
                 budget_level=BudgetLevel(t.pool.budget_level),
+                budget_holder_id=t.pool.budget_holder_id,
                 donor_project_id=None if t.donor_id == ENVELOPE else int(t.donor_id),
                 recipient_project_id=int(t.recipient_id),
                 amount_vnd=t.amount_vnd,
@@ -400,9 +398,10 @@ async def apply(
     given: dict[PoolKey, int] = defaultdict(int)
     received: dict[PoolKey, int] = defaultdict(int)
     for t in rows:
+        pool = (t.plan_year, t.capital_source, t.budget_level, t.budget_holder_id)  # R19: the transfer's own pool
         if t.donor_project_id is not None:
-            given[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
-        received[PoolKey(t.recipient_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
+            given[PoolKey(t.donor_project_id, *pool)] += t.amount_vnd
+        received[PoolKey(t.recipient_project_id, *pool)] += t.amount_vnd
     problems = await _recheck(session, p, given, received)
     if problems:
         raise Conflict(
@@ -419,6 +418,7 @@ async def apply(
             plan_year=k.plan_year,
             capital_source=k.capital_source,
             budget_level=k.budget_level,
+            budget_holder_id=k.budget_holder_id,
             kind=kind,
             amount_vnd=amount,
             tranche=p.tranche,
@@ -451,7 +451,7 @@ async def _recheck(
     }
     in_flight, _ = await in_flight_by_pool(session, p.plan_year)
     drafted = {
-        (d["project_id"], d["pool"]["capital_source"], d["pool"]["budget_level"]): d
+        (d["project_id"], d["pool"]["capital_source"], d["pool"]["budget_level"], d["pool"].get("budget_holder_id")): d
         for d in p.analysis.get("donors", [])
     }
     problems: list[dict] = []
@@ -460,7 +460,7 @@ async def _recheck(
         plan = pool.plan_vnd if pool else 0
         disbursed = pool.disbursed_vnd if pool else 0
         floor = disbursed + in_flight.get(k, 0)
-        before = drafted.get((k.project_id, k.capital_source.value, k.budget_level.value), {})
+        before = drafted.get((k.project_id, k.capital_source.value, k.budget_level.value, k.budget_holder_id), {})
         if before and before.get("plan_vnd") != plan:
             problems.append(
                 {

@@ -8,12 +8,16 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from app.enums import BudgetLevel, CapitalSource
-from app.kernel.schemas import IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
+from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
 
 class PoolIn(Schema):
     capital_source: CapitalSource = Field(description="Capital source (nguồn vốn)")
     budget_level: BudgetLevel = Field(description="Budget level (cấp ngân sách)")
+    budget_holder_id: Id | None = Field(None, description="R1 budget holder (organisation id). In `pools`, omitted: "
+                                        "every holder of this source and level, each solved on its own (R19). In an "
+                                        "envelope, omitted: the province's people's committee for the central and "
+                                        "province levels; required for district and commune levels")
 
 
 class ProposalOptions(Schema):
@@ -64,6 +68,7 @@ class TransferOut(Schema):
     id: int
     capital_source: CapitalSource
     budget_level: BudgetLevel
+    budget_holder_id: int = Field(description="R1 budget holder: donor and recipient pools share it (R19)")
     plan_year: int
     donor_project_id: int | None = Field(description="None in envelope mode: the money is new capital")
     recipient_project_id: int

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from app.enums import AdvanceKind
 from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PositiveVnd, Schema, Text200
-from app.ledger.schemas import PoolFields
+from app.ledger.schemas import HeldPool, PoolFields
 from app.treasury.sla import DossierKind, DossierStatus
 
 
@@ -45,7 +45,7 @@ class DelayReason(Schema):
     reason: str = Field(min_length=1, max_length=1000, description="Why the dossier is not processed in time")
 
 
-class DossierOut(PoolFields):
+class DossierOut(HeldPool):
     id: int
     project_id: int
     contract_id: int | None

@@ -23,6 +23,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
+from app.ledger import holders
 from app.ledger.balances import PoolKey
 from app.models import Contract, ContractBalance, Dossier, PoolBalance
 from app.rulesets.model import ruleset_for
@@ -56,7 +57,8 @@ async def _receivable_vnd(session: AsyncSession, project_id: int, fields: dict[s
     """What the pool (and the contract) could still receive: the most a dossier may ask for."""
     pool = await session.scalar(select(PoolBalance).where(
         PoolBalance.project_id == project_id, PoolBalance.plan_year == fields["plan_year"],
-        PoolBalance.capital_source == fields["capital_source"], PoolBalance.budget_level == fields["budget_level"]))
+        PoolBalance.capital_source == fields["capital_source"], PoolBalance.budget_level == fields["budget_level"],
+        PoolBalance.budget_holder_id == fields["budget_holder_id"]))
     room = pool.plan_vnd - pool.disbursed_vnd if pool is not None else 0
     contract = await session.get(Contract, fields["contract_id"]) if fields.get("contract_id") else None
     bal = await session.get(ContractBalance, contract.id) if contract is not None else None
@@ -69,6 +71,8 @@ async def _receivable_vnd(session: AsyncSession, project_id: int, fields: dict[s
 
 
 async def submit(session: AsyncSession, project_id: int, fields: dict[str, Any], today: date) -> Dossier:
+    fields["budget_holder_id"] = await holders.resolve_one(session, project_id, fields["budget_level"],
+                                                           fields.get("budget_holder_id"))
     room = await _receivable_vnd(session, project_id, fields)
     if fields["amount_vnd"] > room:
         raise RuleViolation("dossier_exceeds_receivable", f"R1/R3: the pool (and contract) can still receive "
@@ -159,8 +163,9 @@ async def in_flight_by_pool(session: AsyncSession, plan_year: int) -> dict[PoolK
     """Amounts of dossiers in flight per pool: R19 never takes capital below what is disbursed plus what is in
     flight. Only dossiers the Treasury accepted as complete count: a dossier an owner merely filed is its claim,
     and cannot block a reallocation (owners filed oversized dossiers to keep their capital)."""
-    query = (select(Dossier.project_id, Dossier.capital_source, Dossier.budget_level, func.sum(Dossier.amount_vnd))
+    pool = (Dossier.project_id, Dossier.capital_source, Dossier.budget_level, Dossier.budget_holder_id)
+    query = (select(*pool, func.sum(Dossier.amount_vnd))
              .where(Dossier.plan_year == plan_year, Dossier.status == sla.DossierStatus.complete.value)
-             .group_by(Dossier.project_id, Dossier.capital_source, Dossier.budget_level))
-    return {PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level)): int(total or 0)
-            for pid, source, level, total in (await session.execute(query)).all()}
+             .group_by(*pool))
+    return {PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder): int(total or 0)
+            for pid, source, level, holder, total in (await session.execute(query)).all()}

@@ -83,6 +83,7 @@ class OverdueAdvanceOut(Schema):
     plan_year: int
     capital_source: CapitalSource
     budget_level: BudgetLevel
+    budget_holder_id: int = Field(description="R1 budget holder (organisation id) of the advance's pool")
     advanced_on: IsoDate
     amount_vnd: int
     outstanding_vnd: int = Field(description="Dư tạm ứng of this advance after FIFO recoveries")

@@ -98,6 +98,7 @@ async def project_history(session: AsyncSession, project_id: int, year: int, day
         "entries": entries, "disbursements": paid[-LISTED:], "disbursement_count": len(paid),
         "pools": sorted(pools.items(), key=lambda kv: (kv[0].plan_year, kv[0].capital_source, kv[0].budget_level)),
         "contracts": [{"contract": c, "balance": balances.get(c.id)} for c in project_contracts],
+        "holders": await _names(session, Organisation, {e.budget_holder_id for e in entries}),  # R1
         "advances": advance_rows, "obstacles": obstacles, "timeline": timeline,
         "now": timeline[-1]["state"] if timeline else None,
         "reported_vnd": sum(f.disbursed_vnd - f.confirmed_vnd for f in pools.values()),
@@ -123,11 +124,14 @@ async def proposal(session: AsyncSession, proposal_id: int) -> dict[str, Any]:
     change: dict[PoolKey, int] = defaultdict(int)
     for t in transfers:  # an envelope's share has no donor: new capital (a tranche) to the recipient
         if t.donor_project_id is not None:
-            change[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level)] -= t.amount_vnd
+            change[PoolKey(t.donor_project_id, t.plan_year, t.capital_source, t.budget_level,
+                           t.budget_holder_id)] -= t.amount_vnd
         if t.recipient_project_id is not None:
-            change[PoolKey(t.recipient_project_id, t.plan_year, t.capital_source, t.budget_level)] += t.amount_vnd
+            change[PoolKey(t.recipient_project_id, t.plan_year, t.capital_source, t.budget_level,
+                       t.budget_holder_id)] += t.amount_vnd
     moved = [{"key": k, "code": codes.get(k.project_id, ""), "plan_before_vnd": before[k].plan_vnd if k in before
               else 0, "change_vnd": v, "disbursed_vnd": before[k].disbursed_vnd if k in before else 0}
              for k, v in sorted(change.items(), key=lambda kv: kv[1])]
     return {"proposal": p, "transfers": transfers, "codes": codes, "moved": moved,
+            "holders": await _names(session, Organisation, {t.budget_holder_id for t in transfers}),  # R1, R19
             "pools": [x for x in p.analysis.get("pools", []) if x.get("transfer_count")]}

@@ -1820,6 +1820,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán), next_year_advance (ứng trước kế hoạch vốn năm sau, R1a); advance_repayment (thu hồi vốn ứng trước) is recorded by the service with the next year's first new capital and refused here (`generated_kind`) */
             kind: components["schemas"]["AllocationKind"];
             /**
@@ -1876,6 +1881,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2108,6 +2119,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2505,6 +2521,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2566,6 +2587,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2670,6 +2697,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description payment (hồ sơ thanh toán) or advance (hồ sơ tạm ứng) */
             kind: components["schemas"]["DossierKind"];
             /** Contract Id */
@@ -2710,6 +2742,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2822,6 +2860,11 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
+             */
+            budget_holder_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description The envelope: new capital to distribute (vốn bổ sung)
@@ -2907,6 +2950,11 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id) of the pool; omitted: the default of the capital plan (see `AllocationCreate`)
+             */
+            budget_holder_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description Amount in đồng (integer VND)
@@ -2948,6 +2996,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id) of the pool
+             */
+            budget_holder_id: number;
             /**
              * Amount Vnd
              * Format: int64
@@ -3089,7 +3143,7 @@ export interface components {
          * GroupBy
          * @enum {string}
          */
-        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "working_group" | "watch_list" | "lead_official";
+        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "budget_holder" | "working_group" | "watch_list" | "lead_official";
         /** GroupMemberChange */
         GroupMemberChange: {
             /**
@@ -4104,6 +4158,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id) of the advance's pool
+             */
+            budget_holder_id: number;
+            /**
              * Advanced On
              * Format: date
              */
@@ -4479,6 +4539,12 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
+            /**
              * Project Id
              * Format: int64
              */
@@ -4535,6 +4601,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
+             */
+            budget_holder_id?: number | null;
         };
         /**
          * Problem
@@ -5708,6 +5779,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder: donor and recipient pools share it (R19)
+             */
+            budget_holder_id: number;
+            /**
              * Plan Year
              * Format: int64
              */
@@ -6040,6 +6117,8 @@ export interface components {
             plan_year: number;
             capital_source: string;
             budget_level: string;
+            /** Format: int64 */
+            budget_holder_id: number;
             kind: string;
             /** Format: int64 */
             amount_vnd: number;

@@ -87,3 +87,45 @@ async def test_backtest_scores_the_at_risk_flag_against_the_real_outcome():
         assert risk["ended_below_target"] == below > 0
         assert 0 < risk["precision"] <= 1 and 0 < risk["recall"] <= 1
         assert risk["flagged"] * risk["precision"] == approx(below * risk["recall"], abs=1)  # both count the hits
+
+
+async def test_demo_r1_budget_holders_and_r19_no_transfer_across_them(client):
+    """R1: district-level capital is held by the project's own district government; the third tranche (đợt 3, local
+    capital decided by the province) sits entirely in local pools held by the province's people's committee.
+    R19: a proposal drafted through the API as of 11/10/2024 moves nothing across budget holders."""
+    from app.enums import Role
+    from app.models import AllocationEntry, Organisation, PoolBalance
+    from app.registry import organisations
+
+    async with session_scope() as session:
+        await province.load(session)
+        orgs = {o.id: o for o in await session.scalars(select(Organisation))}
+        investor = dict((await session.execute(select(Project.id, Project.investor_id))).all())
+        planner = next(o.id for o in orgs.values() if o.code == "SKHDT")
+        _, key = await organisations.create_api_key(session, organisation_id=planner, role=Role.planner, name="t")
+        province_id = next(o.id for o in orgs.values() if o.code == "UBND-VP")
+        tranche = (await session.execute(select(AllocationEntry.capital_source, AllocationEntry.budget_level,
+                                                AllocationEntry.budget_holder_id, func.sum(AllocationEntry.amount_vnd))
+                                         .where(AllocationEntry.tranche == 3)
+                                         .group_by(AllocationEntry.capital_source, AllocationEntry.budget_level,
+                                                   AllocationEntry.budget_holder_id))).all()
+        assert {(level, holder) for _, level, holder, _ in tranche} == {("province", province_id)}
+        assert "central" not in {source for source, *_ in tranche}
+        assert abs(sum(amount for *_, amount in tranche) - 1_000 * TY) <= 0.02 * 1_000 * TY
+        pools = {(p.project_id, p.capital_source.value, p.budget_level.value, p.budget_holder_id)
+                 for p in await session.scalars(select(PoolBalance).where(PoolBalance.plan_year == 2024))}
+    for pid, _, level, holder in pools:
+        if level == "district":  # the district government above the project's board
+            assert orgs[holder].kind.value == "district" and orgs[investor[pid]].parent_id == holder
+    response = await client.post("/api/v1/reallocation-proposals", json={"plan_year": 2024, "as_of": "2024-10-11"},
+                                 headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 201, response.text
+    transfers = response.json()["transfers"]
+    district = [t for t in transfers if t["budget_level"] == "district"]
+    assert len(district) > 10  # district budgets do move — inside each district
+    across = [t for t in transfers if not all(
+        (pid, t["capital_source"], t["budget_level"], t["budget_holder_id"]) in pools
+        for pid in (t["donor_project_id"], t["recipient_project_id"]))]
+    assert across == []
+    assert {orgs[investor[t["donor_project_id"]]].parent_id == orgs[investor[t["recipient_project_id"]]].parent_id
+            for t in district} == {True}

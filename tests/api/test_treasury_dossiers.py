@@ -54,7 +54,7 @@ async def test_r15_dossier_lifecycle_sla_and_pending_without_reason(client, worl
     _problem(await client.post(f"{url}/{d1['id']}/pay", json={}, headers=world.h("owner")), 403, "forbidden")
     async with session_scope() as session:
         flight = await in_flight_by_pool(session, 2024)
-    key = PoolKey(project["id"], 2024, CapitalSource.local_balanced, BudgetLevel.province)
+    key = PoolKey(project["id"], 2024, CapitalSource.local_balanced, BudgetLevel.province, world.province_id)
     assert flight == {key: 1_000_000_000}
     paid = await client.post(f"{url}/{d1['id']}/pay", json={}, headers=world.h("treasury"))
     assert paid.json()["status"] == "paid"
@@ -130,7 +130,7 @@ async def test_r15_a_dossier_asks_no_more_than_its_pool_can_receive_and_cannot_b
     await client.post(f"/api/v1/dossiers/{filed['id']}/complete", json={"on": "2024-10-02"},
                       headers=world.h("treasury"))
     async with session_scope() as session:
-        key = PoolKey(project["id"], 2024, CapitalSource.local_balanced, BudgetLevel.province)
+        key = PoolKey(project["id"], 2024, CapitalSource.local_balanced, BudgetLevel.province, world.province_id)
         assert await in_flight_by_pool(session, 2024) == {key: 2_000_000_000}
 
 

@@ -219,3 +219,43 @@ async def _id_of(document: str) -> int:
     async with session_scope() as session:
         return (await session.execute(text("SELECT id FROM disbursements WHERE document_number = :d"),
                                       {"d": document})).scalar_one()
+
+
+async def _district_project(client, world, code: str) -> tuple[int, dict]:
+    ids = []
+    for org_code, kind in ((f"UBND-{code}", "district"), (f"BQL-{code}", "investor")):
+        body = {"code": org_code, "name": org_code, "kind": kind, "parent_id": ids[0] if ids else world.province_id,
+                "valid_from": "2000-01-01"}
+        response = await client.post("/api/v1/organisations", json=body, headers=world.h("admin"))
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    project = await make_project(client, world, code=f"VP-{code}", investor_id=ids[1])
+    assert (await allocate(client, world, project["id"], 10 * B, level="district")).status_code == 201
+    return ids[0], project
+
+
+async def test_r19_a_proposal_moving_capital_across_budget_holders_is_found(client, world):
+    """R1/R19: −5 tỷ from district A's project and +5 tỷ to district B's sum to 0 (r19_zero_sum is satisfied) but
+    move one council's budget to another's project: each holder's pool must net to 0 by itself."""
+    district_a, project_a = await _district_project(client, world, "A")
+    district_b, project_b = await _district_project(client, world, "B")
+    for project, kind in ((project_a, "adjustment_out"), (project_b, "adjustment_in")):
+        response = await allocate(client, world, project["id"], 5 * B, level="district", kind=kind,
+                                  decision="09/QĐ-UBND", decided="2024-10-01")
+        assert response.status_code == 201, response.text
+    proposal_id = await _proposal(client, world)
+    await _inject("UPDATE allocation_entries SET reallocation_proposal_id = :pid WHERE decision_number = '09/QĐ-UBND'",
+                  pid=proposal_id)
+    await _inject("UPDATE reallocation_proposals SET status = 'applied' WHERE id = :pid", pid=proposal_id)
+    findings = [f for f in await _findings() if f.check == "r19_across_holders"]
+    details = {f.detail for f in findings}
+    assert {f"pool 2024/local_balanced/district/{district}: entries sum to {amount}, not 0"
+            for district, amount in ((district_a, "-5,000,000,000"), (district_b, "5,000,000,000"))} <= details
+    assert "r19_zero_sum" not in await _checks()
+
+
+async def test_r1_a_pool_held_by_an_organisation_of_the_wrong_kind_is_found(client, world):
+    _, project = await _district_project(client, world, "A")
+    await _inject("UPDATE pool_balances SET budget_holder_id = :org WHERE project_id = :pid", org=world.investor_id,
+                  pid=project["id"])
+    assert "r1_budget_holder" in await _checks()

@@ -47,7 +47,7 @@ def _row(i: int, kind: DisbursementKind, amount: int, recovered: int = 0, advanc
     sign = -1 if reverses else 1
     return LedgerRow(i, DisbursementInput(1, 2024, CapitalSource.local_balanced, BudgetLevel.province, kind,
                                           sign * amount, date(2024, 1, 1) + timedelta(days=i), f"D{i}", advance_kind,
-                                          sign * recovered, reverses_id=reverses,
+                                          sign * recovered, reverses_id=reverses, budget_holder_id=1,
                                           original_value_date=date(2024, 1, 1) + timedelta(days=reverses)
                                           if reverses else None))
 

@@ -36,9 +36,10 @@ from app.reallocation.solver import (
 
 U = 1_000_000  # one unit = 1 triệu đồng
 TY = 1_000_000_000  # 1 tỷ
-POOL = CapitalPool("local_balanced", "province", 2024)
-OTHER = CapitalPool("central", "province", 2024)
-NEXT_YEAR = CapitalPool("local_balanced", "province", 2025)
+PROVINCE = 1  # R1 budget holder: the province's people's committee (an organisation id)
+POOL = CapitalPool("local_balanced", "province", 2024, PROVINCE)
+OTHER = CapitalPool("central", "province", 2024, PROVINCE)
+NEXT_YEAR = CapitalPool("local_balanced", "province", 2025, PROVINCE)
 BIG = 10**15
 PRIORITIES = list(Priority)
 
@@ -206,6 +207,36 @@ def test_r19_never_mixes_pools():
     assert [(t.donor_id, t.recipient_id, t.amount_vnd) for t in result.transfers] == [("D1", "R1", 5 * TY)]
     assert {p.pool for p in result.pools} == {POOL, OTHER, NEXT_YEAR}
     assert {p.pool: p.method for p in result.pools}[NEXT_YEAR] == "empty"
+
+
+DISTRICT_A, DISTRICT_B = 11, 12  # two district governments (organisation ids): two councils, two budgets (R1)
+POOL_A = CapitalPool("local_balanced", "district", 2024, DISTRICT_A)
+POOL_B = CapitalPool("local_balanced", "district", 2024, DISTRICT_B)
+
+
+def test_r19_two_districts_pools_never_fund_each_other():
+    """R1/R19: same source, level and year, different budget holders — district A's surplus never reaches district
+    B's project. By hand: A's donor has 6,000 U of surplus; B's recipient could absorb 5,000 U but is alone in B's
+    pool (nothing moves there); A's own recipient takes its 2,000 U. Moved: 2,000 U, all inside A."""
+    donors = [donor("D-A", 6_000, POOL_A)]
+    recipients = [recipient("R-B", 5_000, Priority.settlement, pool=POOL_B), recipient("R-A", 2_000, pool=POOL_A)]
+    for solve in (optimise, greedy):
+        result = solve(donors, recipients, options())
+        assert_invariants(result, donors, recipients, options())
+        assert [(t.donor_id, t.recipient_id, t.amount_vnd, t.pool) for t in result.transfers] == [
+            ("D-A", "R-A", 2_000 * U, POOL_A)]
+        assert {r.project_id: r.received_vnd for r in result.recipients} == {"R-B": 0, "R-A": 2_000 * U}
+    assert {p.pool: p.moved_vnd for p in optimise(donors, recipients, options()).pools} == {
+        POOL_A: 2_000 * U, POOL_B: 0}
+
+
+def test_r19_envelope_of_one_holder_reaches_only_its_own_pools():
+    """Envelope mode (R19) names one pool, holder included: 3,000 U of district A's new capital go to A's recipient
+    (capacity 2,000 U) and never to B's (capacity 5,000 U): distributed 2,000 U, by hand."""
+    recipients = [recipient("R-B", 5_000, Priority.settlement, pool=POOL_B), recipient("R-A", 2_000, pool=POOL_A)]
+    result = distribute(3_000 * U, POOL_A, recipients, options())
+    assert [(t.recipient_id, t.amount_vnd) for t in result.transfers] == [("R-A", 2_000 * U)]
+    assert result.moved_vnd == 2_000 * U
 
 
 def test_r19_minimum_transfer_is_respected():

@@ -53,7 +53,7 @@ def indicators_out(st: ProjectProgress, code: str, name: str, plan_year: int, as
     for p in st.pools:
         if p.forecast is None:
             continue
-        pool = f"{p.key.capital_source.value}/{p.key.budget_level.value}"
+        pool = f"{p.key.capital_source.value}/{p.key.budget_level.value}/{p.key.budget_holder_id}"
         components += [
             ForecastComponentOut(
                 pool=pool, name=c.name, estimate_vnd=c.estimate_vnd, weight=round(c.weight, 4), inputs=c.inputs

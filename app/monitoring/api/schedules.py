@@ -155,6 +155,7 @@ async def register_need(
         body.spend_by,
         today(),
         principal.key_id,
+        body.budget_holder_id,
     )
     note_write(request, "extra_need.register", "extra_need", need.id)
     return idem.respond(201, ExtraNeedOut.model_validate(need))

@@ -193,7 +193,8 @@ def _pool_out(key: PoolKey, fig) -> PoolBalanceOut:
     rate = round(fig.disbursed_vnd * 100 / fig.plan_vnd, 2) if fig.plan_vnd else 0.0
     return PoolBalanceOut(
         project_id=key.project_id, plan_year=key.plan_year, capital_source=CapitalSource(key.capital_source),
-        budget_level=BudgetLevel(key.budget_level), plan_vnd=fig.plan_vnd, extended_vnd=fig.extended_vnd,
+        budget_level=BudgetLevel(key.budget_level), budget_holder_id=key.budget_holder_id,
+        plan_vnd=fig.plan_vnd, extended_vnd=fig.extended_vnd,
         disbursed_vnd=fig.disbursed_vnd, advanced_vnd=fig.advanced_vnd,
         advance_recovered_vnd=fig.advance_recovered_vnd, paid_vnd=fig.paid_vnd,
         remaining_vnd=fig.plan_vnd - fig.disbursed_vnd, rate_pct=rate)

@@ -115,6 +115,7 @@ async def pay(dossier_id: IdParam, body: DossierPayment, request: Request, sessi
         row = DisbursementInput(
             project_id=dossier.project_id, plan_year=dossier.plan_year,
             capital_source=CapitalSource(dossier.capital_source), budget_level=BudgetLevel(dossier.budget_level),
+            budget_holder_id=dossier.budget_holder_id,
             kind=DisbursementKind.advance if advance else DisbursementKind.payment, amount_vnd=dossier.amount_vnd,
             value_date=on, document_number=body.voucher_number or f"KB-{dossier.document_number}",
             advance_kind=kind if advance else None, advance_recovered_vnd=0 if advance else body.advance_recovered_vnd,

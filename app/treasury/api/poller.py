@@ -30,6 +30,7 @@ def _item(item: OverdueItem) -> OverdueAdvanceOut:
         advance_id=a.id, disbursement_id=a.disbursement_id, project_id=a.project_id,
         project_code=item.row.project_code, investor_id=item.row.investor_id, contract_id=a.contract_id,
         kind=a.kind, plan_year=a.plan_year, capital_source=a.capital_source, budget_level=a.budget_level,
+        budget_holder_id=a.budget_holder_id,
         advanced_on=a.advanced_on, amount_vnd=a.amount_vnd, outstanding_vnd=item.row.outstanding_vnd,
         overdue_vnd=c.overdue_vnd, rule=c.rule_id, rule_set=c.rule_set_code, deadline=c.overdue_date,
         days_overdue=c.days_overdue, bucket=item.bucket, version=a.version)
