@@ -2926,6 +2926,11 @@ export interface components {
             next_after: number;
         };
         /**
+         * EventType
+         * @enum {string}
+         */
+        EventType: "advance.due_soon" | "advance.extended" | "advance.held_for_disputes" | "advance.marked_misuse" | "advance.overdue" | "advance.recorded" | "advance.updated" | "allocation.recorded" | "calendar_day.deleted" | "calendar_day.set" | "contract.created" | "contract.guarantee_expired" | "contract.guarantee_expiring" | "contract.updated" | "disbursement.recorded" | "disbursement.reversed" | "dossier.complete" | "dossier.delay_reason" | "dossier.paid" | "dossier.returned" | "dossier.submitted" | "extra_need.registered" | "milestone_curve.set" | "obstacle.changed" | "obstacle.opened" | "person.created" | "project.created" | "project.lead_assigned" | "project.milestone_reported" | "project.progress_reported" | "project.updated" | "reallocation_proposal.applied" | "reallocation_proposal.approved" | "reallocation_proposal.drafted" | "reallocation_proposal.rejected" | "reallocation_proposal.submitted" | "recovery_case.closed" | "recovery_case.commitment" | "recovery_case.escalation" | "recovery_case.notice_sent" | "recovery_case.opened" | "recovery_case.recovery" | "rule_set.updated" | "schedule.registered" | "watch_list.created" | "watch_list.membership_changed" | "working_group.membership_changed";
+        /**
          * ExtraNeedCreate
          * @description Extra-need request (đăng ký nhu cầu bổ sung vốn) for a project, pool and plan year.
          * @example {
@@ -9139,7 +9144,7 @@ export interface operations {
                 /** @description Last position you processed (0 to start) */
                 after?: number;
                 /** @description Only these event types */
-                types?: string[] | null;
+                types?: components["schemas"]["EventType"][] | null;
                 page_size?: number;
             };
             header?: {

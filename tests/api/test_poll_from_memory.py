@@ -106,3 +106,12 @@ async def test_the_short_304_is_only_for_a_live_key(client, world):
     assert revoked.status_code == 200, revoked.text
     refused = await client.get(OVERDUE, headers=conditional)
     assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key"
+
+
+async def test_an_unknown_event_type_is_refused_not_silently_empty(client, world):
+    # Schemathesis sent `types=6.04e+16` and got 200: a misspelt type matched nothing and a poller never knew.
+    bad = await client.get("/api/v1/events", params={"types": ["allocation.recorded", "alocation.recorded"]},
+                           headers=world.h("treasury"))
+    assert bad.status_code == 422 and bad.json()["code"] == "validation_failed", bad.text
+    good = await client.get("/api/v1/events", params={"types": "allocation.recorded"}, headers=world.h("treasury"))
+    assert good.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,11 +13,15 @@ from app.kernel import feed as events
 from app.kernel.api.deps import PrincipalDep, SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.conditional import etag_matches
+from app.kernel.event_catalogue import EVENT_TYPES
 from app.kernel.feed_schemas import EventOut, EventPage, FeedHead
 from app.kernel.schemas import FeedPosition
 from app.kernel.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+
+# The catalogue's types, so an unknown (misspelt) type is refused instead of silently matching nothing.
+EventType = StrEnum("EventType", {name: name for name in sorted(EVENT_TYPES)})  # type: ignore[misc]
 
 
 @router.get("/events", operation_id="listEvents", summary="Change feed: events after a position",
@@ -27,7 +32,8 @@ async def list_events(
     principal: PrincipalDep,
     response: Response,
     after: Annotated[FeedPosition, Query(description="Last position you processed (0 to start)")] = 0,
-    types: Annotated[list[str] | None, Query(max_length=20, description="Only these event types")] = None,
+    event_types: Annotated[list[EventType] | None, Query(alias="types", max_length=20,
+                                                         description="Only these event types")] = None,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match",
                                                 description="The ETag of your last page of this query")] = None,
@@ -39,6 +45,7 @@ async def list_events(
     misuse, guarantees). Poll with `If-None-Match`: while no event was committed since, the answer is 304,
     from the worker's memory without a database round trip."""
     audience = _audience(principal)
+    types = [t.value for t in event_types] if event_types else None
     since = caches.feed_heads.epoch
     remembered = events.remembered_head()
     if remembered is not None and after <= remembered:
