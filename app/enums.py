@@ -89,6 +89,14 @@ PLAN_INCREASING = frozenset({AllocationKind.initial, AllocationKind.supplement, 
 PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse})
 
 
+class MediumTermKind(StrEnum):
+    """Kind of medium-term plan entry (kế hoạch đầu tư công trung hạn, R1c)."""
+
+    initial = "initial"  # giao kế hoạch trung hạn
+    adjustment_in = "adjustment_in"  # điều chỉnh tăng
+    adjustment_out = "adjustment_out"  # điều chỉnh giảm
+
+
 class EntrySource(StrEnum):
     """Provenance of a ledger entry (R15a): the Treasury's record (xác nhận của Kho bạc) or an owner's report."""
 

@@ -22,6 +22,7 @@ from app.kernel.feed import publish_committed
 from app.kernel.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from app.kernel.notify import start_listener
 from app.ledger import api as disbursements
+from app.ledger import medium_term_api
 from app.monitoring.api import indicators as monitoring
 from app.monitoring.api import obstacles, schedules
 from app.reallocation import api as reallocation
@@ -135,7 +136,7 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=split_list(settings.trusted_hosts) or ["*"])
     docs_pages.install(app)
     install_problem_handlers(app)
-    for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
+    for module in (health, organisations, projects, medium_term_api, disbursements, events, schedules, monitoring, reallocation,
                    obstacles, reports,
                    contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances,
                    reconciliation, workbooks, dashboard):

@@ -24,7 +24,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
 from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation
-from app.ledger import confirmations, locks, writes
+from app.ledger import confirmations, locks, medium_term, writes
 from app.ledger.fold import (
     AdvanceState,
     AllocationInput,
@@ -244,16 +244,19 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
                        pointer="/decision_number", existing_id=duplicate)
     await locks.ensure_pools(session, (e.pool for e in entries))
     pools = await locks.lock_pools(session, (e.pool for e in entries))
+    # R1c, under the project locks (every writer of a plan or a ceiling takes them first)
+    ceilings = await medium_term.states(session, (medium_term.key_of(e) for e in entries))
     for entry in entries:
-        pool, balance = pools[entry.pool], balances[entry.project_id]
-        error = decide_allocation(entry, projects[entry.project_id], pool, balance, today, rule_sets)
+        pool, balance, ceiling = pools[entry.pool], balances[entry.project_id], ceilings[medium_term.key_of(entry)]
+        error = decide_allocation(entry, projects[entry.project_id], pool, balance, ceiling, today, rule_sets)
         if error is not None:
             raise RuleViolation(error.code, error.detail, pointer=error.pointer, **error.numbers)
         fold_allocation(entry, pool, balance, ruleset_for(entry.decision_date, rule_sets))
+        ceiling.annual_plans_vnd += entry.plan_delta_vnd
     now = utcnow()
     created = [AllocationEntry(
         project_id=e.project_id, plan_year=e.plan_year, capital_source=e.capital_source, budget_level=e.budget_level,
-        kind=e.kind, amount_vnd=e.signed_vnd, tranche=e.tranche, decision_number=e.decision_number,
+        kind=e.kind, amount_vnd=e.signed_vnd, added_vnd=e.added_delta_vnd, tranche=e.tranche, decision_number=e.decision_number,
         decision_date=e.decision_date, authority=e.authority, extended_until=e.extended_until,
         reallocation_proposal_id=e.reallocation_proposal_id, note=e.note, known_on=today, created_at=now,
         created_by_key_id=key_id) for e in entries]
@@ -265,7 +268,8 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
         events.emit(session, "allocation.recorded", "allocation_entry", row.id, {
             "id": row.id, "project_id": row.project_id, "plan_year": row.plan_year,
             "capital_source": row.capital_source.value, "budget_level": row.budget_level.value,
-            "kind": row.kind.value, "amount_vnd": row.amount_vnd, "decision_number": row.decision_number,
+            "kind": row.kind.value, "amount_vnd": row.amount_vnd, "added_vnd": row.added_vnd,
+            "decision_number": row.decision_number,
             "decision_date": row.decision_date.isoformat(),
         }, project_id=row.project_id, known_on=today)
     return created
