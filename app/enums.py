@@ -89,6 +89,13 @@ PLAN_INCREASING = frozenset({AllocationKind.initial, AllocationKind.supplement, 
 PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse})
 
 
+class PlanProvenance(StrEnum):
+    """Who assigned capital of a plan (R1b)."""
+
+    assigned = "assigned"  # giao theo kế hoạch Thủ tướng: the plan the Prime Minister assigned
+    added = "added"  # giao tăng: capital the province added itself
+
+
 class MediumTermKind(StrEnum):
     """Kind of medium-term plan entry (kế hoạch đầu tư công trung hạn, R1c)."""
 

@@ -136,8 +136,8 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=split_list(settings.trusted_hosts) or ["*"])
     docs_pages.install(app)
     install_problem_handlers(app)
-    for module in (health, organisations, projects, medium_term_api, disbursements, events, schedules, monitoring, reallocation,
-                   obstacles, reports,
+    for module in (health, organisations, projects, medium_term_api, disbursements, events, schedules, monitoring,
+                   reallocation, obstacles, reports,
                    contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances,
                    reconciliation, workbooks, dashboard):
         app.include_router(module.router)

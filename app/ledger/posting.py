@@ -256,7 +256,8 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
     now = utcnow()
     created = [AllocationEntry(
         project_id=e.project_id, plan_year=e.plan_year, capital_source=e.capital_source, budget_level=e.budget_level,
-        kind=e.kind, amount_vnd=e.signed_vnd, added_vnd=e.added_delta_vnd, tranche=e.tranche, decision_number=e.decision_number,
+        kind=e.kind, amount_vnd=e.signed_vnd, added_vnd=e.added_delta_vnd, tranche=e.tranche,
+        decision_number=e.decision_number,
         decision_date=e.decision_date, authority=e.authority, extended_until=e.extended_until,
         reallocation_proposal_id=e.reallocation_proposal_id, note=e.note, known_on=today, created_at=now,
         created_by_key_id=key_id) for e in entries]

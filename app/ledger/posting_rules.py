@@ -282,7 +282,7 @@ def _medium_term_rule(entry: AllocationInput, medium_term: MediumTermState) -> R
     if entry.plan_delta_vnd <= 0:
         return None
     period = period_label(medium_term.key.period_start)
-    numbers = {"period": period, "capital_source": entry.capital_source.value}
+    numbers = {"period": period, "capital_source": entry.capital_source.value, "project_id": entry.project_id}
     if medium_term.ceiling_vnd is None:
         return _err("medium_term_plan_missing", f"R1c: project has no medium-term plan {period} for "
                     f"{entry.capital_source.value}; a project gets annual capital only within its medium-term plan "

@@ -55,8 +55,8 @@ class AllocationOut(PoolFields):
     known_on: IsoDate
     created_at: datetime
 
-    @computed_field(description="R1b: of amount_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch "
-                    "Thủ tướng)")  # type: ignore[prop-decorator]
+    @computed_field(description="R1b: of amount_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch "  # type: ignore[prop-decorator]
+                    "Thủ tướng)")
     @property
     def assigned_vnd(self) -> int:
         return self.amount_vnd - self.added_vnd if self.kind is not AllocationKind.extension else 0

@@ -63,7 +63,8 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
     )
     pools = [(x.capital_source.value, x.budget_level.value) for x in body.pools] if body.pools else None
     e = body.envelope
-    envelope = proposals.Envelope(e.amount_vnd, e.capital_source.value, e.budget_level.value, e.tranche) if e else None
+    envelope = proposals.Envelope(e.amount_vnd, e.capital_source.value, e.budget_level.value, e.tranche,
+                                  e.provenance.value) if e else None
     p = await proposals.draft(
         session,
         plan_year=body.plan_year,
