@@ -14,6 +14,7 @@ from collections import defaultdict
 from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ledger import rates
 from app.models import Project
 from app.models.indicators import IndicatorFlagDetail, IndicatorSnapshot, IndicatorSnapshotPool
 from app.monitoring.indicator_store import FLAG_BITS
@@ -28,7 +29,7 @@ _PROJECT_KEYS = {
     "lead_official": S.lead_official,
 }
 _WATCH_BITS = {"app1": 1, "app2": 2, "app3": 4}
-_SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd")
+_SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd", "added_plan_vnd")
 
 
 def _has(mask: SQLColumnExpression[int], code: str) -> ColumnElement[bool]:
@@ -43,6 +44,7 @@ def _figure_columns(t, mask: SQLColumnExpression[int], projects: ColumnElement) 
         func.sum(t.forecast_vnd),
         func.sum(t.at_risk_vnd),
         func.sum(t.absorbable_vnd),
+        func.sum(t.added_plan_vnd),
         *[func.sum(case((_has(mask, code), 1), else_=0)) for code in FLAG_BITS],
     ]
 
@@ -61,7 +63,11 @@ def _figures(values) -> dict:
         "projects": int(projects or 0),
         "plan_vnd": plan,
         "disbursed_vnd": sums["disbursed_vnd"],
-        "rate_pct": round(sums["disbursed_vnd"] * 100 / plan, 2) if plan else 0.0,
+        "rate_pct": rates.rate_of_province_plan_pct(sums["disbursed_vnd"], plan),
+        "assigned_plan_vnd": plan - sums["added_plan_vnd"],
+        "added_plan_vnd": sums["added_plan_vnd"],
+        "rate_of_assigned_plan_pct": rates.rate_of_assigned_plan_pct(sums["disbursed_vnd"], plan,
+                                                                     sums["added_plan_vnd"]),
         "forecast_vnd": sums["forecast_vnd"],
         "forecast_rate_pct": round(sums["forecast_vnd"] * 100 / plan, 2) if plan else 0.0,
         "at_risk_vnd": sums["at_risk_vnd"],
@@ -87,7 +93,8 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
     t = IndicatorSnapshotPool
     key = t.capital_source if group_by == "capital_source" else t.budget_level
     query = (
-        select(key, func.count(func.distinct(t.project_id)), *_figure_columns(t, t.flag_mask, func.count())[1:6])
+        select(key, func.count(func.distinct(t.project_id)),
+               *_figure_columns(t, t.flag_mask, func.count())[1 : 1 + len(_SUMS)])
         .select_from(t)
         .where(t.plan_year == plan_year)
         .group_by(key)
