@@ -35,8 +35,12 @@ from app.models import MediumTermEntry, PoolBalance
 M = MediumTermEntry
 
 
+def key_of_pool(project_id: int, plan_year: int, capital_source: CapitalSource) -> MediumTermKey:
+    return MediumTermKey(project_id, period_of(plan_year), capital_source)
+
+
 def key_of(entry: AllocationInput) -> MediumTermKey:
-    return MediumTermKey(entry.project_id, period_of(entry.plan_year), entry.capital_source)
+    return key_of_pool(entry.project_id, entry.plan_year, entry.capital_source)
 
 
 def _period_start_of(year_column):
