@@ -264,6 +264,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/medium-term-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's medium-term ceilings with their headroom, and the decisions behind them
+         * @description A project's medium-term ceilings with their headroom, and the decisions behind them. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["getMediumTermPlan"];
+        put?: never;
+        /**
+         * Record a medium-term plan decision (ceiling per period and source, R1c)
+         * @description Planners and administrators only. A decrease cannot take the ceiling below the annual plans it bounds.
+         */
+        post: operations["createMediumTermEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/disbursements": {
         parameters: {
             query?: never;
@@ -1605,6 +1629,14 @@ export interface components {
              */
             amount_vnd: number;
             /**
+             * Added Vnd
+             * Format: int64
+             * @description R1b provenance: of amount_vnd, the capital added by the province itself (giao tăng); the rest is the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng). A decrease names the part of each it takes; an extension carries none
+             * @default 0
+             * @example 0
+             */
+            added_vnd: number;
+            /**
              * Tranche
              * @description Allocation tranche (đợt), e.g. 3 for đợt 3
              */
@@ -1668,6 +1700,12 @@ export interface components {
              * @description Signed change of the plan (extension: amount extended)
              */
             amount_vnd: number;
+            /**
+             * Added Vnd
+             * Format: int64
+             * @description R1b: of amount_vnd (same sign), the capital added by the province (giao tăng)
+             */
+            added_vnd: number;
             /** Tranche */
             tranche: number | null;
             /** Decision Number */
@@ -1695,6 +1733,12 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Assigned Vnd
+             * Format: int64
+             * @description R1b: of amount_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            readonly assigned_vnd: number;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2608,6 +2652,11 @@ export interface components {
              * @description The tranche (đợt), written on each supplement
              */
             tranche?: number | null;
+            /**
+             * @description R1b: who assigned the new capital — `added` (giao tăng: the province's own, like a third tranche of local capital) or `assigned` (giao theo kế hoạch Thủ tướng: a Prime Minister's supplement)
+             * @default added
+             */
+            provenance: components["schemas"]["PlanProvenance"];
         };
         /**
          * Escalation
@@ -2634,7 +2683,7 @@ export interface components {
             /** Project Id */
             project_id: number | null;
             /** @description The event's payload; its members depend on `type` (`components.x-event-types`) */
-            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
+            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.medium_term.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
             /**
              * Known On
              * Format: date
@@ -2914,6 +2963,23 @@ export interface components {
          */
         IndicatorRow: {
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
              * Project Id
              * Format: int64
              */
@@ -2986,6 +3052,23 @@ export interface components {
          */
         IndicatorsOut: {
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
              * Project Id
              * Format: int64
              */
@@ -3016,7 +3099,7 @@ export interface components {
             disbursed_vnd: number;
             /**
              * Rate Pct
-             * @description Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %
+             * @description Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %: the rate of the province's plan (R1b)
              */
             rate_pct: number;
             /**
@@ -3080,6 +3163,141 @@ export interface components {
          * @enum {string}
          */
         MatchStatus: "unmatched_report" | "unmatched_treasury" | "amount_differs" | "matched";
+        /** MediumTermCeilingOut */
+        MediumTermCeilingOut: {
+            /** Period */
+            period: string;
+            capital_source: components["schemas"]["CapitalSource"];
+            /**
+             * Ceiling Vnd
+             * Format: int64
+             * @description Medium-term ceiling: the sum of the entries
+             */
+            ceiling_vnd: number;
+            /**
+             * Annual Plans Vnd
+             * Format: int64
+             * @description Sum of the project's annual plans of this source over the period
+             */
+            annual_plans_vnd: number;
+            /**
+             * Headroom Vnd
+             * Format: int64
+             * @description ceiling − annual plans: what annual allocations may still add (R1c)
+             */
+            headroom_vnd: number;
+        };
+        /**
+         * MediumTermCreate
+         * @description A decision on a project's medium-term plan (kế hoạch đầu tư công trung hạn) for one period and source.
+         * @example {
+         *       "amount_vnd": 120000000000,
+         *       "authority": "HĐND tỉnh Vĩnh Phúc",
+         *       "capital_source": "local_balanced",
+         *       "decision_date": "2021-08-20",
+         *       "decision_number": "45/NQ-HĐND",
+         *       "kind": "initial",
+         *       "period": "2021-2025"
+         *     }
+         */
+        MediumTermCreate: {
+            /**
+             * Period
+             * @description Medium-term period (giai đoạn trung hạn), five plan years: 2021-2025, 2026-2030
+             * @example 2021-2025
+             */
+            period: string;
+            /** @description Capital source (nguồn vốn) */
+            capital_source: components["schemas"]["CapitalSource"];
+            /** @description initial (giao kế hoạch trung hạn; one per period and source), adjustment_in / adjustment_out (điều chỉnh tăng / giảm) */
+            kind: components["schemas"]["MediumTermKind"];
+            /**
+             * Amount Vnd
+             * Format: int64
+             * @description Positive amount in đồng; the kind gives the direction
+             * @example 1500000000
+             */
+            amount_vnd: number;
+            /**
+             * Decision Number
+             * @description Decision number (số nghị quyết / quyết định)
+             */
+            decision_number: string;
+            /**
+             * Decision Date
+             * Format: date
+             */
+            decision_date: string;
+            /**
+             * Authority
+             * @description Deciding authority (cơ quan quyết định), e.g. HĐND tỉnh
+             */
+            authority: string;
+            /** Note */
+            note?: string | null;
+        };
+        /** MediumTermEntryOut */
+        MediumTermEntryOut: {
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /** Period */
+            period: string;
+            capital_source: components["schemas"]["CapitalSource"];
+            kind: components["schemas"]["MediumTermKind"];
+            /**
+             * Amount Vnd
+             * Format: int64
+             * @description Signed change of the ceiling
+             */
+            amount_vnd: number;
+            /** Decision Number */
+            decision_number: string;
+            /**
+             * Decision Date
+             * Format: date
+             */
+            decision_date: string;
+            /** Authority */
+            authority: string;
+            /** Note */
+            note: string | null;
+            /**
+             * Known On
+             * Format: date
+             */
+            known_on: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * MediumTermKind
+         * @description Kind of medium-term plan entry (kế hoạch đầu tư công trung hạn, R1c).
+         * @enum {string}
+         */
+        MediumTermKind: "initial" | "adjustment_in" | "adjustment_out";
+        /** MediumTermPlanOut */
+        MediumTermPlanOut: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /** Ceilings */
+            ceilings: components["schemas"]["MediumTermCeilingOut"][];
+            /** Entries */
+            entries: components["schemas"]["MediumTermEntryOut"][];
+        };
         /** MilestoneCurveIn */
         MilestoneCurveIn: {
             /** Points */
@@ -3145,9 +3363,15 @@ export interface components {
             /**
              * Plan Vnd
              * Format: int64
-             * @description Kế hoạch vốn năm
+             * @description Kế hoạch vốn năm: the province's plan (kế hoạch tỉnh giao)
              */
             plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of which assigned by the Prime Minister (kế hoạch Thủ tướng giao); the rest the province added (giao tăng)
+             */
+            assigned_plan_vnd: number;
             /**
              * Actual To Last Month Vnd
              * Format: int64
@@ -3196,10 +3420,20 @@ export interface components {
              */
             rate_to_last_month_pct: number;
             /**
+             * Rate To Last Month Of Assigned Plan Pct
+             * @description R1b: actual_to_last_month_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            rate_to_last_month_of_assigned_plan_pct: number | null;
+            /**
              * Estimate Rate Pct
              * @description estimate_to_month_end_vnd / plan_vnd, %, 2 decimals
              */
             estimate_rate_pct: number;
+            /**
+             * Estimate Rate Of Assigned Plan Pct
+             * @description R1b: estimate_to_month_end_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            estimate_rate_of_assigned_plan_pct: number | null;
         };
         /** MonthlyReport */
         MonthlyReport: {
@@ -3230,9 +3464,15 @@ export interface components {
             /**
              * Plan Vnd
              * Format: int64
-             * @description Kế hoạch vốn năm
+             * @description Kế hoạch vốn năm: the province's plan (kế hoạch tỉnh giao)
              */
             plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of which assigned by the Prime Minister (kế hoạch Thủ tướng giao); the rest the province added (giao tăng)
+             */
+            assigned_plan_vnd: number;
             /**
              * Actual To Last Month Vnd
              * Format: int64
@@ -3281,10 +3521,20 @@ export interface components {
              */
             rate_to_last_month_pct: number;
             /**
+             * Rate To Last Month Of Assigned Plan Pct
+             * @description R1b: actual_to_last_month_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            rate_to_last_month_of_assigned_plan_pct: number | null;
+            /**
              * Estimate Rate Pct
              * @description estimate_to_month_end_vnd / plan_vnd, %, 2 decimals
              */
             estimate_rate_pct: number;
+            /**
+             * Estimate Rate Of Assigned Plan Pct
+             * @description R1b: estimate_to_month_end_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            estimate_rate_of_assigned_plan_pct: number | null;
             /**
              * Capital Source
              * @description Capital source (nguồn vốn)
@@ -3811,6 +4061,12 @@ export interface components {
              */
             next_page_token?: string | null;
         };
+        /**
+         * PlanProvenance
+         * @description Who assigned capital of a plan (R1b).
+         * @enum {string}
+         */
+        PlanProvenance: "assigned" | "added";
         /** PoolBalanceOut */
         PoolBalanceOut: {
             /**
@@ -3832,9 +4088,21 @@ export interface components {
             /**
              * Plan Vnd
              * Format: int64
-             * @description Plan (kế hoạch vốn) for the pool
+             * @description Plan (kế hoạch vốn) for the pool: the province's plan, all provenances
              */
             plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
             /**
              * Extended Vnd
              * Format: int64
@@ -3871,9 +4139,14 @@ export interface components {
             remaining_vnd: number;
             /**
              * Rate Pct
-             * @description Disbursed ÷ plan × 100 (a percentage)
+             * @description R1b rate of the province's plan: disbursed ÷ plan_vnd × 100 (0 without plan)
              */
             rate_pct: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description R1b rate of the Prime Minister's plan: the same disbursed ÷ assigned_plan_vnd × 100; null when the pool holds only capital the province added
+             */
+            rate_of_assigned_plan_pct: number | null;
         };
         /** PoolIn */
         PoolIn: {
@@ -4823,6 +5096,23 @@ export interface components {
         /** SummaryFigures */
         SummaryFigures: {
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
              * Projects
              * Format: int64
              */
@@ -4863,6 +5153,23 @@ export interface components {
         };
         /** SummaryGroup */
         SummaryGroup: {
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
             /**
              * Projects
              * Format: int64
@@ -5027,12 +5334,26 @@ export interface components {
              */
             plan_vnd: number;
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, assigned by the Prime Minister
+             */
+            assigned_plan_vnd: number;
+            /**
              * Disbursed Vnd
              * Format: int64
              */
             disbursed_vnd: number;
-            /** Rate Pct */
+            /**
+             * Rate Pct
+             * @description R1b: disbursed ÷ plan_vnd (the province's plan), %
+             */
             rate_pct: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description R1b: disbursed ÷ assigned_plan_vnd, %; null without such a plan
+             */
+            rate_of_assigned_plan_pct: number | null;
             /**
              * Forecast Vnd
              * Format: int64
@@ -5142,6 +5463,27 @@ export interface components {
             plan_year: number;
             capital_source: string;
             budget_level: string;
+            kind: string;
+            /** Format: int64 */
+            amount_vnd: number;
+            /** Format: int64 */
+            added_vnd: number;
+            decision_number: string;
+            /** Format: date */
+            decision_date: string;
+        };
+        /**
+         * medium_term.recorded payload
+         * @description A medium-term plan entry (ceiling per period and source, R1c) was recorded
+         */
+        "EventPayload.medium_term.recorded": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: int64 */
+            period_start: number;
+            capital_source: string;
             kind: string;
             /** Format: int64 */
             amount_vnd: number;
@@ -7492,6 +7834,242 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMediumTermPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediumTermPlanOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createMediumTermEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediumTermCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediumTermEntryOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Cache-Control": components["headers"]["Cache-Control"];
