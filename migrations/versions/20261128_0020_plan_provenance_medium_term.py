@@ -116,9 +116,9 @@ def downgrade() -> None:
         with op.batch_alter_table(table) as batch_op:
             batch_op.drop_column('added_plan_vnd')
     with op.batch_alter_table('pool_balances') as batch_op:
-        batch_op.drop_constraint('ck_pool_balances_added_plan_within_plan', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_pool_balances_added_plan_within_plan'), type_='check')
         batch_op.drop_column('added_plan_vnd')
     with op.batch_alter_table('allocation_entries') as batch_op:
-        batch_op.drop_constraint('ck_allocation_entries_extension_has_no_provenance', type_='check')
-        batch_op.drop_constraint('ck_allocation_entries_added_within_amount', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_allocation_entries_extension_has_no_provenance'), type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_allocation_entries_added_within_amount'), type_='check')
         batch_op.drop_column('added_vnd')
