@@ -33,6 +33,7 @@ from app.ledger.posting_rules import decide_medium_term
 from app.models import MediumTermEntry, PoolBalance
 
 M = MediumTermEntry
+_FILTER_LIMIT = 1_000  # more projects than this: aggregate them all rather than bind a list of ids
 
 
 def key_of_pool(project_id: int, plan_year: int, capital_source: CapitalSource) -> MediumTermKey:
@@ -55,17 +56,19 @@ async def states(session: AsyncSession, keys: Iterable[MediumTermKey]) -> dict[M
     if not wanted:
         return out
     ids = sorted({k.project_id for k in wanted})
+    # A posting names a few projects; verify names them all (then one grouped scan, no list of bound ids).
+    ceilings = select(M.project_id, M.period_start, M.capital_source, func.sum(M.amount_vnd))
+    period = _period_start_of(PoolBalance.plan_year)  # one expression in SELECT and GROUP BY (PostgreSQL)
+    plans = select(PoolBalance.project_id, period, PoolBalance.capital_source, func.sum(PoolBalance.plan_vnd))
+    if len(ids) <= _FILTER_LIMIT:
+        ceilings, plans = ceilings.where(M.project_id.in_(ids)), plans.where(PoolBalance.project_id.in_(ids))
     for pid, start, source, total in await session.execute(
-            select(M.project_id, M.period_start, M.capital_source, func.sum(M.amount_vnd))
-            .where(M.project_id.in_(ids)).group_by(M.project_id, M.period_start, M.capital_source)):
+            ceilings.group_by(M.project_id, M.period_start, M.capital_source)):
         key = MediumTermKey(pid, int(start), CapitalSource(source))
         if key in out:
             out[key].ceiling_vnd = int(total)
-    period = _period_start_of(PoolBalance.plan_year)
-    for pid, start, source, total in await session.execute(
-            select(PoolBalance.project_id, period, PoolBalance.capital_source, func.sum(PoolBalance.plan_vnd))
-            .where(PoolBalance.project_id.in_(ids)).group_by(PoolBalance.project_id, period,
-                                                             PoolBalance.capital_source)):
+    for pid, start, source, total in await session.execute(plans.group_by(
+            PoolBalance.project_id, period, PoolBalance.capital_source)):
         key = MediumTermKey(pid, int(start), CapitalSource(source))
         if key in out:
             out[key].annual_plans_vnd = int(total or 0)
