@@ -409,6 +409,8 @@ async def _seasonal_from_ledger(session: AsyncSession, plan_year: int) -> Cumula
     for index in range(13):
         running += monthly.get((year, index + 1) if index < 12 else (plan_year, 1), 0)
         cumulative.append(running)
+    if cumulative[-1] <= 0:  # a year that ended with nothing disbursed (all of it reversed) has no shape to lend
+        return DEFAULT_SEASONAL_CURVE
     return seasonal_curve_from_history([(int(plan), cumulative)])
 
 
