@@ -117,6 +117,21 @@ PLAN_DECREASING = frozenset({AllocationKind.adjustment_out, AllocationKind.lapse
 REPAYS_NEXT_YEAR_ADVANCE = frozenset({AllocationKind.initial, AllocationKind.supplement})
 
 
+class PlanProvenance(StrEnum):
+    """Who assigned capital of a plan (R1b)."""
+
+    assigned = "assigned"  # giao theo kế hoạch Thủ tướng: the plan the Prime Minister assigned
+    added = "added"  # giao tăng: capital the province added itself
+
+
+class MediumTermKind(StrEnum):
+    """Kind of medium-term plan entry (kế hoạch đầu tư công trung hạn, R1c)."""
+
+    initial = "initial"  # giao kế hoạch trung hạn
+    adjustment_in = "adjustment_in"  # điều chỉnh tăng
+    adjustment_out = "adjustment_out"  # điều chỉnh giảm
+
+
 class EntrySource(StrEnum):
     """Provenance of a ledger entry (R15a): the Treasury's record (xác nhận của Kho bạc) or an owner's report."""
 

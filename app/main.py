@@ -23,6 +23,7 @@ from app.kernel.middleware import RequestContextMiddleware, SecurityHeadersMiddl
 from app.kernel.notify import start_listener
 from app.kernel.poll_shortcut import PollShortcutMiddleware
 from app.ledger import api as disbursements
+from app.ledger import medium_term_api
 from app.monitoring.api import indicators as monitoring
 from app.monitoring.api import obstacles, schedules
 from app.programme.api import people, progress, watch_lists
@@ -139,8 +140,8 @@ def create_app(background_jobs: bool = True) -> FastAPI:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=split_list(settings.trusted_hosts) or ["*"])
     docs_pages.install(app)
     install_problem_handlers(app)
-    for module in (health, organisations, projects, disbursements, events, schedules, monitoring, reallocation,
-                   obstacles, reports,
+    for module in (health, organisations, projects, medium_term_api, disbursements, events, schedules, monitoring,
+                   reallocation, obstacles, reports,
                    contracts, treasury, advances, recovery, rulesets, audit, dossiers, reports_advances,
                    reconciliation, workbooks, watch_lists, people, progress, dashboard):
         app.include_router(module.router)

@@ -196,9 +196,29 @@ async def make_person(client: httpx.AsyncClient, world: World, name: str = "Hà 
     return response.json()
 
 
+# R1c: a project gets annual capital only within its medium-term plan. `allocate` records one for the project, period
+# and source when it has none, this large, so that it binds only in tests that record their own ceilings.
+MEDIUM_TERM_CEILING = 10**15
+
+
+async def plan_medium_term(client: httpx.AsyncClient, world: World, project_id: int, amount: int, *,
+                           year: int = 2024, source: str = "local_balanced", kind: str = "initial",
+                           decision: str = "TT-2021/NQ-HĐND", decided: str = "2020-12-01") -> httpx.Response:
+    """Record a medium-term plan entry (R1c) for the period holding plan year `year`."""
+    start = year - (year - 2021) % 5
+    body = {"period": f"{start}-{start + 4}", "capital_source": source, "kind": kind, "amount_vnd": amount,
+            "decision_number": decision, "decision_date": decided, "authority": "HĐND tỉnh"}
+    return await client.post(f"/api/v1/projects/{project_id}/medium-term-plans", json=body,
+                             headers=world.h("planner"))
+
+
 async def allocate(client: httpx.AsyncClient, world: World, project_id: int, amount: int, *, year: int = 2024,
                    source: str = "local_balanced", level: str = "province", kind: str = "initial",
-                   decision: str = "01/QĐ-UBND", decided: str = "2024-01-05", **extra) -> httpx.Response:
+                   decision: str = "01/QĐ-UBND", decided: str = "2024-01-05", medium_term: bool = True,
+                   **extra) -> httpx.Response:
+    if medium_term and kind in ("initial", "supplement", "adjustment_in"):
+        # 201, or 409 when this project's period and source already has it (a 404 is the allocation's to report)
+        await plan_medium_term(client, world, project_id, MEDIUM_TERM_CEILING, year=year, source=source)
     body = {"plan_year": year, "capital_source": source, "budget_level": level, "kind": kind, "amount_vnd": amount,
             "decision_number": decision, "decision_date": decided, "authority": "UBND tỉnh", **extra}
     return await client.post(f"/api/v1/projects/{project_id}/allocations", json=body, headers=world.h("planner"))
@@ -221,5 +241,5 @@ async def pay(client: httpx.AsyncClient, world: World, project_id: int, amount: 
     return response.json()
 
 
-__all__ = ["IS_POSTGRES", "World", "allocate", "disbursement_body", "get_sessionmaker", "make_project",
-           "pay", "truncate_all"]
+__all__ = ["IS_POSTGRES", "MEDIUM_TERM_CEILING", "World", "allocate", "disbursement_body", "get_sessionmaker",
+           "make_project", "pay", "plan_medium_term", "truncate_all"]

@@ -1,8 +1,10 @@
 """Deterministic generator of the demo province (DOMAIN.md §6 figures).
 
 Vĩnh Phúc: 9 districts, ~780 projects, plan year 2023 (7,688 tỷ, 96.88% disbursed at 31/01/2024) and
-plan year 2024 (≈7,895 tỷ at 30/09: ≈443 central, the rest local; ≈50.6% disbursed by 30/09 on a
-back-loaded curve; a third tranche of ≈1,000 tỷ decided on 08/10/2024), as known on 2024-10-11.
+plan year 2024 (≈7,895 tỷ at 30/09: ≈443 central, the rest local; ≈7,776 assigned by the Prime Minister and
+118.8 added by the province; ≈50.6% disbursed by 30/09 on a back-loaded curve; a third tranche of ≈1,000 tỷ
+decided on 08/10/2024, added by the province), with medium-term plans 2021–2025 (`app.demo.plans`), as known on
+2024-10-11.
 Rows are bulk-inserted and balances rebuilt from the ledger; the generator respects R1, R2, R7, R14.
 """
 
@@ -17,10 +19,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.demo import plans
 from app.demo.names import DISTRICTS, LEAD_OFFICIALS, PROVINCE_BOARDS, SECTORS, WORKING_GROUPS
 from app.enums import OrganisationKind
 from app.ledger.books import rebuild
-from app.models import AllocationEntry, Disbursement, Organisation, Project, WorkingGroup
+from app.models import AllocationEntry, Disbursement, MediumTermEntry, Organisation, Project, WorkingGroup
 
 TY = 1_000_000_000
 AS_OF = date(2024, 10, 11)
@@ -344,7 +347,10 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
     _plans(rng, projects)
     await session.execute(update(Project), [{"id": p.id, "total_investment_vnd": p.tmdt,
                                              "group": "B" if p.tmdt >= 120 * TY else "C"} for p in projects])
-    await session.execute(insert(AllocationEntry), _allocation_rows(rng, projects))
+    allocations = _allocation_rows(rng, projects)
+    plans.mark_added(allocations)  # R1b
+    await session.execute(insert(AllocationEntry), allocations)
+    await session.execute(insert(MediumTermEntry), plans.medium_term_rows(projects))  # R1c
     await session.execute(insert(Disbursement), _disbursement_rows(rng, projects))
     context = DemoContext(as_of=AS_OF, plan_year=2024, projects=projects, organisations=orgs, working_groups=groups)
     if with_extensions:

@@ -32,8 +32,10 @@ EVENT_TYPES: dict[str, tuple[str, str, str]] = {
                             "lapse, reallocation, next-year advance and its generated repayment) was recorded",
                             "id:integer project_id:integer plan_year:integer capital_source:string "
                             "budget_level:string budget_holder_id:integer kind:string amount_vnd:integer "
-                            "decision_number:string "
-                            "decision_date:date"),
+                            "added_vnd:integer decision_number:string decision_date:date"),
+    "medium_term.recorded": ("medium_term_entry", "A medium-term plan entry (ceiling per period and source, R1c) was "
+                             "recorded", "id:integer project_id:integer period_start:integer capital_source:string "
+                             "kind:string amount_vnd:integer decision_number:string decision_date:date"),
     "disbursement.recorded": ("disbursement", "A disbursement was recorded", _DISBURSEMENT),
     "disbursement.reversed": ("disbursement", "A reversing entry was recorded (`reverses_id` names the original)",
                               _DISBURSEMENT),

@@ -29,6 +29,7 @@ class PoolFigures:
 
     plan_vnd: int = 0
     extended_vnd: int = 0
+    added_plan_vnd: int = 0  # R1b: of plan_vnd, the capital the province added; the rest is the Prime Minister's
     disbursed_vnd: int = 0
     advanced_vnd: int = 0
     advance_recovered_vnd: int = 0
@@ -40,7 +41,7 @@ class PoolFigures:
 def _allocation_sums():
     plan = func.sum(case((AllocationEntry.kind != AllocationKind.extension, AllocationEntry.amount_vnd), else_=0))
     extended = func.sum(case((AllocationEntry.kind == AllocationKind.extension, AllocationEntry.amount_vnd), else_=0))
-    return plan, extended
+    return plan, extended, func.sum(AllocationEntry.added_vnd)
 
 
 def _disbursement_sums():
@@ -72,8 +73,7 @@ async def pool_figures(
     `as_of` keeps entries whose value date (decision date for plans) is on or before it; `known_on` also
     drops entries recorded after that date, so a report reproduces exactly what was known then.
     """
-    plan, extended = _allocation_sums()
-    a_query = select(*_POOL_COLUMNS, plan, extended).group_by(*_POOL_COLUMNS)
+    a_query = select(*_POOL_COLUMNS, *_allocation_sums()).group_by(*_POOL_COLUMNS)
     d_query = select(*_DPOOL_COLUMNS, *_disbursement_sums()).group_by(*_DPOOL_COLUMNS)
     if plan_year is not None:
         a_query = a_query.where(AllocationEntry.plan_year == plan_year)
@@ -88,9 +88,10 @@ async def pool_figures(
         a_query = a_query.where(AllocationEntry.known_on <= known_on)
         d_query = d_query.where(Disbursement.known_on <= known_on)
     figures: dict[PoolKey, PoolFigures] = {}
-    for pid, year, source, level, holder, plan_sum, ext_sum in (await session.execute(a_query)).all():
+    for pid, year, source, level, holder, plan_sum, ext_sum, added_sum in (await session.execute(a_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level), holder)
-        figures[key] = PoolFigures(plan_vnd=int(plan_sum or 0), extended_vnd=int(ext_sum or 0))
+        figures[key] = PoolFigures(plan_vnd=int(plan_sum or 0), extended_vnd=int(ext_sum or 0),
+                                   added_plan_vnd=int(added_sum or 0))
     for pid, year, source, level, holder, net, adv, rec, paid, confirmed in (await session.execute(d_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level), holder)
         fig = figures.setdefault(key, PoolFigures())

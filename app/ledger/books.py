@@ -25,7 +25,8 @@ async def load_books(session: AsyncSession) -> Books:
     allocations = [
         AllocationInput(r.project_id, r.plan_year, CapitalSource(r.capital_source), BudgetLevel(r.budget_level),
                         AllocationKind(r.kind), abs(r.amount_vnd), r.decision_number, r.decision_date, r.authority,
-                        budget_holder_id=r.budget_holder_id, extended_until=r.extended_until)
+                        budget_holder_id=r.budget_holder_id, extended_until=r.extended_until,
+                        added_vnd=abs(r.added_vnd))
         for r in await session.execute(select(a).order_by(a.c.id))]
     value_dates: dict[int, date] = {}
     rows: list[LedgerRow] = []
@@ -71,7 +72,8 @@ async def rebuild(session: AsyncSession) -> int:
                   "extended_until": p.extended_until, "late_capital_vnd": p.late_capital_vnd,
                   "disbursed_vnd": p.disbursed_vnd, "advanced_vnd": p.advanced_vnd,
                   "advance_recovered_vnd": p.advance_recovered_vnd, "paid_vnd": p.paid_vnd,
-                  "late_disbursed_vnd": p.late_disbursed_vnd, "last_value_date": p.last_value_date, "updated_at": now}
+                  "late_disbursed_vnd": p.late_disbursed_vnd, "last_value_date": p.last_value_date,
+                  "added_plan_vnd": p.added_plan_vnd, "updated_at": now}
                  for k, p in sorted(books.pools.items())]
     if pool_rows:
         await session.execute(insert(PoolBalance), pool_rows)

@@ -152,6 +152,8 @@ class AllocationInput:
     reallocation_proposal_id: int | None = None
     # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
     budget_holder_id: int | None = None
+    # R1b: of `amount_vnd`, the capital the province added (giao tăng); the rest is the Prime Minister's plan.
+    added_vnd: int = 0
 
     @property
     def pool(self) -> PoolKey:
@@ -162,6 +164,11 @@ class AllocationInput:
         if self.kind is AllocationKind.extension:
             return 0
         return -self.amount_vnd if self.kind in PLAN_DECREASING else self.amount_vnd
+
+    @property
+    def added_delta_vnd(self) -> int:
+        """R1b: the change of the pool's added part (signed like `plan_delta_vnd`)."""
+        return -self.added_vnd if self.kind in PLAN_DECREASING else self.added_vnd
 
     @property
     def signed_vnd(self) -> int:
@@ -185,6 +192,7 @@ class PoolState:
     paid_vnd: int = 0
     late_disbursed_vnd: int = 0
     last_value_date: date | None = None
+    added_plan_vnd: int = 0  # R1b: of plan_vnd, the capital the province added (giao tăng)
 
 
 @dataclass(slots=True)
@@ -252,6 +260,7 @@ def fold_disbursement(row: DisbursementInput, pool: PoolState, project: ProjectS
 def fold_allocation(entry: AllocationInput, pool: PoolState, project: ProjectState, rule_set: RuleSet) -> None:
     """Apply one allocation entry to its pool and project."""
     pool.plan_vnd += entry.plan_delta_vnd
+    pool.added_plan_vnd += entry.added_delta_vnd
     project.planned_total_vnd += entry.plan_delta_vnd
     if entry.kind is AllocationKind.extension:
         pool.extended_vnd += entry.amount_vnd

@@ -70,7 +70,7 @@ _POOL_COLUMNS = (_PB.c.id, _PB.c.project_id, _PB.c.plan_year, _PB.c.capital_sour
                  _PB.c.budget_holder_id,
                  _PB.c.plan_vnd, _PB.c.extended_vnd, _PB.c.extended_until, _PB.c.late_capital_vnd,
                  _PB.c.disbursed_vnd, _PB.c.advanced_vnd, _PB.c.advance_recovered_vnd, _PB.c.paid_vnd,
-                 _PB.c.late_disbursed_vnd, _PB.c.last_value_date)
+                 _PB.c.late_disbursed_vnd, _PB.c.last_value_date, _PB.c.added_plan_vnd)
 
 
 async def lock_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[PoolKey, PoolState]:

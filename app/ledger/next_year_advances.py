@@ -56,7 +56,9 @@ async def with_repayments(session: AsyncSession, entries: Sequence[AllocationInp
         repay = next_year_advance_repayment(entry, left.get(entry.pool, 0))
         if repay:
             left[entry.pool] -= repay
+            # R1b: the repayment gives back the province's added part first, like a transfer
             out.append((replace(entry, kind=AllocationKind.advance_repayment, amount_vnd=repay, tranche=None,
+                                added_vnd=min(entry.added_vnd, repay),
                                 extended_until=None, note=f"R1a: repays capital advanced from {entry.plan_year}'s "
                                 f"plan in {entry.plan_year - 1}", reallocation_proposal_id=None), True))
     return out

@@ -24,7 +24,7 @@ from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
 from app.kernel.errors import Conflict, DomainError, NotFound, RuleViolation, UnknownReference
-from app.ledger import confirmations, holders, locks, next_year_advances, writes
+from app.ledger import confirmations, holders, locks, medium_term, next_year_advances, writes
 from app.ledger.fold import (
     AdvanceState,
     AllocationInput,
@@ -265,18 +265,22 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
     await locks.ensure_pools(session, (e.pool for e in entries))
     pools = await locks.lock_pools(session, (e.pool for e in entries))
     expanded = await next_year_advances.with_repayments(session, entries)  # R1a, under the pools' locks
+    # R1c, under the project locks (every writer of a plan or a ceiling takes them first)
+    ceilings = await medium_term.states(session, (medium_term.key_of(e) for e, _ in expanded))
     for entry, generated in expanded:
-        pool, balance = pools[entry.pool], balances[entry.project_id]
-        error = decide_allocation(entry, projects[entry.project_id], pool, balance, today, rule_sets,
+        pool, balance, ceiling = pools[entry.pool], balances[entry.project_id], ceilings[medium_term.key_of(entry)]
+        error = decide_allocation(entry, projects[entry.project_id], pool, balance, ceiling, today, rule_sets,
                                   generated=generated)
         if error is not None:
             raise RuleViolation(error.code, error.detail, pointer=error.pointer, **error.numbers)
         fold_allocation(entry, pool, balance, ruleset_for(entry.decision_date, rule_sets))
+        ceiling.annual_plans_vnd += entry.plan_delta_vnd
     entries = [entry for entry, _ in expanded]
     now = utcnow()
     created = [AllocationEntry(
         project_id=e.project_id, plan_year=e.plan_year, capital_source=e.capital_source, budget_level=e.budget_level,
-        budget_holder_id=e.budget_holder_id, kind=e.kind, amount_vnd=e.signed_vnd, tranche=e.tranche,
+        budget_holder_id=e.budget_holder_id, kind=e.kind, amount_vnd=e.signed_vnd, added_vnd=e.added_delta_vnd,
+        tranche=e.tranche,
         decision_number=e.decision_number,
         decision_date=e.decision_date, authority=e.authority, extended_until=e.extended_until,
         reallocation_proposal_id=e.reallocation_proposal_id, note=e.note, known_on=today, created_at=now,
@@ -290,7 +294,7 @@ async def post_allocations(session: AsyncSession, entries: Sequence[AllocationIn
             "id": row.id, "project_id": row.project_id, "plan_year": row.plan_year,
             "capital_source": row.capital_source.value, "budget_level": row.budget_level.value,
             "budget_holder_id": row.budget_holder_id, "kind": row.kind.value,
-            "amount_vnd": row.amount_vnd, "decision_number": row.decision_number,
+            "amount_vnd": row.amount_vnd, "added_vnd": row.added_vnd, "decision_number": row.decision_number,
             "decision_date": row.decision_date.isoformat(),
         }, project_id=row.project_id, known_on=today)
     return created

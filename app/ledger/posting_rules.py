@@ -4,7 +4,8 @@
 effective rule sets, and answers the first broken rule (a `RowError` with a stable code and the numbers that
 would be allowed) or None, plus R5 warnings. A reversal is a posting of the negated movement: it passes the
 same bounds (R1–R3, R7, R8, R13) on the balances it would leave; an advance already recovered in part
-cannot be reversed. `decide_allocation` does the same for a plan entry. No database, no HTTP.
+cannot be reversed. `decide_allocation` does the same for a plan entry (with its R1c medium-term ceiling). No
+database, no HTTP.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.enums import (
     AdvanceKind,
     AllocationKind,
     DisbursementKind,
+    MediumTermKind,
     ProjectFunding,
     ProjectStatus,
 )
@@ -31,6 +33,7 @@ from app.ledger.fold import (
     ProjectState,
     fold_disbursement,
 )
+from app.ledger.medium_term_rules import MediumTermInput, MediumTermState, period_label
 from app.rulesets.model import RuleSet, ruleset_for
 
 
@@ -284,10 +287,71 @@ def next_year_advance_repayment(entry: AllocationInput, unrepaid_vnd: int) -> in
     return min(unrepaid_vnd, entry.amount_vnd)
 
 
+def _provenance_rule(entry: AllocationInput, pool: PoolState) -> RowError | None:
+    """R1b: the added part lies within the entry; a decrease takes each part from what the pool holds of it."""
+    if entry.kind is AllocationKind.extension and entry.added_vnd:
+        return _err("added_not_allowed", "R1b: an extension changes the window, not the plan: it carries no "
+                    "provenance (added_vnd 0).", "/added_vnd", allowed_max_vnd=0)
+    if entry.added_vnd > entry.amount_vnd:
+        return _err("added_exceeds_amount", "R1b: the part added by the province cannot exceed the entry's amount.",
+                    "/added_vnd", allowed_max_vnd=entry.amount_vnd)
+    if entry.kind not in PLAN_DECREASING:
+        return None
+    assigned_plan, assigned_taken = pool.plan_vnd - pool.added_plan_vnd, entry.amount_vnd - entry.added_vnd
+    if entry.added_vnd > pool.added_plan_vnd or assigned_taken > assigned_plan:
+        return _err("provenance_plan_exceeded", f"R1b: the pool holds {_fmt(assigned_plan)} of the Prime Minister's "
+                    f"plan and {_fmt(pool.added_plan_vnd)} added by the province; a decrease takes each part from "
+                    "its own.", "/added_vnd", assigned_plan_vnd=assigned_plan, added_plan_vnd=pool.added_plan_vnd,
+                    allowed_min_added_vnd=max(0, entry.amount_vnd - assigned_plan),
+                    allowed_max_added_vnd=min(entry.amount_vnd, pool.added_plan_vnd))
+    return None
+
+
+def _medium_term_rule(entry: AllocationInput, medium_term: MediumTermState) -> RowError | None:
+    """R1c: a plan increase needs the project in the medium-term plan of the period and source, with headroom."""
+    if entry.plan_delta_vnd <= 0:
+        return None
+    period = period_label(medium_term.key.period_start)
+    numbers = {"period": period, "capital_source": entry.capital_source.value, "project_id": entry.project_id}
+    if medium_term.ceiling_vnd is None:
+        return _err("medium_term_plan_missing", f"R1c: project has no medium-term plan {period} for "
+                    f"{entry.capital_source.value}; a project gets annual capital only within its medium-term plan "
+                    "(record it first).", "/capital_source", remaining_vnd=0, **numbers)
+    if entry.plan_delta_vnd > medium_term.headroom_vnd:
+        return _err("medium_term_ceiling_exceeded", f"R1c: the annual plans of {period} would exceed the "
+                    f"medium-term ceiling of {_fmt(medium_term.ceiling_vnd)}; {_fmt(medium_term.headroom_vnd)} of "
+                    "headroom left.", "/amount_vnd", remaining_vnd=medium_term.headroom_vnd,
+                    ceiling_vnd=medium_term.ceiling_vnd, annual_plans_vnd=medium_term.annual_plans_vnd, **numbers)
+    return None
+
+
+def decide_medium_term(entry: MediumTermInput, state: MediumTermState, today: date) -> RowError | None:
+    """R1c: a medium-term entry is a decision like an allocation; the ceiling never goes below the annual plans of
+    the period already given from it."""
+    if entry.decision_date > today:
+        return _err("decision_date_in_future", f"Decision date {entry.decision_date} is after today.",
+                    "/decision_date", latest_allowed=today.isoformat())
+    if entry.kind is MediumTermKind.initial and state.ceiling_vnd is not None:
+        return _err("medium_term_plan_exists", f"R1c: the project already has a medium-term plan "
+                    f"{period_label(entry.period_start)} for {entry.capital_source.value}; change it with an "
+                    "adjustment.", "/kind", ceiling_vnd=state.ceiling_vnd)
+    if entry.kind is not MediumTermKind.initial and state.ceiling_vnd is None:
+        return _err("medium_term_plan_missing", f"R1c: there is no medium-term plan "
+                    f"{period_label(entry.period_start)} for {entry.capital_source.value} to adjust; record its "
+                    "initial entry.", "/kind", remaining_vnd=0)
+    if entry.signed_vnd < 0 and -entry.signed_vnd > state.headroom_vnd:
+        return _err("medium_term_below_annual_plans", f"R1c: the annual plans of the period already take "
+                    f"{_fmt(state.annual_plans_vnd)} of the ceiling of {_fmt(state.ceiling_vnd or 0)}; it can be "
+                    f"reduced by {_fmt(state.headroom_vnd)} at most.", "/amount_vnd",
+                    remaining_vnd=state.headroom_vnd, annual_plans_vnd=state.annual_plans_vnd)
+    return None
+
+
 def decide_allocation(entry: AllocationInput, project: ProjectFacts, pool: PoolState, balance: ProjectState,
-                      today: date, rule_sets: tuple[RuleSet, ...], *, generated: bool = False) -> RowError | None:
-    """R1 (a plan never below what is disbursed), R1a (repayments are generated), R2/R19 (cumulative plan ≤
-    TMĐT), R14 (extensions), R21 (no ledger outside the budget)."""
+                      medium_term: MediumTermState, today: date, rule_sets: tuple[RuleSet, ...], *,
+                      generated: bool = False) -> RowError | None:
+    """R1 (a plan never below what is disbursed), R1a (repayments are generated), R1b (provenance), R1c
+    (medium-term ceiling), R2/R19 (cumulative plan ≤ TMĐT), R14 (extensions), R21 (no ledger outside the budget)."""
     if (no_ledger := _no_ledger(project)) is not None:
         return no_ledger
     if entry.kind is AllocationKind.advance_repayment and not generated:
@@ -297,6 +361,8 @@ def decide_allocation(entry: AllocationInput, project: ProjectFacts, pool: PoolS
     if entry.decision_date > today:
         return _err("decision_date_in_future", f"Decision date {entry.decision_date} is after today.",
                     "/decision_date", latest_allowed=today.isoformat())
+    if (provenance := _provenance_rule(entry, pool)) is not None:
+        return provenance
     unspent = pool.plan_vnd - pool.disbursed_vnd
     if entry.kind in PLAN_DECREASING and entry.amount_vnd > unspent:
         return _err("plan_below_disbursed", f"R1: the pool has {_fmt(unspent)} unspent; the plan cannot go below "
@@ -309,6 +375,8 @@ def decide_allocation(entry: AllocationInput, project: ProjectFacts, pool: PoolS
     if entry.plan_delta_vnd > headroom:
         return _err("tmdt_cap_exceeded", f"R2: the cumulative plan would exceed the project's TMĐT; "
                     f"{_fmt(headroom)} of headroom left.", "/amount_vnd", remaining_vnd=headroom)
+    if (ceiling := _medium_term_rule(entry, medium_term)) is not None:
+        return ceiling
     if entry.kind is AllocationKind.extension:
         rule_set = ruleset_for(entry.decision_date, rule_sets)
         limit = rule_set.extension_limit_for(entry.plan_year)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, model_validator
+from pydantic import Field, computed_field, model_validator
 
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
@@ -42,6 +42,10 @@ class AllocationCreate(PoolFields):
                                  "(thu hồi vốn ứng trước) is recorded by the service with the next year's first "
                                  "new capital and refused here (`generated_kind`)")
     amount_vnd: PositiveVnd = Field(description="Positive amount in đồng; the kind gives the direction")
+    added_vnd: NonNegativeVnd = Field(0, description="R1b provenance: of amount_vnd, the capital added by the "
+                                      "province itself (giao tăng); the rest is the plan assigned by the Prime "
+                                      "Minister (giao theo kế hoạch Thủ tướng). A decrease names the part of each it "
+                                      "takes; an extension carries none")
     tranche: int | None = Field(None, ge=1, le=20, description="Allocation tranche (đợt), e.g. 3 for đợt 3")
     decision_number: Text200 = Field(description="Decision number (số quyết định)")
     decision_date: IsoDate
@@ -55,6 +59,7 @@ class AllocationOut(HeldPool):
     project_id: int
     kind: AllocationKind
     amount_vnd: int = Field(description="Signed change of the plan (extension: amount extended)")
+    added_vnd: int = Field(description="R1b: of amount_vnd (same sign), the capital added by the province (giao tăng)")
     tranche: int | None
     decision_number: str
     decision_date: IsoDate
@@ -64,6 +69,12 @@ class AllocationOut(HeldPool):
     note: str | None
     known_on: IsoDate
     created_at: datetime
+
+    @computed_field(description="R1b: of amount_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch "  # type: ignore[prop-decorator]
+                    "Thủ tướng)")
+    @property
+    def assigned_vnd(self) -> int:
+        return self.amount_vnd - self.added_vnd if self.kind is not AllocationKind.extension else 0
 
 
 class DisbursementFields(PoolFields):
@@ -153,14 +164,20 @@ class BatchResult(Schema):
 
 class PoolBalanceOut(HeldPool):
     project_id: int
-    plan_vnd: int = Field(description="Plan (kế hoạch vốn) for the pool")
+    plan_vnd: int = Field(description="Plan (kế hoạch vốn) for the pool: the province's plan, all provenances")
+    assigned_plan_vnd: int = Field(description="R1b: of plan_vnd, the plan assigned by the Prime Minister "
+                                   "(giao theo kế hoạch Thủ tướng)")
+    added_plan_vnd: int = Field(description="R1b: of plan_vnd, the capital added by the province (giao tăng)")
     extended_vnd: int = Field(description="Part of the plan extended beyond the normal window (kéo dài)")
     disbursed_vnd: int = Field(description="Net disbursed (giải ngân)")
     advanced_vnd: int
     advance_recovered_vnd: int
     paid_vnd: int = Field(description="Completed work paid (gross)")
     remaining_vnd: int = Field(description="Plan − disbursed")
-    rate_pct: float = Field(description="Disbursed ÷ plan × 100 (a percentage)")
+    rate_pct: float = Field(description="R1b rate of the province's plan: disbursed ÷ plan_vnd × 100 (0 without plan)")
+    rate_of_assigned_plan_pct: float | None = Field(
+        description="R1b rate of the Prime Minister's plan: the same disbursed ÷ assigned_plan_vnd × 100; null when "
+        "the pool holds only capital the province added")
 
 
 class ProjectBalancesOut(Schema):

@@ -17,12 +17,13 @@ from sqlalchemy.orm import aliased
 
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.clock import today
-from app.ledger import next_year_advances
+from app.ledger import medium_term, next_year_advances
 from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reaches_completion
 from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
 from app.ledger.holders import HOLDER_KIND
+from app.ledger.medium_term_rules import period_label
 from app.models import (
     Advance,
     AllocationEntry,
@@ -281,7 +282,37 @@ async def _next_year_advances(session: AsyncSession) -> list[Finding]:
             for pool, left in (await next_year_advances.unrepaid(session, pools)).items() if left < 0]
 
 
+async def _plans(session: AsyncSession) -> list[Finding]:
+    """R1b: a reallocation moves each provenance zero-sum (an envelope adds its own); R1c: every annual plan sits in
+    its project's medium-term plan, within the ceiling."""
+    out: list[Finding] = []
+    added = dict((await session.execute(
+        select(AllocationEntry.reallocation_proposal_id, func.sum(AllocationEntry.added_vnd))
+        .where(AllocationEntry.reallocation_proposal_id.is_not(None))
+        .group_by(AllocationEntry.reallocation_proposal_id))).all())
+    for pid, mode, moved in await session.execute(select(
+            ReallocationProposal.id, ReallocationProposal.mode, ReallocationProposal.moved_vnd)
+            .where(ReallocationProposal.id.in_(list(added)))):
+        allowed = (0, moved) if mode == "envelope" else (0,)
+        if int(added[pid]) not in allowed:
+            out.append(Finding("r1b_proposal_provenance", f"proposal {pid}", f"added parts sum to "
+                               f"{int(added[pid]):,}, not {' or '.join(f'{a:,}' for a in allowed)} ({mode})"))
+    keys = [medium_term.key_of_pool(pid, year, CapitalSource(source)) for pid, year, source in await session.execute(
+        select(PoolBalance.project_id, PoolBalance.plan_year, PoolBalance.capital_source)
+        .where(PoolBalance.plan_vnd > 0))]
+    for key, state in (await medium_term.states(session, keys)).items():
+        where = f"project {key.project_id} {period_label(key.period_start)} {key.capital_source.value}"
+        if state.ceiling_vnd is None:
+            out.append(Finding("r1c_medium_term_plan", where, f"annual plans of {state.annual_plans_vnd:,} without "
+                               "a medium-term plan"))
+        elif state.annual_plans_vnd > state.ceiling_vnd:
+            out.append(Finding("r1c_medium_term_ceiling", where, f"annual plans {state.annual_plans_vnd:,} > "
+                               f"ceiling {state.ceiling_vnd:,}"))
+    return out
+
+
 async def check_all(session: AsyncSession) -> list[Finding]:
     """Every check; findings in a stable order."""
     return [*await _balances(session), *await _caps(session), *await _one_outstanding_model(session),
-            *await _workflows(session), *await _provenance(session), *await _next_year_advances(session)]
+            *await _workflows(session), *await _provenance(session), *await _next_year_advances(session),
+            *await _plans(session)]

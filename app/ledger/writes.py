@@ -71,8 +71,9 @@ _D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR", "VAR
             "BIGINT",
             "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR")
 _POOL_SET = ("plan_vnd", "extended_vnd", "extended_until", "late_capital_vnd", "disbursed_vnd", "advanced_vnd",
-             "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date")
-_POOL_TYPES = ("BIGINT", "BIGINT", "DATE", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "DATE")
+             "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date", "added_plan_vnd")
+_POOL_TYPES = ("BIGINT", "BIGINT", "DATE", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "DATE",
+               "BIGINT")
 _PROJECT_SET = ("planned_total_vnd", "disbursed_total_vnd", "advance_outstanding_vnd")
 _POOL_UPDATE_PG = (
     f"UPDATE pool_balances AS p SET {', '.join(f'{c} = v.{c}' for c in _POOL_SET)}, updated_at = :now "

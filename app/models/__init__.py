@@ -10,6 +10,7 @@ from app.models.indicators import (  # noqa: F401
     IndicatorSnapshotPool,
 )
 from app.models.ledger import AllocationEntry, Disbursement, PoolBalance, ProjectBalance
+from app.models.medium_term import MediumTermEntry
 from app.models.monitoring import (  # noqa: F401
     DisbursementSchedule,
     ExtraNeed,
@@ -52,6 +53,7 @@ __all__ = [
     "Disbursement",
     "Event",
     "IdempotencyRecord",
+    "MediumTermEntry",
     "Organisation",
     "OrganisationSuccession",
     "PoolBalance",

@@ -25,6 +25,7 @@ class IndicatorSnapshot(Base):
     plan_year: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     plan_vnd: Mapped[int]
+    added_plan_vnd: Mapped[int] = mapped_column(server_default="0")  # R1b (migration 0020)
     disbursed_vnd: Mapped[int]
     forecast_vnd: Mapped[int]
     low_vnd: Mapped[int]
@@ -69,6 +70,7 @@ class IndicatorSnapshotPool(Base):
     budget_level: Mapped[str] = mapped_column(String(20), primary_key=True)
     budget_holder_id: Mapped[int] = mapped_column(BigId, primary_key=True)  # R1 (migration 0018)
     plan_vnd: Mapped[int]
+    added_plan_vnd: Mapped[int] = mapped_column(server_default="0")  # R1b (migration 0020)
     disbursed_vnd: Mapped[int]
     forecast_vnd: Mapped[int]
     low_vnd: Mapped[int]

@@ -28,6 +28,10 @@ class AllocationEntry(Base):
         Index("ix_allocation_entries_pool", "project_id", "plan_year", "capital_source", "budget_level",
               "budget_holder_id"),
         Index("ix_allocation_entries_year_known", "plan_year", "known_on"),
+        # migration 0020 (R1b): the part added by the province has the entry's sign and lies within it
+        CheckConstraint("(amount_vnd >= 0 AND added_vnd >= 0 AND added_vnd <= amount_vnd) OR "
+                        "(amount_vnd < 0 AND added_vnd <= 0 AND added_vnd >= amount_vnd)", name="added_within_amount"),
+        CheckConstraint("kind <> 'extension' OR added_vnd = 0", name="extension_has_no_provenance"),
     )
 
     id: Mapped[int] = pk()
@@ -38,6 +42,9 @@ class AllocationEntry(Base):
     budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     kind: Mapped[AllocationKind] = mapped_column(Enum(AllocationKind, native_enum=False, length=20))
     amount_vnd: Mapped[int]
+    # R1b provenance: of `amount_vnd` (same sign), the capital added by the province itself (giao tăng); the rest is
+    # the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng). Migration 0020.
+    added_vnd: Mapped[int] = mapped_column(server_default="0")
     tranche: Mapped[int | None] = mapped_column(Integer)
     decision_number: Mapped[str] = mapped_column(String(200))
     decision_date: Mapped[date] = mapped_column(Date)
@@ -114,6 +121,7 @@ class PoolBalance(Base):
                          name="uq_pool_balances_pool"),
         Index("ix_pool_balances_year", "plan_year"),
         CheckConstraint("disbursed_vnd <= plan_vnd", name="disbursed_within_plan"),
+        CheckConstraint("added_plan_vnd >= 0 AND added_plan_vnd <= plan_vnd", name="added_plan_within_plan"),
         CheckConstraint("plan_vnd >= 0 AND extended_vnd >= 0 AND late_capital_vnd >= 0 AND disbursed_vnd >= 0 AND "
                         "advanced_vnd >= 0 AND advance_recovered_vnd >= 0 AND paid_vnd >= 0 AND "
                         "late_disbursed_vnd >= 0", name="amounts_non_negative"),
@@ -126,6 +134,8 @@ class PoolBalance(Base):
     budget_level: Mapped[BudgetLevel] = mapped_column(_level)
     budget_holder_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))  # R1, migration 0018
     plan_vnd: Mapped[int] = mapped_column(default=0)
+    # R1b: the part of `plan_vnd` added by the province (giao tăng); plan − added is the Prime Minister's plan.
+    added_plan_vnd: Mapped[int] = mapped_column(default=0, server_default="0")
     extended_vnd: Mapped[int] = mapped_column(default=0)
     extended_until: Mapped[date | None] = mapped_column(Date)
     late_capital_vnd: Mapped[int] = mapped_column(default=0)

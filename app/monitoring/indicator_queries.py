@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.clock import today as business_today
+from app.ledger import rates
 from app.models import Project
 from app.models.indicators import IndicatorFlagDetail, IndicatorSnapshot, IndicatorSnapshotPool
 from app.monitoring.indicator_store import FLAG_BITS
@@ -29,7 +30,7 @@ _PROJECT_KEYS = {
     "working_group": S.working_group_id,
     "lead_official": S.lead_person_id,
 }
-_SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd")
+_SUMS = ("plan_vnd", "disbursed_vnd", "forecast_vnd", "at_risk_vnd", "absorbable_extra_vnd", "added_plan_vnd")
 
 
 def _has(mask: SQLColumnExpression[int], code: str) -> ColumnElement[bool]:
@@ -44,6 +45,7 @@ def _figure_columns(t, mask: SQLColumnExpression[int], projects: ColumnElement) 
         func.sum(t.forecast_vnd),
         func.sum(t.at_risk_vnd),
         func.sum(t.absorbable_vnd),
+        func.sum(t.added_plan_vnd),
         *[func.sum(case((_has(mask, code), 1), else_=0)) for code in FLAG_BITS],
     ]
 
@@ -62,7 +64,11 @@ def _figures(values) -> dict:
         "projects": int(projects or 0),
         "plan_vnd": plan,
         "disbursed_vnd": sums["disbursed_vnd"],
-        "rate_pct": round(sums["disbursed_vnd"] * 100 / plan, 2) if plan else 0.0,
+        "rate_pct": rates.rate_of_province_plan_pct(sums["disbursed_vnd"], plan),
+        "assigned_plan_vnd": plan - sums["added_plan_vnd"],
+        "added_plan_vnd": sums["added_plan_vnd"],
+        "rate_of_assigned_plan_pct": rates.rate_of_assigned_plan_pct(sums["disbursed_vnd"], plan,
+                                                                     sums["added_plan_vnd"]),
         "forecast_vnd": sums["forecast_vnd"],
         "forecast_rate_pct": round(sums["forecast_vnd"] * 100 / plan, 2) if plan else 0.0,
         "at_risk_vnd": sums["at_risk_vnd"],
@@ -94,7 +100,8 @@ async def _grouped(session: AsyncSession, plan_year: int, group_by: str) -> dict
     key = {"capital_source": t.capital_source, "budget_level": t.budget_level,
            "budget_holder": t.budget_holder_id}[group_by]
     query = (
-        select(key, func.count(func.distinct(t.project_id)), *_figure_columns(t, t.flag_mask, func.count())[1:6])
+        select(key, func.count(func.distinct(t.project_id)),
+               *_figure_columns(t, t.flag_mask, func.count())[1 : 1 + len(_SUMS)])
         .select_from(t)
         .where(t.plan_year == plan_year)
         .group_by(key)

@@ -30,6 +30,7 @@ from app.enums import AllocationKind, BudgetLevel, CapitalSource
 from app.kernel import caches
 from app.kernel.clock import today as business_today
 from app.kernel.config import get_settings
+from app.ledger import rates
 from app.ledger.balances import PoolKey, pool_figures, pool_key_of
 from app.models import (
     AllocationEntry,
@@ -64,6 +65,7 @@ class PoolProgress:
     disbursed_vnd: int = 0
     advanced_vnd: int = 0
     recovered_vnd: int = 0
+    added_plan_vnd: int = 0  # R1b: of plan_vnd, the capital the province added (giao tăng)
     series: list[tuple[date, int]] = field(default_factory=list)
     extra_need_vnd: int = 0
     fresh_vnd: int = 0  # supplements decided in the fresh-capital window (R18)
@@ -91,12 +93,23 @@ class ProjectProgress:
     absorbable_vnd: int = 0
     milestone_target_pct: float = 0.0
     fresh_capital_vnd: int = 0
+    added_plan_vnd: int = 0  # R1b: of plan_vnd, the capital the province added (giao tăng)
     flags: list[Flag] = field(default_factory=list)
     pools: list[PoolProgress] = field(default_factory=list)
 
     @property
     def rate_pct(self) -> float:
-        return round(self.disbursed_vnd * 100 / self.plan_vnd, 2) if self.plan_vnd else 0.0
+        """R1b rate of the province's plan (the whole plan)."""
+        return rates.rate_of_province_plan_pct(self.disbursed_vnd, self.plan_vnd)
+
+    @property
+    def assigned_plan_vnd(self) -> int:
+        return self.plan_vnd - self.added_plan_vnd
+
+    @property
+    def rate_of_assigned_plan_pct(self) -> float | None:
+        """R1b rate of the Prime Minister's plan: the same disbursed over the plan he assigned."""
+        return rates.rate_of_assigned_plan_pct(self.disbursed_vnd, self.plan_vnd, self.added_plan_vnd)
 
 
 @dataclass(slots=True)
@@ -143,12 +156,14 @@ async def _pools(
             query = query.where(PoolBalance.project_id.in_(ids))
         for row in await session.scalars(query):
             key = pool_key_of(row)
-            out[key] = PoolProgress(key, row.plan_vnd, row.disbursed_vnd, row.advanced_vnd, row.advance_recovered_vnd)
+            out[key] = PoolProgress(key, row.plan_vnd, row.disbursed_vnd, row.advanced_vnd, row.advance_recovered_vnd,
+                                    row.added_plan_vnd)
     else:
         # why: as known then (known_on), like the series, so rate and "never disbursed" agree
         figures = await pool_figures(session, plan_year=plan_year, project_ids=ids, as_of=as_of, known_on=as_of)
         for key, fig in figures.items():
-            out[key] = PoolProgress(key, fig.plan_vnd, fig.disbursed_vnd, fig.advanced_vnd, fig.advance_recovered_vnd)
+            out[key] = PoolProgress(key, fig.plan_vnd, fig.disbursed_vnd, fig.advanced_vnd, fig.advance_recovered_vnd,
+                                    fig.added_plan_vnd)
     return out
 
 
@@ -350,6 +365,7 @@ def evaluate(
             )
             st.fresh_capital_vnd += p.fresh_vnd
             st.plan_vnd += p.plan_vnd
+            st.added_plan_vnd += p.added_plan_vnd
             st.disbursed_vnd += p.disbursed_vnd
             st.advance_outstanding_vnd += p.advanced_vnd - p.recovered_vnd
             st.forecast_vnd += f.forecast_vnd

@@ -134,7 +134,19 @@ class ForecastOut(Schema):
     components: list[ForecastComponentOut]
 
 
-class IndicatorsOut(Schema):
+class ProvenanceFigures(Schema):
+    """R1b: the plan by who assigned it, and the rate against the Prime Minister's plan beside `rate_pct` (the rate
+    of the province's whole plan): one disbursed figure over two plans."""
+
+    assigned_plan_vnd: int = Field(description="Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế "
+                                   "hoạch Thủ tướng)")
+    added_plan_vnd: int = Field(description="Of plan_vnd, the capital added by the province (giao tăng)")
+    rate_of_assigned_plan_pct: float | None = Field(
+        description="Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a "
+        "plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)")
+
+
+class IndicatorsOut(ProvenanceFigures):
     """R17/R18 indicators of one project for one plan year on `as_of`."""
 
     project_id: int
@@ -144,7 +156,8 @@ class IndicatorsOut(Schema):
     as_of: IsoDate
     plan_vnd: int
     disbursed_vnd: int
-    rate_pct: float = Field(description="Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %")
+    rate_pct: float = Field(description="Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %: the rate of "
+                            "the province's plan (R1b)")
     scheduled_to_date_vnd: int | None = Field(description="Amount its schedule expected by as_of; null: none")
     vs_schedule_pp: float | None = Field(description="(disbursed − scheduled) ÷ plan, percentage points")
     milestone_target_pct: float
@@ -160,7 +173,7 @@ class IndicatorsOut(Schema):
     flags: list[FlagOut]
 
 
-class IndicatorRow(Schema):
+class IndicatorRow(ProvenanceFigures):
     """A row of the indicator list: the figures and flags without the forecast's components."""
 
     project_id: int
@@ -195,7 +208,7 @@ class GroupBy(StrEnum):
     lead_official = "lead_official"
 
 
-class SummaryFigures(Schema):
+class SummaryFigures(ProvenanceFigures):
     projects: int
     plan_vnd: int
     disbursed_vnd: int

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.errors import BadRequest
+from app.ledger import rates
 from app.models import Organisation, Person, Project, WatchList, WorkingGroup
 from app.monitoring.indicator_store import Freshness
 from app.monitoring.indicators import ProjectProgress, Snapshot, build_snapshot
@@ -109,11 +110,13 @@ def sort_groups(groups: list[dict], sort: str | None) -> None:
 
 
 def _figures(items: Iterable[tuple[ProjectProgress, int, int, int, int, int, int]]) -> dict:
+    """Sums of (project, plan, disbursed, forecast, at risk, absorbable, added plan) items, with both R1b rates."""
     projects: set[int] = set()
-    plan = disbursed = fc = risk = absorb = 0
+    plan = disbursed = fc = risk = absorb = added = 0
     counts: dict[str, int] = defaultdict(int)
-    for st, p_plan, p_disb, p_fc, p_risk, p_abs, _ in items:
+    for st, p_plan, p_disb, p_fc, p_risk, p_abs, p_added in items:
         plan += p_plan
+        added += p_added
         disbursed += p_disb
         fc += p_fc
         risk += p_risk
@@ -126,7 +129,10 @@ def _figures(items: Iterable[tuple[ProjectProgress, int, int, int, int, int, int
         "projects": len(projects),
         "plan_vnd": plan,
         "disbursed_vnd": disbursed,
-        "rate_pct": round(disbursed * 100 / plan, 2) if plan else 0.0,
+        "rate_pct": rates.rate_of_province_plan_pct(disbursed, plan),
+        "assigned_plan_vnd": plan - added,
+        "added_plan_vnd": added,
+        "rate_of_assigned_plan_pct": rates.rate_of_assigned_plan_pct(disbursed, plan, added),
         "forecast_vnd": fc,
         "forecast_rate_pct": round(fc * 100 / plan, 2) if plan else 0.0,
         "at_risk_vnd": risk,
@@ -136,7 +142,7 @@ def _figures(items: Iterable[tuple[ProjectProgress, int, int, int, int, int, int
 
 
 def _project_item(st: ProjectProgress):
-    return (st, st.plan_vnd, st.disbursed_vnd, st.forecast_vnd, st.at_risk_vnd, st.absorbable_vnd, 0)
+    return (st, st.plan_vnd, st.disbursed_vnd, st.forecast_vnd, st.at_risk_vnd, st.absorbable_vnd, st.added_plan_vnd)
 
 
 POOL_GROUPS = {"capital_source": "capital_source", "budget_level": "budget_level",
@@ -156,7 +162,7 @@ def _pool_items(st: ProjectProgress, group_by: str):
                 f.forecast_vnd if f else 0,
                 f.at_risk_vnd if f else 0,
                 min(p.extra_need_vnd, f.extra_capacity_vnd) if f else 0,
-                0,
+                p.added_plan_vnd,
             ),
         )
 

@@ -68,7 +68,7 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
     envelope = proposals.Envelope(
         e.amount_vnd, e.capital_source.value, e.budget_level.value,
         await holders.resolve_one(session, None, e.budget_level, e.budget_holder_id, pointer_prefix="/envelope"),
-        e.tranche) if e else None
+        e.tranche, e.provenance.value) if e else None
     p = await proposals.draft(
         session,
         plan_year=body.plan_year,

@@ -10,7 +10,8 @@ decision and writes paired zero-sum plan changes elsewhere).
 * Donor surplus = max(0, plan − max(forecast + safety margin, disbursed + dossiers in flight)): never
   below what is disbursed or in flight (R1). Protected donors (watch-lists) give nothing when
   `protect_watch_lists` is on.
-* Recipient capacity = max(0, min(registered need, TMĐT − cumulative plan (R2), pace capacity beyond plan)).
+* Recipient capacity = max(0, min(registered need, TMĐT − cumulative plan (R2), pace capacity beyond plan,
+  medium-term ceiling − annual plans of the period (R1c; 0 for a project outside the medium-term plan))).
 * Priority weights (R19 order): settlement 5, completed 4, ongoing short of capital 3, key watch-list 2,
   new 1. Equal spacing keeps the order strict and the objective readable as "weighted đồng".
 * Objective, lexicographic: maximise Σ weight × moved, then minimise the number of transfers
@@ -91,6 +92,8 @@ class Recipient:
     pace_capacity_vnd: int  # what its pace can spend by the deadline beyond its plan
     priority: Priority
     forecast_vnd: int | None = None  # None: it spends its whole plan
+    # R1c: medium-term ceiling − the annual plans of the period (0 without a medium-term plan); None: not checked
+    medium_term_headroom_vnd: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,7 @@ class RecipientOutcome:
     priority: Priority
     weight: int
     capacity_vnd: int
-    limited_by: str  # registered_need | tmdt_headroom | pace_capacity
+    limited_by: str  # registered_need | tmdt_headroom | pace_capacity | medium_term_headroom
     received_vnd: int
     excluded: str | None  # no_capacity | below_minimum_transfer | None
 
@@ -193,12 +196,15 @@ def donor_surplus_vnd(donor: Donor, options: ReallocationOptions = DEFAULT_OPTIO
 
 
 def recipient_capacity_vnd(recipient: Recipient) -> tuple[int, str]:
-    """R19: (capacity, which limit binds): registered need, TMĐT headroom (R2) or pace capacity."""
-    limits = (
+    """R19: (capacity, which limit binds): registered need, TMĐT headroom (R2), pace capacity or medium-term
+    headroom (R1c)."""
+    limits = [
         (recipient.registered_need_vnd, "registered_need"),
         (recipient.tmdt_headroom_vnd, "tmdt_headroom"),
         (recipient.pace_capacity_vnd, "pace_capacity"),
-    )
+    ]
+    if recipient.medium_term_headroom_vnd is not None:
+        limits.append((recipient.medium_term_headroom_vnd, "medium_term_headroom"))
     amount, name = min(limits, key=lambda item: item[0])  # min keeps the first on ties
     return max(0, amount), name
 

@@ -3,7 +3,8 @@
 Candidates per pool (capital source × budget level × budget holder × plan year; R1, R19) from the monitoring
 snapshot at `as_of`:
 * recipient — a pool with a registered extra need: capacity = min(need, TMĐT headroom = TMĐT − cumulative
-  plan (R2), pace capacity beyond plan from the forecast); priority from the project's stage and lists;
+  plan (R2), pace capacity beyond plan from the forecast, medium-term headroom (R1c)); priority from the
+  project's stage and lists;
 * donor — every other pool with a plan: surplus = plan − max(forecast + margin, disbursed + in flight).
 Workflow: draft → submitted → approved (authority, decision number, date; approver separate from the
 drafter: not the same key, person or organisation, neither key issued by the other) →
@@ -17,23 +18,24 @@ and changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AllocationKind, BudgetLevel, CapitalSource
+from app.enums import AllocationKind, BudgetLevel, CapitalSource, PlanProvenance
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, DomainError, NotFound, PreconditionFailed, RuleViolation
-from app.ledger import posting
+from app.ledger import medium_term, posting
 from app.ledger.balances import PoolKey, pool_key_of
 from app.ledger.fold import AllocationInput
 from app.models import PoolBalance, Project, ProjectBalance, ReallocationProposal, ReallocationTransfer
 from app.monitoring.indicators import build_snapshot
 from app.monitoring.summaries import ProjectAttrs, project_attrs
+from app.reallocation import provenance
 from app.reallocation.optimiser import (
     ENVELOPE,
     CapitalPool,
@@ -113,6 +115,7 @@ class Envelope:
     budget_level: str
     budget_holder_id: int
     tranche: int | None = None
+    provenance: str = PlanProvenance.added.value  # R1b: who assigned the new capital
 
 
 async def draft(
@@ -188,6 +191,11 @@ async def draft(
                         bool(a.watch_lists),
                     )
                 )
+    headroom = await medium_term.headroom_by_pool(session, plan_year, [
+        (int(r.project_id), CapitalSource(r.pool.capital_source)) for r in recipients])  # R1c
+    recipients = [replace(r, medium_term_headroom_vnd=headroom[(int(r.project_id),
+                                                                CapitalSource(r.pool.capital_source))])
+                  for r in recipients]
     if envelope is not None:  # nothing is taken from anyone: the envelope is the only donor
         donors = []
         pool = CapitalPool(envelope.capital_source, envelope.budget_level, plan_year, envelope.budget_holder_id)
@@ -410,8 +418,9 @@ async def apply(
             problems=problems,
         )
     note = f"R19 {'envelope' if p.mode == 'envelope' else 'reallocation'} proposal {p.id}"
-    kinds = ((AllocationKind.supplement, received),) if p.mode == "envelope" else \
-        ((AllocationKind.adjustment_out, given), (AllocationKind.adjustment_in, received))
+    added_given, added_received = await provenance.added_parts(session, p, rows)
+    kinds = ((AllocationKind.supplement, received, added_received),) if p.mode == "envelope" else \
+        ((AllocationKind.adjustment_out, given, added_given), (AllocationKind.adjustment_in, received, added_received))
     entries = [
         AllocationInput(
             project_id=k.project_id,
@@ -421,6 +430,7 @@ async def apply(
             budget_holder_id=k.budget_holder_id,
             kind=kind,
             amount_vnd=amount,
+            added_vnd=added.get(k, 0),
             tranche=p.tranche,
             decision_number=p.decision_number or "",
             decision_date=p.decision_date or today,
@@ -428,7 +438,7 @@ async def apply(
             note=note,
             reallocation_proposal_id=p.id,
         )
-        for kind, side in kinds
+        for kind, side, added in kinds
         for k, amount in sorted(side.items())
     ]
     await posting.post_allocations(session, entries, today=today, key_id=key_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from app.enums import BudgetLevel, CapitalSource
+from app.enums import BudgetLevel, CapitalSource, PlanProvenance
 from app.kernel.schemas import Id, IsoDate, NonNegativeVnd, PlanYear, PositiveVnd, Schema, Text200
 
 
@@ -33,6 +33,9 @@ class EnvelopeIn(PoolIn):
 
     amount_vnd: PositiveVnd = Field(description="The envelope: new capital to distribute (vốn bổ sung)")
     tranche: int | None = Field(None, ge=1, le=20, description="The tranche (đợt), written on each supplement")
+    provenance: PlanProvenance = Field(PlanProvenance.added, description="R1b: who assigned the new capital — `added` "
+                                       "(giao tăng: the province's own, like a third tranche of local capital) or "
+                                       "`assigned` (giao theo kế hoạch Thủ tướng: a Prime Minister's supplement)")
 
 
 class ProposalCreate(Schema):

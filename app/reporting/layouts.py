@@ -110,13 +110,17 @@ def csv(tables: list[Table]) -> str:
 
 def monthly(data: dict) -> list[Table]:
     """The monthly report (`reports.monthly`): one row per capital source, then the total."""
-    keys = ["capital_source", "plan_vnd", "actual_to_last_month_vnd", "rate_to_last_month_pct", "actual_to_date_vnd",
-            "actual_to_date_confirmed_vnd", "estimate_to_month_end_vnd", "estimate_rate_pct", "extended_plan_vnd",
+    keys = ["capital_source", "plan_vnd", "assigned_plan_vnd", "actual_to_last_month_vnd", "rate_to_last_month_pct",
+            "rate_to_last_month_of_assigned_plan_pct", "actual_to_date_vnd", "actual_to_date_confirmed_vnd",
+            "estimate_to_month_end_vnd", "estimate_rate_pct", "estimate_rate_of_assigned_plan_pct", "extended_plan_vnd",
             "extended_disbursed_vnd", "advance_outstanding_last_month_vnd"]
-    columns = [Col("Nguồn vốn", width=32, words=labels.CAPITAL_SOURCES), Col("Kế hoạch vốn năm", "amount"),
-               Col("Giải ngân đến hết tháng trước", "amount"), Col("Tỷ lệ (%)", "pct", 10),
+    columns = [Col("Nguồn vốn", width=32, words=labels.CAPITAL_SOURCES), Col("Kế hoạch vốn năm (tỉnh giao)", "amount"),
+               Col("Trong đó: kế hoạch Thủ tướng giao", "amount"),
+               Col("Giải ngân đến hết tháng trước", "amount"), Col("Tỷ lệ so với KH tỉnh giao (%)", "pct", 12),
+               Col("Tỷ lệ so với KH Thủ tướng giao (%)", "pct", 12),
                Col("Giải ngân đến ngày báo cáo", "amount"), Col("Trong đó: Kho bạc đã xác nhận", "amount"),
-               Col("Ước giải ngân đến hết tháng", "amount"), Col("Tỷ lệ ước (%)", "pct", 10),
+               Col("Ước giải ngân đến hết tháng", "amount"), Col("Tỷ lệ ước so với KH tỉnh giao (%)", "pct", 12),
+               Col("Tỷ lệ ước so với KH Thủ tướng giao (%)", "pct", 12),
                Col("Kế hoạch kéo dài", "amount"), Col("Giải ngân vốn kéo dài", "amount"),
                Col("Dư tạm ứng đến hết tháng trước", "amount")]
     titles = [f"BÁO CÁO TÌNH HÌNH GIẢI NGÂN VỐN ĐẦU TƯ CÔNG NĂM {data['plan_year']}",
@@ -149,8 +153,9 @@ def watch_list(data: dict) -> list[Table]:
     """Watch-list progress (`reports.watch_list`): one sheet per list. A non-budget list (Appendix 1) has no capital
     columns; every list shows physical progress, the milestones, the lead official, the obstacles with the agency
     unblocking them (R21)."""
-    money = [Col("Kế hoạch vốn", "amount"), Col("Đã giải ngân", "amount"), Col("Tỷ lệ giải ngân (%)", "pct", 10),
-             Col("Dự báo đến hạn", "amount")]
+    money = [Col("Kế hoạch vốn (tỉnh giao)", "amount"), Col("Trong đó: kế hoạch Thủ tướng giao", "amount"),
+             Col("Đã giải ngân", "amount"), Col("Tỷ lệ so với KH tỉnh giao (%)", "pct", 12),
+             Col("Tỷ lệ so với KH Thủ tướng giao (%)", "pct", 12), Col("Dự báo đến hạn", "amount")]
     tail = [Col("Khó khăn, vướng mắc", width=40), Col("Cơ quan chủ trì tháo gỡ", width=32), Col("Kiến nghị", width=40)]
     tables = []
     for appendix in data["appendices"]:
@@ -158,15 +163,17 @@ def watch_list(data: dict) -> list[Table]:
         columns = [Col("Mã dự án", width=16), Col("Tên dự án", width=48), *([] if non_budget else money),
                    *_follow_up_columns(), *([] if non_budget else [Col("Cảnh báo", width=30)]), *tail]
         rows = [[i["code"], i["name"],
-                 *([] if non_budget else [i["plan_vnd"], i["disbursed_vnd"], i["rate_pct"], i["forecast_vnd"]]),
+                 *([] if non_budget else [i["plan_vnd"], i["assigned_plan_vnd"], i["disbursed_vnd"], i["rate_pct"],
+                                          i["rate_of_assigned_plan_pct"], i["forecast_vnd"]]),
                  *_follow_up_cells(i),
                  *([] if non_budget else [labels.flag_text([f["code"] for f in i["flags"]])]), *_obstacle_cells(i)]
                 for i in appendix["items"]]
         total = None
         if not non_budget:
             items = appendix["items"]
-            total = ["Tổng cộng", "", *[sum(i[k] for i in items) for k in ("plan_vnd", "disbursed_vnd")], None,
-                     sum(i["forecast_vnd"] for i in items), *[None] * (len(columns) - 6)]
+            total = ["Tổng cộng", "", *[sum(i[k] for i in items) for k in ("plan_vnd", "assigned_plan_vnd",
+                                                                             "disbursed_vnd")], None, None,
+                     sum(i["forecast_vnd"] for i in items), *[None] * (len(columns) - 8)]
         frequency = appendix["report_frequency"]
         duty = ", ".join(x for x in (appendix["reporter"], labels.label(labels.FREQUENCIES, frequency) if frequency
                                      else None, f"về {appendix['report_to']}" if appendix["report_to"] else None) if x)

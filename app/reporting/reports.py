@@ -3,7 +3,8 @@
 Both are computed from the ledger as known on `as_of` (`pool_figures` with `as_of`), so a report for a
 past date reproduces exactly later. Monthly: actual to the end of last month, estimate for this month
 (actual month to date + what the forecast expects for the rest of the month, pro rata), split by this
-year's plan, plans extended from earlier years, and advances (outstanding at the end of last month).
+year's plan, plans extended from earlier years, and advances (outstanding at the end of last month); every rate
+twice (R1b): of the province's plan and of the plan the Prime Minister assigned.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import Milestone, ProjectFunding
+from app.ledger import rates
 from app.ledger.balances import pool_figures
 from app.models import Obstacle, Organisation, Project
 from app.monitoring.forecast import deadline_for
@@ -23,6 +25,7 @@ from app.programme import follow_up, people, watchlists
 
 AMOUNT_KEYS = (
     "plan_vnd",
+    "assigned_plan_vnd",
     "actual_to_last_month_vnd",
     "actual_to_date_vnd",
     "actual_to_date_confirmed_vnd",
@@ -33,8 +36,14 @@ AMOUNT_KEYS = (
 )
 
 
-def _rate(a: int, b: int) -> float:
-    return round(a * 100 / b, 2) if b else 0.0
+def _rates(r: dict) -> None:
+    """R1b: both rates of the actual to last month and of the estimate — one disbursed figure over the province's
+    plan and over the Prime Minister's plan."""
+    added = r["plan_vnd"] - r["assigned_plan_vnd"]
+    for rate, amount in (("rate_to_last_month", "actual_to_last_month_vnd"),
+                         ("estimate_rate", "estimate_to_month_end_vnd")):
+        r[f"{rate}_pct"] = rates.rate_of_province_plan_pct(r[amount], r["plan_vnd"])
+        r[f"{rate}_of_assigned_plan_pct"] = rates.rate_of_assigned_plan_pct(r[amount], r["plan_vnd"], added)
 
 
 async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
@@ -53,6 +62,7 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
     for key, fig in now_fig.items():
         r = row(key.capital_source.value)
         r["plan_vnd"] += fig.plan_vnd
+        r["assigned_plan_vnd"] += fig.plan_vnd - fig.added_plan_vnd
         r["actual_to_date_vnd"] += fig.disbursed_vnd
         r["actual_to_date_confirmed_vnd"] += fig.confirmed_vnd
     for key, fig in last_fig.items():
@@ -75,15 +85,13 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
                 continue
             remaining = p.forecast.forecast_vnd - p.disbursed_vnd
             row(p.key.capital_source.value)["estimate_to_month_end_vnd"] += remaining * days_left // days_to_deadline
-    total: dict = {k: 0 for k in AMOUNT_KEYS}  # amounts, then the two rates (floats)
+    total: dict = {k: 0 for k in AMOUNT_KEYS}  # amounts, then the rates (R1b: each of both plans)
     for r in rows.values():
         r["estimate_to_month_end_vnd"] += r["actual_to_date_vnd"]
-        r["rate_to_last_month_pct"] = _rate(r["actual_to_last_month_vnd"], r["plan_vnd"])
-        r["estimate_rate_pct"] = _rate(r["estimate_to_month_end_vnd"], r["plan_vnd"])
+        _rates(r)
         for k in total:
             total[k] += r[k]
-    total["rate_to_last_month_pct"] = _rate(total["actual_to_last_month_vnd"], total["plan_vnd"])
-    total["estimate_rate_pct"] = _rate(total["estimate_to_month_end_vnd"], total["plan_vnd"])
+    _rates(total)
     return {
         "plan_year": plan_year,
         "as_of": as_of.isoformat(),
@@ -130,7 +138,9 @@ async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict
                 "member_since": period.start.isoformat(),
                 "plan_vnd": (st.plan_vnd if st else 0) if public else None,
                 "disbursed_vnd": (st.disbursed_vnd if st else 0) if public else None,
+                "assigned_plan_vnd": (st.assigned_plan_vnd if st else 0) if public else None,
                 "rate_pct": (st.rate_pct if st else 0.0) if public else None,
+                "rate_of_assigned_plan_pct": st.rate_of_assigned_plan_pct if st and public else None,
                 "forecast_vnd": (st.forecast_vnd if st else 0) if public else None,
                 "physical_pct": f.physical_pct,
                 "progress_reported_on": f.progress_reported_on.isoformat() if f.progress_reported_on else None,

@@ -11,7 +11,9 @@ from app.kernel.schemas import Schema
 
 
 class MonthlyFigures(Schema):
-    plan_vnd: int = Field(description="Kế hoạch vốn năm")
+    plan_vnd: int = Field(description="Kế hoạch vốn năm: the province's plan (kế hoạch tỉnh giao)")
+    assigned_plan_vnd: int = Field(description="R1b: of which assigned by the Prime Minister (kế hoạch Thủ tướng "
+                                   "giao); the rest the province added (giao tăng)")
     actual_to_last_month_vnd: int = Field(description="Disbursed up to the end of last month")
     actual_to_date_vnd: int = Field(description="Disbursed up to the report date")
     actual_to_date_confirmed_vnd: int = Field(description="R15a: of which the Treasury's record (Kho bạc đã xác "
@@ -21,7 +23,11 @@ class MonthlyFigures(Schema):
     extended_disbursed_vnd: int = Field(description="Disbursed from the extended capital")
     advance_outstanding_last_month_vnd: int = Field(description="Advances outstanding at the end of last month")
     rate_to_last_month_pct: float = Field(description="actual_to_last_month_vnd / plan_vnd, %, 2 decimals")
+    rate_to_last_month_of_assigned_plan_pct: float | None = Field(
+        description="R1b: actual_to_last_month_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan")
     estimate_rate_pct: float = Field(description="estimate_to_month_end_vnd / plan_vnd, %, 2 decimals")
+    estimate_rate_of_assigned_plan_pct: float | None = Field(
+        description="R1b: estimate_to_month_end_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan")
 
 
 class MonthlyRow(MonthlyFigures):
@@ -70,8 +76,11 @@ class WatchListItem(Schema):
     funding: ProjectFunding = Field(description="non_budget projects (Appendix 1) have no capital figures: null")
     member_since: date
     plan_vnd: int | None
+    assigned_plan_vnd: int | None = Field(description="R1b: of plan_vnd, assigned by the Prime Minister")
     disbursed_vnd: int | None
-    rate_pct: float | None
+    rate_pct: float | None = Field(description="R1b: disbursed ÷ plan_vnd (the province's plan), %")
+    rate_of_assigned_plan_pct: float | None = Field(description="R1b: disbursed ÷ assigned_plan_vnd, %; null "
+                                                    "without such a plan")
     forecast_vnd: int | None
     physical_pct: float | None = Field(description="Physical progress as last reported by as_of")
     progress_reported_on: date | None

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ledger import rates
 from app.monitoring import indicator_queries, indicator_store, summaries
 from app.monitoring.forecast import DEFAULT_SEASONAL_CURVE, deadline_for
 from app.monitoring.indicators import build_snapshot, seasonal_curve
@@ -44,6 +45,7 @@ class FlaggedProject:
     plan_vnd: int
     disbursed_vnd: int
     rate_pct: float
+    rate_of_assigned_plan_pct: float | None  # R1b
     forecast_vnd: int
     flags: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,11 +55,13 @@ async def flagged(session: AsyncSession, year: int, day: date, flag: str) -> lis
     f = summaries.IndicatorFilter(flag=flag)
     if await _store_answers(session, year, day):
         rows = await indicator_queries.list_rows(session, year, f, 0, 1_000_000)
-        return [FlaggedProject(s.project_id, code, name, s.plan_vnd, s.disbursed_vnd, s.rate_pct, s.forecast_vnd,
-                               list(flags["flags"])) for s, flags, code, name, *_ in rows]
+        return [FlaggedProject(s.project_id, code, name, s.plan_vnd, s.disbursed_vnd, s.rate_pct,
+                               rates.rate_of_assigned_plan_pct(s.disbursed_vnd, s.plan_vnd, s.added_plan_vnd),
+                               s.forecast_vnd, list(flags["flags"])) for s, flags, code, name, *_ in rows]
     snap = await build_snapshot(session, year, day)
     attrs = await summaries.project_attrs(session, day)
-    return [FlaggedProject(st.project_id, a.code, a.name, st.plan_vnd, st.disbursed_vnd, st.rate_pct, st.forecast_vnd,
+    return [FlaggedProject(st.project_id, a.code, a.name, st.plan_vnd, st.disbursed_vnd, st.rate_pct,
+                           st.rate_of_assigned_plan_pct, st.forecast_vnd,
                            [{"code": x.code.value, "reason": x.reason, "detail": x.detail, "numbers": x.numbers}
                             for x in st.flags])
             for st, a in summaries.list_rows(snap, attrs, f, 0, 1_000_000)]

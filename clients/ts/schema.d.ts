@@ -264,6 +264,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/medium-term-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's medium-term ceilings with their headroom, and the decisions behind them
+         * @description A project's medium-term ceilings with their headroom, and the decisions behind them. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["getMediumTermPlan"];
+        put?: never;
+        /**
+         * Record a medium-term plan decision (ceiling per period and source, R1c)
+         * @description Planners and administrators only. A decrease cannot take the ceiling below the annual plans it bounds.
+         */
+        post: operations["createMediumTermEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/disbursements": {
         parameters: {
             query?: never;
@@ -341,8 +365,7 @@ export interface paths {
          *     misses or repeats an event, whatever concurrent writers do, with or without `types`. `after` beyond the
          *     feed's head is refused (400 `after_beyond_head`, with `head`); `GET /api/v1/events/head` starts at the head.
          *     An owner's key sees only events of its own projects, never the Treasury's own (recovery cases, overdue,
-         *     misuse, guarantees). Poll with `If-None-Match`: while no event was committed since, the answer is 304,
-         *     from the worker's memory without a database round trip.
+         *     misuse, guarantees).
          */
         get: operations["listEvents"];
         put?: never;
@@ -1373,230 +1396,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/watch-lists": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Watch-lists with their reporting duty
-         * @description Watch-lists with their reporting duty. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
-         */
-        get: operations["listWatchLists"];
-        put?: never;
-        /**
-         * Set up a watch-list (a programme's appendix)
-         * @description Set up a watch-list (a programme's appendix). Needs the `watchlist.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["createWatchList"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/watch-lists/{watch_list_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Read a watch-list
-         * @description Read a watch-list. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
-         */
-        get: operations["getWatchList"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/watch-lists/{watch_list_id}/members": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The list's members on a day, with progress, milestones and lead official as known then
-         * @description The list's members on a day, with progress, milestones and lead official as known then. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
-         */
-        get: operations["listWatchListMembers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/watch-lists/{watch_list_id}/changes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The list's membership history (append-only joins and leaves)
-         * @description The list's membership history (append-only joins and leaves). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
-         */
-        get: operations["listWatchListChanges"];
-        put?: never;
-        /**
-         * A project joins or leaves the list from a date
-         * @description A project joins or leaves the list from a date. Needs the `watchlist.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["recordWatchListChange"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/people": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * People: lead officials and working-group members
-         * @description People: lead officials and working-group members. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
-         */
-        get: operations["listPeople"];
-        put?: never;
-        /**
-         * Register a person (name, title, organisation)
-         * @description Register a person (name, title, organisation). Needs the `people.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["createPerson"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/people/{person_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Read a person
-         * @description Read a person. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
-         */
-        get: operations["getPerson"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/leads": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A project's lead officials over time, and the one on as_of
-         * @description A project's lead officials over time, and the one on as_of. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
-         */
-        get: operations["listProjectLeads"];
-        put?: never;
-        /**
-         * Name a project's lead official from a date
-         * @description Name a project's lead official from a date. Needs the `project.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["assignProjectLead"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/working-groups/{working_group_id}/members": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A working group's members (Tổ công tác) on a day
-         * @description A working group's members (Tổ công tác) on a day. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
-         */
-        get: operations["listWorkingGroupMembers"];
-        put?: never;
-        /**
-         * A person joins or leaves a working group from a date
-         * @description A person joins or leaves a working group from a date. Needs the `people.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["recordWorkingGroupChange"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/progress": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Physical progress and milestones as known on a day
-         * @description Physical progress and milestones as known on a day. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
-         */
-        get: operations["getProjectProgress"];
-        put?: never;
-        /**
-         * Report physical progress (% of the works done) on a day
-         * @description Report physical progress (% of the works done) on a day. Needs the `progress.write` action (roles: admin, owner, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["reportProgress"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/milestones": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Report a milestone's planned and/or actual date (start, completion, inauguration)
-         * @description Report a milestone's planned and/or actual date (start, completion, inauguration). Needs the `progress.write` action (roles: admin, owner, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
-         */
-        post: operations["reportMilestone"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1820,12 +1619,7 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
-             */
-            budget_holder_id?: number | null;
-            /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán), next_year_advance (ứng trước kế hoạch vốn năm sau, R1a); advance_repayment (thu hồi vốn ứng trước) is recorded by the service with the next year's first new capital and refused here (`generated_kind`) */
+            /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán) */
             kind: components["schemas"]["AllocationKind"];
             /**
              * Amount Vnd
@@ -1834,6 +1628,14 @@ export interface components {
              * @example 1500000000
              */
             amount_vnd: number;
+            /**
+             * Added Vnd
+             * Format: int64
+             * @description R1b provenance: of amount_vnd, the capital added by the province itself (giao tăng); the rest is the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng). A decrease names the part of each it takes; an extension carries none
+             * @default 0
+             * @example 0
+             */
+            added_vnd: number;
             /**
              * Tranche
              * @description Allocation tranche (đợt), e.g. 3 for đợt 3
@@ -1867,7 +1669,7 @@ export interface components {
          * @description Kind of capital-plan ledger entry (kế hoạch vốn).
          * @enum {string}
          */
-        AllocationKind: "initial" | "supplement" | "adjustment_in" | "adjustment_out" | "extension" | "lapse" | "next_year_advance" | "advance_repayment";
+        AllocationKind: "initial" | "supplement" | "adjustment_in" | "adjustment_out" | "extension" | "lapse";
         /** AllocationOut */
         AllocationOut: {
             /**
@@ -1881,12 +1683,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder (organisation id): whose budget the pool is
-             */
-            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -1904,6 +1700,12 @@ export interface components {
              * @description Signed change of the plan (extension: amount extended)
              */
             amount_vnd: number;
+            /**
+             * Added Vnd
+             * Format: int64
+             * @description R1b: of amount_vnd (same sign), the capital added by the province (giao tăng)
+             */
+            added_vnd: number;
             /** Tranche */
             tranche: number | null;
             /** Decision Number */
@@ -1931,6 +1733,12 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Assigned Vnd
+             * Format: int64
+             * @description R1b: of amount_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            readonly assigned_vnd: number;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2119,11 +1927,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
-             */
-            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2521,11 +2324,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
-             */
-            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2587,12 +2385,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder (organisation id): whose budget the pool is
-             */
-            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2697,11 +2489,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
-             */
-            budget_holder_id?: number | null;
             /** @description payment (hồ sơ thanh toán) or advance (hồ sơ tạm ứng) */
             kind: components["schemas"]["DossierKind"];
             /** Contract Id */
@@ -2742,12 +2529,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder (organisation id): whose budget the pool is
-             */
-            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2860,11 +2641,6 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
-             */
-            budget_holder_id?: number | null;
-            /**
              * Amount Vnd
              * Format: int64
              * @description The envelope: new capital to distribute (vốn bổ sung)
@@ -2876,6 +2652,11 @@ export interface components {
              * @description The tranche (đợt), written on each supplement
              */
             tranche?: number | null;
+            /**
+             * @description R1b: who assigned the new capital — `added` (giao tăng: the province's own, like a third tranche of local capital) or `assigned` (giao theo kế hoạch Thủ tướng: a Prime Minister's supplement)
+             * @default added
+             */
+            provenance: components["schemas"]["PlanProvenance"];
         };
         /**
          * Escalation
@@ -2902,7 +2683,7 @@ export interface components {
             /** Project Id */
             project_id: number | null;
             /** @description The event's payload; its members depend on `type` (`components.x-event-types`) */
-            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.watch_list.created"] | components["schemas"]["EventPayload.watch_list.membership_changed"] | components["schemas"]["EventPayload.person.created"] | components["schemas"]["EventPayload.project.lead_assigned"] | components["schemas"]["EventPayload.working_group.membership_changed"] | components["schemas"]["EventPayload.project.progress_reported"] | components["schemas"]["EventPayload.project.milestone_reported"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
+            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.medium_term.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
             /**
              * Known On
              * Format: date
@@ -2925,11 +2706,6 @@ export interface components {
              */
             next_after: number;
         };
-        /**
-         * EventType
-         * @enum {string}
-         */
-        EventType: "advance.due_soon" | "advance.extended" | "advance.held_for_disputes" | "advance.marked_misuse" | "advance.overdue" | "advance.recorded" | "advance.updated" | "allocation.recorded" | "calendar_day.deleted" | "calendar_day.set" | "contract.created" | "contract.guarantee_expired" | "contract.guarantee_expiring" | "contract.updated" | "disbursement.recorded" | "disbursement.reversed" | "dossier.complete" | "dossier.delay_reason" | "dossier.paid" | "dossier.returned" | "dossier.submitted" | "extra_need.registered" | "milestone_curve.set" | "obstacle.changed" | "obstacle.opened" | "person.created" | "project.created" | "project.lead_assigned" | "project.milestone_reported" | "project.progress_reported" | "project.updated" | "reallocation_proposal.applied" | "reallocation_proposal.approved" | "reallocation_proposal.drafted" | "reallocation_proposal.rejected" | "reallocation_proposal.submitted" | "recovery_case.closed" | "recovery_case.commitment" | "recovery_case.escalation" | "recovery_case.notice_sent" | "recovery_case.opened" | "recovery_case.recovery" | "rule_set.updated" | "schedule.registered" | "watch_list.created" | "watch_list.membership_changed" | "working_group.membership_changed";
         /**
          * ExtraNeedCreate
          * @description Extra-need request (đăng ký nhu cầu bổ sung vốn) for a project, pool and plan year.
@@ -2954,11 +2730,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id) of the pool; omitted: the default of the capital plan (see `AllocationCreate`)
-             */
-            budget_holder_id?: number | null;
             /**
              * Amount Vnd
              * Format: int64
@@ -3001,12 +2772,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder (organisation id) of the pool
-             */
-            budget_holder_id: number;
             /**
              * Amount Vnd
              * Format: int64
@@ -3148,91 +2913,7 @@ export interface components {
          * GroupBy
          * @enum {string}
          */
-        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "budget_holder" | "working_group" | "watch_list" | "lead_official";
-        /** GroupMemberChange */
-        GroupMemberChange: {
-            /**
-             * Person Id
-             * Format: int64
-             */
-            person_id: number;
-            /**
-             * Action
-             * @enum {string}
-             */
-            action: "join" | "leave";
-            /** @description leader (tổ trưởng), deputy, member; default: the last role, else member */
-            role?: components["schemas"]["GroupRole"] | null;
-            /**
-             * Effective On
-             * Format: date
-             */
-            effective_on: string;
-        };
-        /** GroupMemberChangeOut */
-        GroupMemberChangeOut: {
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /**
-             * Working Group Id
-             * Format: int64
-             */
-            working_group_id: number;
-            /**
-             * Person Id
-             * Format: int64
-             */
-            person_id: number;
-            /**
-             * Action
-             * @enum {string}
-             */
-            action: "join" | "leave";
-            role: components["schemas"]["GroupRole"];
-            /**
-             * Effective On
-             * Format: date
-             */
-            effective_on: string;
-            /**
-             * Recorded At
-             * Format: date-time
-             */
-            recorded_at: string;
-        };
-        /** GroupMemberOut */
-        GroupMemberOut: {
-            person: components["schemas"]["PersonRef"];
-            role: components["schemas"]["GroupRole"];
-            /**
-             * Member Since
-             * Format: date
-             */
-            member_since: string;
-        };
-        /** GroupMembersOut */
-        GroupMembersOut: {
-            /**
-             * Working Group Id
-             * Format: int64
-             */
-            working_group_id: number;
-            /**
-             * As Of
-             * Format: date
-             */
-            as_of: string;
-            /** Items */
-            items: components["schemas"]["GroupMemberOut"][];
-        };
-        /**
-         * GroupRole
-         * @enum {string}
-         */
-        GroupRole: "leader" | "deputy" | "member";
+        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "working_group" | "watch_list" | "lead_official";
         /** HeldForDisputes */
         HeldForDisputes: {
             /**
@@ -3282,6 +2963,23 @@ export interface components {
          */
         IndicatorRow: {
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
              * Project Id
              * Format: int64
              */
@@ -3301,11 +2999,8 @@ export interface components {
             location: string;
             /** Working Group Id */
             working_group_id: number | null;
-            /**
-             * Watch Lists
-             * @description Codes of the watch-lists it is on (R21)
-             */
-            watch_lists: string[];
+            /** Watch Lists */
+            watch_lists: components["schemas"]["WatchList"][];
             /**
              * Plan Vnd
              * Format: int64
@@ -3357,6 +3052,23 @@ export interface components {
          */
         IndicatorsOut: {
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
              * Project Id
              * Format: int64
              */
@@ -3387,7 +3099,7 @@ export interface components {
             disbursed_vnd: number;
             /**
              * Rate Pct
-             * @description Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %
+             * @description Disbursement rate (tỷ lệ giải ngân) = disbursed ÷ plan, %: the rate of the province's plan (R1b)
              */
             rate_pct: number;
             /**
@@ -3446,212 +3158,145 @@ export interface components {
             /** Flags */
             flags: components["schemas"]["FlagOut"][];
         };
-        /** LeadAssign */
-        LeadAssign: {
-            /**
-             * Person Id
-             * Format: int64
-             */
-            person_id: number;
-            /**
-             * Effective On
-             * Format: date
-             * @description From this day; on or after the project's latest assignment
-             */
-            effective_on: string;
-            /** Decision Ref */
-            decision_ref?: string | null;
-        };
-        /** LeadOut */
-        LeadOut: {
-            /**
-             * Person Id
-             * Format: int64
-             */
-            person_id: number;
-            /**
-             * Effective On
-             * Format: date
-             * @description From this day; on or after the project's latest assignment
-             */
-            effective_on: string;
-            /** Decision Ref */
-            decision_ref?: string | null;
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /**
-             * Project Id
-             * Format: int64
-             */
-            project_id: number;
-            person: components["schemas"]["PersonRef"];
-            /**
-             * Recorded At
-             * Format: date-time
-             */
-            recorded_at: string;
-        };
-        /** LeadsOut */
-        LeadsOut: {
-            /**
-             * Project Id
-             * Format: int64
-             */
-            project_id: number;
-            /**
-             * As Of
-             * Format: date
-             */
-            as_of: string;
-            /** @description The lead official on as_of */
-            lead: components["schemas"]["PersonRef"] | null;
-            /**
-             * Items
-             * @description Every assignment, oldest first
-             */
-            items: components["schemas"]["LeadOut"][];
-        };
         /**
          * MatchStatus
          * @enum {string}
          */
         MatchStatus: "unmatched_report" | "unmatched_treasury" | "amount_differs" | "matched";
-        /** MemberOut */
-        MemberOut: {
+        /** MediumTermCeilingOut */
+        MediumTermCeilingOut: {
+            /** Period */
+            period: string;
+            capital_source: components["schemas"]["CapitalSource"];
             /**
-             * Project Id
+             * Ceiling Vnd
              * Format: int64
+             * @description Medium-term ceiling: the sum of the entries
              */
-            project_id: number;
-            /** Code */
-            code: string;
-            /** Name */
-            name: string;
-            funding: components["schemas"]["ProjectFunding"];
+            ceiling_vnd: number;
             /**
-             * Member Since
-             * Format: date
-             */
-            member_since: string;
-            /**
-             * Physical Pct
-             * @description Physical progress (% of works) as last reported by as_of
-             */
-            physical_pct: number | null;
-            /** Progress Reported On */
-            progress_reported_on: string | null;
-            lead: components["schemas"]["PersonRef"] | null;
-            /** Milestones */
-            milestones: components["schemas"]["MilestoneOut"][];
-        };
-        /** MembersOut */
-        MembersOut: {
-            /**
-             * Watch List Id
+             * Annual Plans Vnd
              * Format: int64
+             * @description Sum of the project's annual plans of this source over the period
              */
-            watch_list_id: number;
+            annual_plans_vnd: number;
             /**
-             * As Of
-             * Format: date
+             * Headroom Vnd
+             * Format: int64
+             * @description ceiling − annual plans: what annual allocations may still add (R1c)
              */
-            as_of: string;
-            /** Items */
-            items: components["schemas"]["MemberOut"][];
+            headroom_vnd: number;
         };
         /**
-         * MembershipChange
-         * @description A project joins or leaves the list from a date (append-only: a correction is a new change).
+         * MediumTermCreate
+         * @description A decision on a project's medium-term plan (kế hoạch đầu tư công trung hạn) for one period and source.
+         * @example {
+         *       "amount_vnd": 120000000000,
+         *       "authority": "HĐND tỉnh Vĩnh Phúc",
+         *       "capital_source": "local_balanced",
+         *       "decision_date": "2021-08-20",
+         *       "decision_number": "45/NQ-HĐND",
+         *       "kind": "initial",
+         *       "period": "2021-2025"
+         *     }
          */
-        MembershipChange: {
+        MediumTermCreate: {
             /**
-             * Project Id
+             * Period
+             * @description Medium-term period (giai đoạn trung hạn), five plan years: 2021-2025, 2026-2030
+             * @example 2021-2025
+             */
+            period: string;
+            /** @description Capital source (nguồn vốn) */
+            capital_source: components["schemas"]["CapitalSource"];
+            /** @description initial (giao kế hoạch trung hạn; one per period and source), adjustment_in / adjustment_out (điều chỉnh tăng / giảm) */
+            kind: components["schemas"]["MediumTermKind"];
+            /**
+             * Amount Vnd
              * Format: int64
+             * @description Positive amount in đồng; the kind gives the direction
+             * @example 1500000000
              */
-            project_id: number;
+            amount_vnd: number;
             /**
-             * Action
-             * @enum {string}
+             * Decision Number
+             * @description Decision number (số nghị quyết / quyết định)
              */
-            action: "join" | "leave";
+            decision_number: string;
             /**
-             * Effective On
+             * Decision Date
              * Format: date
-             * @description On or after the pair's latest change
              */
-            effective_on: string;
-            /** Decision Ref */
-            decision_ref?: string | null;
+            decision_date: string;
+            /**
+             * Authority
+             * @description Deciding authority (cơ quan quyết định), e.g. HĐND tỉnh
+             */
+            authority: string;
             /** Note */
             note?: string | null;
         };
-        /** MembershipChangeOut */
-        MembershipChangeOut: {
-            /**
-             * Project Id
-             * Format: int64
-             */
-            project_id: number;
-            /**
-             * Action
-             * @enum {string}
-             */
-            action: "join" | "leave";
-            /**
-             * Effective On
-             * Format: date
-             * @description On or after the pair's latest change
-             */
-            effective_on: string;
-            /** Decision Ref */
-            decision_ref?: string | null;
-            /** Note */
-            note?: string | null;
+        /** MediumTermEntryOut */
+        MediumTermEntryOut: {
             /**
              * Id
              * Format: int64
              */
             id: number;
             /**
-             * Watch List Id
+             * Project Id
              * Format: int64
              */
-            watch_list_id: number;
+            project_id: number;
+            /** Period */
+            period: string;
+            capital_source: components["schemas"]["CapitalSource"];
+            kind: components["schemas"]["MediumTermKind"];
             /**
-             * Recorded At
+             * Amount Vnd
+             * Format: int64
+             * @description Signed change of the ceiling
+             */
+            amount_vnd: number;
+            /** Decision Number */
+            decision_number: string;
+            /**
+             * Decision Date
+             * Format: date
+             */
+            decision_date: string;
+            /** Authority */
+            authority: string;
+            /** Note */
+            note: string | null;
+            /**
+             * Known On
+             * Format: date
+             */
+            known_on: string;
+            /**
+             * Created At
              * Format: date-time
              */
-            recorded_at: string;
-            /** Key Id */
-            key_id: number | null;
+            created_at: string;
         };
         /**
-         * Milestone
+         * MediumTermKind
+         * @description Kind of medium-term plan entry (kế hoạch đầu tư công trung hạn, R1c).
          * @enum {string}
          */
-        Milestone: "start" | "completion" | "inauguration";
-        /** MilestoneCreate */
-        MilestoneCreate: {
-            /** @description start (khởi công), completion (hoàn thành), inauguration (khánh thành) */
-            milestone: components["schemas"]["Milestone"];
-            /** Planned On */
-            planned_on?: string | null;
+        MediumTermKind: "initial" | "adjustment_in" | "adjustment_out";
+        /** MediumTermPlanOut */
+        MediumTermPlanOut: {
             /**
-             * Actual On
-             * @description Not after reported_on
+             * Project Id
+             * Format: int64
              */
-            actual_on?: string | null;
-            /**
-             * Reported On
-             * Format: date
-             * @description The day this is known (not in the future)
-             */
-            reported_on: string;
-            /** Note */
-            note?: string | null;
+            project_id: number;
+            /** Ceilings */
+            ceilings: components["schemas"]["MediumTermCeilingOut"][];
+            /** Entries */
+            entries: components["schemas"]["MediumTermEntryOut"][];
         };
         /** MilestoneCurveIn */
         MilestoneCurveIn: {
@@ -3672,27 +3317,6 @@ export interface components {
             is_default: boolean;
             /** Points */
             points: components["schemas"]["MilestonePointOut"][];
-        };
-        /** MilestoneDates */
-        MilestoneDates: {
-            /** Planned On */
-            planned_on: string | null;
-            /** Actual On */
-            actual_on: string | null;
-        };
-        /** MilestoneOut */
-        MilestoneOut: {
-            milestone: components["schemas"]["Milestone"];
-            /** Planned On */
-            planned_on: string | null;
-            /** Actual On */
-            actual_on: string | null;
-            /**
-             * Reported On
-             * Format: date
-             * @description The report these dates come from (the latest dated by as_of)
-             */
-            reported_on: string;
         };
         /** MilestonePointIn */
         MilestonePointIn: {
@@ -3720,43 +3344,6 @@ export interface components {
              */
             target_pct: number;
         };
-        /** MilestoneReportOut */
-        MilestoneReportOut: {
-            /** @description start (khởi công), completion (hoàn thành), inauguration (khánh thành) */
-            milestone: components["schemas"]["Milestone"];
-            /** Planned On */
-            planned_on?: string | null;
-            /**
-             * Actual On
-             * @description Not after reported_on
-             */
-            actual_on?: string | null;
-            /**
-             * Reported On
-             * Format: date
-             * @description The day this is known (not in the future)
-             */
-            reported_on: string;
-            /** Note */
-            note?: string | null;
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /**
-             * Project Id
-             * Format: int64
-             */
-            project_id: number;
-            /**
-             * Recorded At
-             * Format: date-time
-             */
-            recorded_at: string;
-            /** Key Id */
-            key_id: number | null;
-        };
         /** MisuseMark */
         MisuseMark: {
             /**
@@ -3776,9 +3363,15 @@ export interface components {
             /**
              * Plan Vnd
              * Format: int64
-             * @description Kế hoạch vốn năm
+             * @description Kế hoạch vốn năm: the province's plan (kế hoạch tỉnh giao)
              */
             plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of which assigned by the Prime Minister (kế hoạch Thủ tướng giao); the rest the province added (giao tăng)
+             */
+            assigned_plan_vnd: number;
             /**
              * Actual To Last Month Vnd
              * Format: int64
@@ -3827,10 +3420,20 @@ export interface components {
              */
             rate_to_last_month_pct: number;
             /**
+             * Rate To Last Month Of Assigned Plan Pct
+             * @description R1b: actual_to_last_month_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            rate_to_last_month_of_assigned_plan_pct: number | null;
+            /**
              * Estimate Rate Pct
              * @description estimate_to_month_end_vnd / plan_vnd, %, 2 decimals
              */
             estimate_rate_pct: number;
+            /**
+             * Estimate Rate Of Assigned Plan Pct
+             * @description R1b: estimate_to_month_end_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            estimate_rate_of_assigned_plan_pct: number | null;
         };
         /** MonthlyReport */
         MonthlyReport: {
@@ -3861,9 +3464,15 @@ export interface components {
             /**
              * Plan Vnd
              * Format: int64
-             * @description Kế hoạch vốn năm
+             * @description Kế hoạch vốn năm: the province's plan (kế hoạch tỉnh giao)
              */
             plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of which assigned by the Prime Minister (kế hoạch Thủ tướng giao); the rest the province added (giao tăng)
+             */
+            assigned_plan_vnd: number;
             /**
              * Actual To Last Month Vnd
              * Format: int64
@@ -3912,10 +3521,20 @@ export interface components {
              */
             rate_to_last_month_pct: number;
             /**
+             * Rate To Last Month Of Assigned Plan Pct
+             * @description R1b: actual_to_last_month_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            rate_to_last_month_of_assigned_plan_pct: number | null;
+            /**
              * Estimate Rate Pct
              * @description estimate_to_month_end_vnd / plan_vnd, %, 2 decimals
              */
             estimate_rate_pct: number;
+            /**
+             * Estimate Rate Of Assigned Plan Pct
+             * @description R1b: estimate_to_month_end_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
+             */
+            estimate_rate_of_assigned_plan_pct: number | null;
             /**
              * Capital Source
              * @description Capital source (nguồn vốn)
@@ -4163,12 +3782,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder (organisation id) of the advance's pool
-             */
-            budget_holder_id: number;
-            /**
              * Advanced On
              * Format: date
              */
@@ -4368,16 +3981,6 @@ export interface components {
              */
             next_page_token?: string | null;
         };
-        /** Page[MembershipChangeOut] */
-        Page_MembershipChangeOut_: {
-            /** Items */
-            items: components["schemas"]["MembershipChangeOut"][];
-            /**
-             * Next Page Token
-             * @description Opaque token for the next page; null on the last page
-             */
-            next_page_token?: string | null;
-        };
         /** Page[ObstacleOut] */
         Page_ObstacleOut_: {
             /** Items */
@@ -4392,16 +3995,6 @@ export interface components {
         Page_OrganisationOut_: {
             /** Items */
             items: components["schemas"]["OrganisationOut"][];
-            /**
-             * Next Page Token
-             * @description Opaque token for the next page; null on the last page
-             */
-            next_page_token?: string | null;
-        };
-        /** Page[PersonOut] */
-        Page_PersonOut_: {
-            /** Items */
-            items: components["schemas"]["PersonOut"][];
             /**
              * Next Page Token
              * @description Opaque token for the next page; null on the last page
@@ -4458,16 +4051,6 @@ export interface components {
              */
             next_page_token?: string | null;
         };
-        /** Page[WatchListOut] */
-        Page_WatchListOut_: {
-            /** Items */
-            items: components["schemas"]["WatchListOut"][];
-            /**
-             * Next Page Token
-             * @description Opaque token for the next page; null on the last page
-             */
-            next_page_token?: string | null;
-        };
         /** Page[WorkingGroupOut] */
         Page_WorkingGroupOut_: {
             /** Items */
@@ -4478,58 +4061,12 @@ export interface components {
              */
             next_page_token?: string | null;
         };
-        /** PersonCreate */
-        PersonCreate: {
-            /**
-             * Full Name
-             * @example Trần Minh Khải
-             */
-            full_name: string;
-            /**
-             * Title
-             * @example Phó Chủ tịch UBND tỉnh
-             */
-            title?: string | null;
-            /** Organisation Id */
-            organisation_id?: number | null;
-        };
-        /** PersonOut */
-        PersonOut: {
-            /**
-             * Full Name
-             * @example Trần Minh Khải
-             */
-            full_name: string;
-            /**
-             * Title
-             * @example Phó Chủ tịch UBND tỉnh
-             */
-            title?: string | null;
-            /** Organisation Id */
-            organisation_id?: number | null;
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-        };
-        /** PersonRef */
-        PersonRef: {
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /** Full Name */
-            full_name: string;
-            /** Title */
-            title: string | null;
-        };
+        /**
+         * PlanProvenance
+         * @description Who assigned capital of a plan (R1b).
+         * @enum {string}
+         */
+        PlanProvenance: "assigned" | "added";
         /** PoolBalanceOut */
         PoolBalanceOut: {
             /**
@@ -4544,12 +4081,6 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder (organisation id): whose budget the pool is
-             */
-            budget_holder_id: number;
-            /**
              * Project Id
              * Format: int64
              */
@@ -4557,9 +4088,21 @@ export interface components {
             /**
              * Plan Vnd
              * Format: int64
-             * @description Plan (kế hoạch vốn) for the pool
+             * @description Plan (kế hoạch vốn) for the pool: the province's plan, all provenances
              */
             plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
             /**
              * Extended Vnd
              * Format: int64
@@ -4596,9 +4139,14 @@ export interface components {
             remaining_vnd: number;
             /**
              * Rate Pct
-             * @description Disbursed ÷ plan × 100 (a percentage)
+             * @description R1b rate of the province's plan: disbursed ÷ plan_vnd × 100 (0 without plan)
              */
             rate_pct: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description R1b rate of the Prime Minister's plan: the same disbursed ÷ assigned_plan_vnd × 100; null when the pool holds only capital the province added
+             */
+            rate_of_assigned_plan_pct: number | null;
         };
         /** PoolIn */
         PoolIn: {
@@ -4606,11 +4154,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /**
-             * Budget Holder Id
-             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
-             */
-            budget_holder_id?: number | null;
         };
         /**
          * Problem
@@ -4647,55 +4190,6 @@ export interface components {
             errors?: components["schemas"]["FieldError"][] | null;
         } & {
             [key: string]: unknown;
-        };
-        /** ProgressCreate */
-        ProgressCreate: {
-            /**
-             * Reported On
-             * Format: date
-             * @description The day the figure describes (not in the future)
-             */
-            reported_on: string;
-            /**
-             * Physical Pct
-             * @description % of the works done
-             */
-            physical_pct: number;
-            /** Note */
-            note?: string | null;
-        };
-        /** ProgressOut */
-        ProgressOut: {
-            /**
-             * Reported On
-             * Format: date
-             * @description The day the figure describes (not in the future)
-             */
-            reported_on: string;
-            /**
-             * Physical Pct
-             * @description % of the works done
-             */
-            physical_pct: number;
-            /** Note */
-            note?: string | null;
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /**
-             * Project Id
-             * Format: int64
-             */
-            project_id: number;
-            /**
-             * Recorded At
-             * Format: date-time
-             */
-            recorded_at: string;
-            /** Key Id */
-            key_id: number | null;
         };
         /** ProjectBalancesOut */
         ProjectBalancesOut: {
@@ -4767,9 +4261,9 @@ export interface components {
             end_year: number;
             /**
              * Watch Lists
-             * @description Codes of the watch-lists it is on today (e.g. app1/app2/app3, the action programme's appendices). Written, it joins and leaves lists from today: POST /watch-lists/{id}/changes records a date and a decision
+             * @description Appendices 1/2/3 of the action programme
              */
-            watch_lists?: string[];
+            watch_lists?: components["schemas"]["WatchList"][];
             /**
              * Is Key Project
              * @description Key project (dự án trọng điểm)
@@ -4777,10 +4271,10 @@ export interface components {
              */
             is_key_project: boolean;
             /**
-             * Lead Person Id
-             * @description Its lead official today (a person). Written, the person leads it from today: POST /projects/{id}/leads records a date and a decision
+             * Lead Official
+             * @description Leader following the project (lãnh đạo theo dõi)
              */
-            lead_person_id?: number | null;
+            lead_official?: string | null;
             /**
              * Working Group Id
              * @description Provincial working group (Tổ công tác)
@@ -4792,18 +4286,7 @@ export interface components {
              * @example VP-GT-0001
              */
             code: string;
-            /**
-             * @description public (đầu tư công) or non_budget (ngoài ngân sách: progress, milestones and obstacles, never plans or disbursements)
-             * @default public
-             */
-            funding: components["schemas"]["ProjectFunding"];
         };
-        /**
-         * ProjectFunding
-         * @description How a project is financed: only public investment has a capital ledger.
-         * @enum {string}
-         */
-        ProjectFunding: "public" | "non_budget";
         /**
          * ProjectGroup
          * @enum {string}
@@ -4864,9 +4347,9 @@ export interface components {
             end_year: number;
             /**
              * Watch Lists
-             * @description Codes of the watch-lists it is on today (e.g. app1/app2/app3, the action programme's appendices). Written, it joins and leaves lists from today: POST /watch-lists/{id}/changes records a date and a decision
+             * @description Appendices 1/2/3 of the action programme
              */
-            watch_lists?: string[];
+            watch_lists?: components["schemas"]["WatchList"][];
             /**
              * Is Key Project
              * @description Key project (dự án trọng điểm)
@@ -4874,10 +4357,10 @@ export interface components {
              */
             is_key_project: boolean;
             /**
-             * Lead Person Id
-             * @description Its lead official today (a person). Written, the person leads it from today: POST /projects/{id}/leads records a date and a decision
+             * Lead Official
+             * @description Leader following the project (lãnh đạo theo dõi)
              */
-            lead_person_id?: number | null;
+            lead_official?: string | null;
             /**
              * Working Group Id
              * @description Provincial working group (Tổ công tác)
@@ -4890,12 +4373,6 @@ export interface components {
             id: number;
             /** Code */
             code: string;
-            funding: components["schemas"]["ProjectFunding"];
-            /**
-             * Lead Official
-             * @description The lead official's title and name today (read only)
-             */
-            lead_official: string | null;
             status: components["schemas"]["ProjectStatus"];
             /**
              * Version
@@ -4913,32 +4390,6 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
-        };
-        /** ProjectProgressOut */
-        ProjectProgressOut: {
-            /**
-             * Project Id
-             * Format: int64
-             */
-            project_id: number;
-            /**
-             * As Of
-             * Format: date
-             */
-            as_of: string;
-            /** Physical Pct */
-            physical_pct: number | null;
-            /** Progress Reported On */
-            progress_reported_on: string | null;
-            /** Milestones */
-            milestones: components["schemas"]["MilestoneOut"][];
-            /**
-             * Progress Reports
-             * @description Reports dated by as_of, oldest first
-             */
-            progress_reports: components["schemas"]["ProgressOut"][];
-            /** Milestone Reports */
-            milestone_reports: components["schemas"]["MilestoneReportOut"][];
         };
         /**
          * ProjectStage
@@ -4974,11 +4425,11 @@ export interface components {
             /** End Year */
             end_year?: number | null;
             /** Watch Lists */
-            watch_lists?: string[] | null;
+            watch_lists?: components["schemas"]["WatchList"][] | null;
             /** Is Key Project */
             is_key_project?: boolean | null;
-            /** Lead Person Id */
-            lead_person_id?: number | null;
+            /** Lead Official */
+            lead_official?: string | null;
             /** Working Group Id */
             working_group_id?: number | null;
             status?: components["schemas"]["ProjectStatus"] | null;
@@ -5389,12 +4840,6 @@ export interface components {
             reason: string;
         };
         /**
-         * ReportFrequency
-         * @description How often a watch-list's members report (định kỳ báo cáo).
-         * @enum {string}
-         */
-        ReportFrequency: "weekly" | "monthly" | "quarterly" | "ad_hoc";
-        /**
          * ReversalCreate
          * @description A correction: a new entry that negates a recorded disbursement.
          */
@@ -5651,6 +5096,23 @@ export interface components {
         /** SummaryFigures */
         SummaryFigures: {
             /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
              * Projects
              * Format: int64
              */
@@ -5691,6 +5153,23 @@ export interface components {
         };
         /** SummaryGroup */
         SummaryGroup: {
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the plan assigned by the Prime Minister (giao theo kế hoạch Thủ tướng)
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description Of plan_vnd, the capital added by the province (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description Disbursed ÷ assigned_plan_vnd, % (tỷ lệ so với kế hoạch Thủ tướng giao); null without such a plan. rate_pct is the rate of the province's plan (tỷ lệ so với kế hoạch tỉnh giao)
+             */
+            rate_of_assigned_plan_pct: number | null;
             /**
              * Projects
              * Format: int64
@@ -5784,12 +5263,6 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
-             * Budget Holder Id
-             * Format: int64
-             * @description R1 budget holder: donor and recipient pools share it (R19)
-             */
-            budget_holder_id: number;
-            /**
              * Plan Year
              * Format: int64
              */
@@ -5812,78 +5285,22 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /**
+         * WatchList
+         * @enum {string}
+         */
+        WatchList: "app1" | "app2" | "app3";
         /** WatchListAppendix */
         WatchListAppendix: {
             /**
              * Watch List
-             * @description The list's code, e.g. app1 | app2 | app3
+             * @description app1 | app2 | app3
              */
             watch_list: string;
-            /**
-             * Watch List Id
-             * Format: int64
-             */
-            watch_list_id: number;
             /** Title */
             title: string;
-            /** Decision Ref */
-            decision_ref: string | null;
-            project_funding: components["schemas"]["ProjectFunding"] | null;
-            /**
-             * Reporter
-             * @description Reporting duty: who reports
-             */
-            reporter: string | null;
-            /** @description … how often */
-            report_frequency: components["schemas"]["ReportFrequency"] | null;
-            /**
-             * Report To
-             * @description … to whom
-             */
-            report_to: string | null;
-            /** Report Duty */
-            report_duty: string | null;
             /** Items */
             items: components["schemas"]["WatchListItem"][];
-        };
-        /** WatchListCreate */
-        WatchListCreate: {
-            /**
-             * Code
-             * @example app2
-             */
-            code: string;
-            /**
-             * Name
-             * @example Phụ lục 2: Dự án đầu tư công lớn, trọng điểm
-             */
-            name: string;
-            /**
-             * Decision Ref
-             * @description The programme or decision that set it
-             */
-            decision_ref?: string | null;
-            /** Decided On */
-            decided_on?: string | null;
-            /** @description Which projects may join: public (đầu tư công), non_budget (ngoài ngân sách); null: any */
-            project_funding?: components["schemas"]["ProjectFunding"] | null;
-            /**
-             * Reporter
-             * @description Who reports (e.g. the investors, the districts)
-             */
-            reporter?: string | null;
-            /** @description How often: weekly, monthly, quarterly, ad_hoc (báo cáo nhanh) */
-            report_frequency?: components["schemas"]["ReportFrequency"] | null;
-            /**
-             * Report To Organisation Id
-             * @description To whom (e.g. Sở Kế hoạch và Đầu tư)
-             */
-            report_to_organisation_id?: number | null;
-            /**
-             * Report Duty
-             * @description The duty in the programme's words
-             */
-            report_duty?: string | null;
         };
         /** WatchListFlag */
         WatchListFlag: {
@@ -5911,35 +5328,38 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /** @description non_budget projects (Appendix 1) have no capital figures: null */
-            funding: components["schemas"]["ProjectFunding"];
             /**
-             * Member Since
-             * Format: date
+             * Plan Vnd
+             * Format: int64
              */
-            member_since: string;
-            /** Plan Vnd */
-            plan_vnd: number | null;
-            /** Disbursed Vnd */
-            disbursed_vnd: number | null;
-            /** Rate Pct */
-            rate_pct: number | null;
-            /** Forecast Vnd */
-            forecast_vnd: number | null;
+            plan_vnd: number;
             /**
-             * Physical Pct
-             * @description Physical progress as last reported by as_of
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, assigned by the Prime Minister
              */
-            physical_pct: number | null;
-            /** Progress Reported On */
-            progress_reported_on: string | null;
-            milestones: components["schemas"]["WatchListMilestones"];
-            /** Lead Person Id */
-            lead_person_id: number | null;
+            assigned_plan_vnd: number;
             /**
-             * Lead Official
-             * @description The lead official on as_of: title and name
+             * Disbursed Vnd
+             * Format: int64
              */
+            disbursed_vnd: number;
+            /**
+             * Rate Pct
+             * @description R1b: disbursed ÷ plan_vnd (the province's plan), %
+             */
+            rate_pct: number;
+            /**
+             * Rate Of Assigned Plan Pct
+             * @description R1b: disbursed ÷ assigned_plan_vnd, %; null without such a plan
+             */
+            rate_of_assigned_plan_pct: number | null;
+            /**
+             * Forecast Vnd
+             * Format: int64
+             */
+            forecast_vnd: number;
+            /** Lead Official */
             lead_official: string | null;
             /** Flags */
             flags: components["schemas"]["WatchListFlag"][];
@@ -5950,15 +5370,6 @@ export interface components {
             obstacles: components["schemas"]["WatchListObstacle"][];
             /** Recommendations */
             recommendations: string[];
-        };
-        /** WatchListMilestones */
-        WatchListMilestones: {
-            /** @description Khởi công */
-            start: components["schemas"]["MilestoneDates"];
-            /** @description Hoàn thành */
-            completion: components["schemas"]["MilestoneDates"];
-            /** @description Khánh thành */
-            inauguration: components["schemas"]["MilestoneDates"];
         };
         /** WatchListObstacle */
         WatchListObstacle: {
@@ -5975,68 +5386,6 @@ export interface components {
             status: string;
             /** Deadline */
             deadline: string | null;
-            /**
-             * Responsible Organisation Id
-             * @description The agency responsible for unblocking it
-             */
-            responsible_organisation_id: number | null;
-            /** Responsible Organisation */
-            responsible_organisation: string | null;
-        };
-        /** WatchListOut */
-        WatchListOut: {
-            /**
-             * Code
-             * @example app2
-             */
-            code: string;
-            /**
-             * Name
-             * @example Phụ lục 2: Dự án đầu tư công lớn, trọng điểm
-             */
-            name: string;
-            /**
-             * Decision Ref
-             * @description The programme or decision that set it
-             */
-            decision_ref?: string | null;
-            /** Decided On */
-            decided_on?: string | null;
-            /** @description Which projects may join: public (đầu tư công), non_budget (ngoài ngân sách); null: any */
-            project_funding?: components["schemas"]["ProjectFunding"] | null;
-            /**
-             * Reporter
-             * @description Who reports (e.g. the investors, the districts)
-             */
-            reporter?: string | null;
-            /** @description How often: weekly, monthly, quarterly, ad_hoc (báo cáo nhanh) */
-            report_frequency?: components["schemas"]["ReportFrequency"] | null;
-            /**
-             * Report To Organisation Id
-             * @description To whom (e.g. Sở Kế hoạch và Đầu tư)
-             */
-            report_to_organisation_id?: number | null;
-            /**
-             * Report Duty
-             * @description The duty in the programme's words
-             */
-            report_duty?: string | null;
-            /**
-             * Id
-             * Format: int64
-             */
-            id: number;
-            /**
-             * Members Now
-             * Format: int64
-             * @description Projects on the list on `as_of` (default today)
-             */
-            members_now: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
         };
         /** WatchListReport */
         WatchListReport: {
@@ -6080,15 +5429,7 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /**
-             * Leader Person Id
-             * @description Its leader today (tổ trưởng): GET …/members for them all
-             */
-            leader_person_id: number | null;
-            /**
-             * Leader Name
-             * @description The leader's title and name
-             */
+            /** Leader Name */
             leader_name: string | null;
         };
         /**
@@ -6111,7 +5452,7 @@ export interface components {
         };
         /**
          * allocation.recorded payload
-         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation, next-year advance and its generated repayment) was recorded
+         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation) was recorded
          */
         "EventPayload.allocation.recorded": {
             /** Format: int64 */
@@ -6122,8 +5463,27 @@ export interface components {
             plan_year: number;
             capital_source: string;
             budget_level: string;
+            kind: string;
             /** Format: int64 */
-            budget_holder_id: number;
+            amount_vnd: number;
+            /** Format: int64 */
+            added_vnd: number;
+            decision_number: string;
+            /** Format: date */
+            decision_date: string;
+        };
+        /**
+         * medium_term.recorded payload
+         * @description A medium-term plan entry (ceiling per period and source, R1c) was recorded
+         */
+        "EventPayload.medium_term.recorded": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: int64 */
+            period_start: number;
+            capital_source: string;
             kind: string;
             /** Format: int64 */
             amount_vnd: number;
@@ -6680,98 +6040,6 @@ export interface components {
             decision_number: string | null;
         };
         /**
-         * watch_list.created payload
-         * @description A watch-list was set up (R21)
-         */
-        "EventPayload.watch_list.created": {
-            /** Format: int64 */
-            id: number;
-            code: string;
-        };
-        /**
-         * watch_list.membership_changed payload
-         * @description A project joined or left a watch-list from a date (R21)
-         */
-        "EventPayload.watch_list.membership_changed": {
-            /** Format: int64 */
-            id: number;
-            /** Format: int64 */
-            watch_list_id: number;
-            code: string;
-            /** Format: int64 */
-            project_id: number;
-            action: string;
-            /** Format: date */
-            effective_on: string;
-        };
-        /**
-         * person.created payload
-         * @description A person was registered
-         */
-        "EventPayload.person.created": {
-            /** Format: int64 */
-            id: number;
-            full_name: string;
-        };
-        /**
-         * project.lead_assigned payload
-         * @description A project's lead official was named from a date (R21)
-         */
-        "EventPayload.project.lead_assigned": {
-            /** Format: int64 */
-            id: number;
-            /** Format: int64 */
-            project_id: number;
-            /** Format: int64 */
-            person_id: number;
-            /** Format: date */
-            effective_on: string;
-        };
-        /**
-         * working_group.membership_changed payload
-         * @description A person joined or left a working group (R21)
-         */
-        "EventPayload.working_group.membership_changed": {
-            /** Format: int64 */
-            id: number;
-            /** Format: int64 */
-            working_group_id: number;
-            /** Format: int64 */
-            person_id: number;
-            action: string;
-            role: string;
-            /** Format: date */
-            effective_on: string;
-        };
-        /**
-         * project.progress_reported payload
-         * @description A project's physical progress was reported (R21)
-         */
-        "EventPayload.project.progress_reported": {
-            /** Format: int64 */
-            id: number;
-            /** Format: int64 */
-            project_id: number;
-            /** Format: date */
-            reported_on: string;
-            physical_pct: number;
-        };
-        /**
-         * project.milestone_reported payload
-         * @description A milestone's planned or actual date was reported (R21)
-         */
-        "EventPayload.project.milestone_reported": {
-            /** Format: int64 */
-            id: number;
-            /** Format: int64 */
-            project_id: number;
-            milestone: string;
-            planned_on: string | null;
-            actual_on: string | null;
-            /** Format: date */
-            reported_on: string;
-        };
-        /**
          * rule_set.updated payload
          * @description An administrator overrode rule-set values
          */
@@ -6814,8 +6082,6 @@ export interface components {
         "WWW-Authenticate": string;
         /** @description `no-store`: API answers carry financial data and, on key creation, the secret */
         "Cache-Control": string;
-        /** @description Only when the service reads from a replica (DATABASE_READ_URL): the primary's WAL position (LSN) after this write committed. Send it back as `X-Read-After` on your next reads to see this write (read-your-writes; app.kernel.replica) */
-        "X-Read-After": string;
     };
     pathItems: never;
 }
@@ -7004,7 +6270,6 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7226,7 +6491,6 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7542,7 +6806,6 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7668,7 +6931,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7764,8 +7026,7 @@ export interface operations {
                 sector?: string | null;
                 location?: string | null;
                 working_group_id?: number | null;
-                /** @description Code of a watch-list: its members today */
-                watch_list?: string | null;
+                watch_list?: components["schemas"]["WatchList"] | null;
                 status?: components["schemas"]["ProjectStatus"] | null;
                 /** @description Search in code and name, ignoring case and diacritics: `tam dao` finds Tam Đảo */
                 q?: string | null;
@@ -7773,10 +7034,7 @@ export interface operations {
                 page_size?: number;
                 page_token?: string | null;
             };
-            header?: {
-                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
-                "X-Read-After"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -7892,7 +7150,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8006,10 +7263,7 @@ export interface operations {
     getProject: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
-                "X-Read-After"?: string | null;
-            };
+            header?: never;
             path: {
                 project_id: number;
             };
@@ -8143,7 +7397,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8284,10 +7537,7 @@ export interface operations {
                 page_size?: number;
                 page_token?: string | null;
             };
-            header?: {
-                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
-                "X-Read-After"?: string | null;
-            };
+            header?: never;
             path: {
                 project_id: number;
             };
@@ -8410,7 +7660,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8630,6 +7879,242 @@ export interface operations {
             };
         };
     };
+    getMediumTermPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediumTermPlanOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createMediumTermEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this write (1–200 characters). A retry with the same key and body returns the first response with `Idempotency-Replayed: true`; another body → 422; still in flight → 409. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediumTermCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediumTermEntryOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listDisbursements: {
         parameters: {
             query?: {
@@ -8761,7 +8246,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8893,7 +8377,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9027,7 +8510,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9144,13 +8626,10 @@ export interface operations {
                 /** @description Last position you processed (0 to start) */
                 after?: number;
                 /** @description Only these event types */
-                types?: components["schemas"]["EventType"][] | null;
+                types?: string[] | null;
                 page_size?: number;
             };
-            header?: {
-                /** @description The ETag of your last page of this query */
-                "If-None-Match"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -9160,23 +8639,12 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
                 };
-            };
-            /** @description Not modified: If-None-Match names the ETag */
-            304: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    ETag: components["headers"]["ETag"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
@@ -9447,7 +8915,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9682,7 +9149,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9816,7 +9282,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10153,8 +9618,7 @@ export interface operations {
                 sector?: string | null;
                 location?: string | null;
                 working_group_id?: number | null;
-                /** @description Code of a watch-list */
-                watch_list?: string | null;
+                watch_list?: components["schemas"]["WatchList"] | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;
                 page_token?: string | null;
@@ -10494,7 +9958,6 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10726,7 +10189,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10859,7 +10321,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11014,7 +10475,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11165,7 +10625,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11296,7 +10755,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11747,7 +11205,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11879,10 +11336,7 @@ export interface operations {
                 /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
                 format?: "json" | "xlsx" | "csv";
             };
-            header?: {
-                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
-                "X-Read-After"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -11981,10 +11435,7 @@ export interface operations {
                 /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
                 format?: "json" | "xlsx" | "csv";
             };
-            header?: {
-                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
-                "X-Read-After"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -12300,7 +11751,6 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12548,7 +11998,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12691,7 +12140,7 @@ export interface operations {
                 /** @description Overdue rule */
                 rule?: ("R9" | "R10" | "R11") | null;
                 capital_source?: components["schemas"]["CapitalSource"] | null;
-                /** @description Business date (default today); a past date answers from the rows known on that date */
+                /** @description Business date (default today) */
                 as_of?: string | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;
@@ -12813,7 +12262,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12993,7 +12441,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13123,7 +12570,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13253,7 +12699,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13590,7 +13035,6 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13928,7 +13372,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14161,7 +13604,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14265,7 +13707,6 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14462,7 +13903,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14795,7 +14235,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14943,7 +14382,6 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15087,7 +14525,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15228,7 +14665,6 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15747,7 +15183,6 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15791,1843 +15226,6 @@ export interface operations {
             };
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listWatchLists: {
-        parameters: {
-            query?: {
-                /** @description The day to read the list as it was (default: today) */
-                as_of?: string | null;
-                /** @description Items per page (default 50, max 500) */
-                page_size?: number;
-                page_token?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_WatchListOut_"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    createWatchList: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["WatchListCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WatchListOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
-            409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getWatchList: {
-        parameters: {
-            query?: {
-                /** @description The day to read the list as it was (default: today) */
-                as_of?: string | null;
-            };
-            header?: never;
-            path: {
-                watch_list_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WatchListOut"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listWatchListMembers: {
-        parameters: {
-            query?: {
-                /** @description The day to read the list as it was (default: today) */
-                as_of?: string | null;
-            };
-            header?: never;
-            path: {
-                watch_list_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MembersOut"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listWatchListChanges: {
-        parameters: {
-            query?: {
-                project_id?: number | null;
-                /** @description Items per page (default 50, max 500) */
-                page_size?: number;
-                page_token?: string | null;
-            };
-            header?: never;
-            path: {
-                watch_list_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_MembershipChangeOut_"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    recordWatchListChange: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                watch_list_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MembershipChange"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MembershipChangeOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
-            409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listPeople: {
-        parameters: {
-            query?: {
-                /** @description Items per page (default 50, max 500) */
-                page_size?: number;
-                page_token?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_PersonOut_"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    createPerson: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PersonCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PersonOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
-            409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getPerson: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                person_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PersonOut"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listProjectLeads: {
-        parameters: {
-            query?: {
-                /** @description The day to read (default: today) */
-                as_of?: string | null;
-            };
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LeadsOut"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    assignProjectLead: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LeadAssign"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LeadOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
-            409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listWorkingGroupMembers: {
-        parameters: {
-            query?: {
-                /** @description The day to read (default: today) */
-                as_of?: string | null;
-            };
-            header?: never;
-            path: {
-                working_group_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupMembersOut"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    recordWorkingGroupChange: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                working_group_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GroupMemberChange"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupMemberChangeOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
-            409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getProjectProgress: {
-        parameters: {
-            query?: {
-                /** @description Reports dated by this day (default: today) */
-                as_of?: string | null;
-            };
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProjectProgressOut"];
-                };
-            };
-            /** @description Malformed request (bad cursor, bad parameter) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    reportProgress: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ProgressCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProgressOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input or business rule violated */
-            422: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected server error (logged with its request id) */
-            500: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    reportMilestone: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MilestoneCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "X-Read-After": components["headers"]["X-Read-After"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MilestoneReportOut"];
-                };
-            };
-            /** @description Malformed request body (not JSON or not UTF-8) */
-            400: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Role or organisation scope does not allow this */
-            403: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Cache-Control": components["headers"]["Cache-Control"];

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.kernel.db import session_scope
 from app.ledger.verify import check_all
 from app.models import Advance, Disbursement, PoolBalance, ProjectBalance
-from tests.conftest import allocate, disbursement_body, make_project
+from tests.conftest import MEDIUM_TERM_CEILING, allocate, disbursement_body, make_project, plan_medium_term
 
 B = 1_000_000_000
 M = 1_000_000
@@ -402,6 +402,7 @@ async def test_batch_with_one_rule_breaking_row_is_rejected_whole(client, world)
 
 async def test_feed_after_beyond_head_is_refused_and_head_is_a_start(client, world):
     project = await make_project(client, world)
+    await plan_medium_term(client, world, project["id"], MEDIUM_TERM_CEILING)  # R1c, before the head is read
     head = (await client.get("/api/v1/events/head", headers=world.h("viewer"))).json()["head"]
     assert head >= 1  # project.created
     refused = await client.get("/api/v1/events", params={"after": head + 5}, headers=world.h("viewer"))

@@ -50,14 +50,18 @@ async def test_r20_monthly_layout_in_trieu_dong_with_labels_and_csv_beside(clien
     data = (await client.get("/api/v1/reports/monthly", headers=world.h("viewer"))).json()
     ws = _sheet((await client.get("/api/v1/reports/monthly", params={"format": "xlsx"},
                                   headers=world.h("viewer"))).content)
-    _common_layout(ws, ["Nguồn vốn", "Kế hoạch vốn năm", "Giải ngân đến hết tháng trước", "Tỷ lệ (%)"])
+    _common_layout(ws, ["Nguồn vốn", "Kế hoạch vốn năm (tỉnh giao)", "Trong đó: kế hoạch Thủ tướng giao",
+                        "Giải ngân đến hết tháng trước", "Tỷ lệ so với KH tỉnh giao (%)",
+                        "Tỷ lệ so với KH Thủ tướng giao (%)"])
     assert ws.cell(2, 1).value.startswith("Số liệu đến ngày 11/10/2024; thực hiện đến hết ngày 30/09/2024")
     rows = list(ws.iter_rows(min_row=HEADER_ROW + 1, values_only=True))
     assert [r[0] for r in rows] == [CAPITAL_SOURCES[r["capital_source"]] for r in data["rows"]] + ["Tổng cộng"]
     total = rows[-1]
     assert Decimal(str(total[1])) == million(data["total"]["plan_vnd"]) == Decimal("140000.12")
-    assert Decimal(str(total[2])) == million(data["total"]["actual_to_last_month_vnd"])
-    assert total[3] == data["total"]["rate_to_last_month_pct"]
+    # R1b: every plan here is the Prime Minister's (no capital added): both rates are the same figure
+    assert Decimal(str(total[2])) == million(data["total"]["assigned_plan_vnd"]) == Decimal("140000.12")
+    assert Decimal(str(total[3])) == million(data["total"]["actual_to_last_month_vnd"])
+    assert total[4] == data["total"]["rate_to_last_month_pct"] == total[5]
     assert ws.cell(HEADER_ROW + 1, 2).number_format == "#,##0.00"
     text = (await client.get("/api/v1/reports/monthly", params={"format": "csv"}, headers=world.h("viewer"))).text
     table = list(csv.reader(io.StringIO(text)))
@@ -70,7 +74,8 @@ async def test_r20_watch_list_layout_labels_flags_and_totals(client, world):
     data = (await client.get("/api/v1/reports/watch-lists", headers=world.h("viewer"))).json()
     ws = _sheet((await client.get("/api/v1/reports/watch-lists", params={"format": "xlsx"},
                                   headers=world.h("viewer"))).content, "APP2")
-    _common_layout(ws, ["Mã dự án", "Tên dự án", "Kế hoạch vốn", "Đã giải ngân", "Tỷ lệ giải ngân (%)"])
+    _common_layout(ws, ["Mã dự án", "Tên dự án", "Kế hoạch vốn (tỉnh giao)", "Trong đó: kế hoạch Thủ tướng giao",
+                        "Đã giải ngân", "Tỷ lệ so với KH tỉnh giao (%)", "Tỷ lệ so với KH Thủ tướng giao (%)"])
     [item] = next(a for a in data["appendices"] if a["watch_list"] == "app2")["items"]
     row = [c.value for c in ws[HEADER_ROW + 1]]
     assert row[0] == "WL-1" and Decimal(str(row[2])) == million(item["plan_vnd"])

@@ -16,6 +16,7 @@ from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import IdParam, IsoDate, PageSize, PlanYearParam, after_id, split_page
+from app.ledger import rates
 from app.ledger.balances import confirmed_split
 from app.monitoring import indicator_queries, indicator_store, summaries
 from app.monitoring import indicators as monitoring
@@ -72,6 +73,9 @@ def indicators_out(st: ProjectProgress, code: str, name: str, plan_year: int, as
         plan_vnd=st.plan_vnd,
         disbursed_vnd=st.disbursed_vnd,
         rate_pct=st.rate_pct,
+        assigned_plan_vnd=st.assigned_plan_vnd,
+        added_plan_vnd=st.added_plan_vnd,
+        rate_of_assigned_plan_pct=st.rate_of_assigned_plan_pct,
         scheduled_to_date_vnd=st.scheduled_to_date_vnd,
         vs_schedule_pp=vs_schedule,
         milestone_target_pct=st.milestone_target_pct,
@@ -189,6 +193,9 @@ def _live_row(st: ProjectProgress, a: summaries.ProjectAttrs) -> IndicatorRow:
         plan_vnd=st.plan_vnd,
         disbursed_vnd=st.disbursed_vnd,
         rate_pct=st.rate_pct,
+        assigned_plan_vnd=st.assigned_plan_vnd,
+        added_plan_vnd=st.added_plan_vnd,
+        rate_of_assigned_plan_pct=st.rate_of_assigned_plan_pct,
         forecast_vnd=st.forecast_vnd,
         low_vnd=st.low_vnd,
         high_vnd=st.high_vnd,
@@ -213,6 +220,9 @@ def _stored_row(r) -> IndicatorRow:
         plan_vnd=s.plan_vnd,
         disbursed_vnd=s.disbursed_vnd,
         rate_pct=s.rate_pct,
+        assigned_plan_vnd=s.plan_vnd - s.added_plan_vnd,
+        added_plan_vnd=s.added_plan_vnd,
+        rate_of_assigned_plan_pct=rates.rate_of_assigned_plan_pct(s.disbursed_vnd, s.plan_vnd, s.added_plan_vnd),
         forecast_vnd=s.forecast_vnd,
         low_vnd=s.low_vnd,
         high_vnd=s.high_vnd,

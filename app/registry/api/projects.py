@@ -23,7 +23,7 @@ from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.errors import PreconditionRequired
 from app.kernel.schemas import IdParam, IsoDate, Page, PageSize, PlanYearParam, after_id, split_page
-from app.ledger import posting
+from app.ledger import posting, rates
 from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.fold import AllocationInput
 from app.ledger.schemas import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
@@ -190,11 +190,13 @@ async def get_balances(
 
 
 def _pool_out(key: PoolKey, fig) -> PoolBalanceOut:
-    rate = round(fig.disbursed_vnd * 100 / fig.plan_vnd, 2) if fig.plan_vnd else 0.0
     return PoolBalanceOut(
         project_id=key.project_id, plan_year=key.plan_year, capital_source=CapitalSource(key.capital_source),
         budget_level=BudgetLevel(key.budget_level), budget_holder_id=key.budget_holder_id,
-        plan_vnd=fig.plan_vnd, extended_vnd=fig.extended_vnd,
+        plan_vnd=fig.plan_vnd, assigned_plan_vnd=fig.plan_vnd - fig.added_plan_vnd, added_plan_vnd=fig.added_plan_vnd,
+        extended_vnd=fig.extended_vnd,
         disbursed_vnd=fig.disbursed_vnd, advanced_vnd=fig.advanced_vnd,
         advance_recovered_vnd=fig.advance_recovered_vnd, paid_vnd=fig.paid_vnd,
-        remaining_vnd=fig.plan_vnd - fig.disbursed_vnd, rate_pct=rate)
+        remaining_vnd=fig.plan_vnd - fig.disbursed_vnd,
+        rate_pct=rates.rate_of_province_plan_pct(fig.disbursed_vnd, fig.plan_vnd),
+        rate_of_assigned_plan_pct=rates.rate_of_assigned_plan_pct(fig.disbursed_vnd, fig.plan_vnd, fig.added_plan_vnd))
