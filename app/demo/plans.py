@@ -62,8 +62,13 @@ def medium_term_rows(projects: Sequence[PlannedProject]) -> list[dict[str, Any]]
     level: dict[tuple[int, str], str] = {}
     for p in projects:
         key = (p.id, p.source)
-        annual[key] += p.plan_2023 + p.plan_2024 + p.tranche_3
+        annual[key] += p.plan_2023 + p.plan_2024
         new[key], level[key] = p.stage == "new", p.budget_level
+        # đợt 3 is local capital in a provincial pool, never central budget (DemoProject.tranche_pool)
+        tranche = (p.id, "local_balanced" if p.source == "central" else p.source)
+        annual[tranche] += p.tranche_3
+        new.setdefault(tranche, p.stage == "new")
+        level.setdefault(tranche, "province")
     rows = []
     for (project_id, source), amount in sorted(annual.items()):
         if amount <= 0:
