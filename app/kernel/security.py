@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from app.enums import EntrySource, Role
 
@@ -93,9 +93,15 @@ class Principal:
     scope_organisation_ids: frozenset[int] = field(default_factory=frozenset)
     # Kept with the principal so a per-worker cache never serves a key past its expiry.
     expires_at: datetime | None = None
+    # The key's organisation's validity end (exclusive, a business date): a predecessor's keys stop on the day its
+    # successor takes over (DOMAIN.md §5; docs/rules.md "Organisations change").
+    organisation_valid_to: date | None = None
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+    def organisation_ended(self, day: date) -> bool:
+        return self.organisation_valid_to is not None and self.organisation_valid_to <= day
 
     def may(self, action: str) -> bool:
         return self.role in POLICY[action]

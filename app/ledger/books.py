@@ -65,7 +65,7 @@ async def rebuild(session: AsyncSession) -> int:
         assert c is not None
         await session.execute(update(ContractBalance).where(ContractBalance.contract_id == cid).values(
             advanced_vnd=c.advanced_vnd, recovered_vnd=c.recovered_vnd, outstanding_vnd=c.outstanding_vnd,
-            paid_vnd=c.paid_vnd, updated_at=now))
+            paid_vnd=c.paid_vnd, supply_completions=c.supply_completions, updated_at=now))
     await _rebuild_advances(session, books)
     session.expire_all()  # the Core writes above bypassed the identity map: later reads must see them
     return len(pool_rows)

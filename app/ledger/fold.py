@@ -77,6 +77,8 @@ class DisbursementInput:
     original_source: EntrySource | None = None
     # On a Treasury entry: the owner's document it pays; posting supersedes the owner's report of that number.
     owner_document_number: str | None = None
+    # R8: a payment completing the supplied volume of an equipment contract (its reversal carries it too).
+    completes_supply: bool = False
 
     @property
     def pool(self) -> PoolKey:
@@ -182,6 +184,7 @@ class ContractState:
     recovered_vnd: int = 0
     outstanding_vnd: int = 0
     paid_vnd: int = 0
+    supply_completions: int = 0  # R8: unreversed payments completing the supply (equipment); complete when > 0
 
 
 @dataclass(slots=True)
@@ -227,6 +230,8 @@ def fold_disbursement(row: DisbursementInput, pool: PoolState, project: ProjectS
         contract.paid_vnd += row.paid_vnd
         contract.recovered_vnd += row.advance_recovered_vnd
         contract.outstanding_vnd = contract.advanced_vnd - contract.recovered_vnd
+        if row.completes_supply:
+            contract.supply_completions += 1 if row.reverses_id is None else -1
 
 
 def fold_allocation(entry: AllocationInput, pool: PoolState, project: ProjectState, rule_set: RuleSet) -> None:

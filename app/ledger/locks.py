@@ -104,7 +104,7 @@ async def lock_contracts(session: AsyncSession, ids: Iterable[int]
     if not wanted:
         return {}
     states = {r.contract_id: ContractState(r.contract_id, r.advanced_vnd, r.recovered_vnd, r.outstanding_vnd,
-                                           r.paid_vnd)
+                                           r.paid_vnd, r.supply_completions)
               for r in await session.execute(select(_CB).where(_CB.c.contract_id.in_(wanted))
                                              .order_by(_CB.c.contract_id).with_for_update())}
     facts = {r.id: ContractFacts(r.id, r.project_id, r.contract_type, r.value_vnd, r.value_at_signing_vnd,

@@ -112,7 +112,8 @@ def _contract_facts(facts: ContractFacts, state: ContractState) -> advance_rules
         agreed_advance_rate_pct=facts.agreed_advance_rate_pct, advanced_vnd=state.advanced_vnd,
         recovered_vnd=state.recovered_vnd, paid_vnd=state.paid_vnd,
         approved_advance_rate_pct=facts.approved_advance_rate_pct, approving_decision=facts.approving_decision,
-        guarantee_vnd=facts.guarantee_vnd, guarantee_expires_on=facts.guarantee_expires_on)
+        guarantee_vnd=facts.guarantee_vnd, guarantee_expires_on=facts.guarantee_expires_on,
+        supply_completed=state.supply_completions > 0)
 
 
 def _shape(row: DisbursementInput) -> RowError | None:
@@ -133,6 +134,9 @@ def _shape(row: DisbursementInput) -> RowError | None:
     if row.kind is DisbursementKind.advance and row.contract_id is not None and \
             row.advance_kind is not AdvanceKind.contract:
         return _err("advance_kind_mismatch", "An advance under a contract is a contract advance.", "/advance_kind")
+    if row.completes_supply and (row.kind is not DisbursementKind.payment or row.contract_id is None):
+        return _err("supply_completion_not_applicable", "R8: only a payment under an equipment contract completes "
+                    "its supply.", "/completes_supply")
     return None
 
 
@@ -147,9 +151,14 @@ def _contract_rules(row: DisbursementInput, locked: Locked, rule_set: RuleSet
     if row.kind is DisbursementKind.advance and facts.full_recovery_date is None:
         return _err("full_recovery_date_required", "R4a: record the contract's full-recovery date before advancing "
                     "under it.", "/contract_id"), []
+    if row.completes_supply and not advance_rules.recovered_on_supply(facts.contract_type, rule_set):
+        return _err("supply_completion_not_applicable", f"R8: only a contract recovered on completed supply "
+                    f"({', '.join(rule_set.supply_recovery_contract_types)}) takes a payment completing the supply; "
+                    f"this one is {facts.contract_type}.", "/completes_supply"), []
     movement = advance_rules.Movement(kind=row.kind, amount_vnd=row.amount_vnd, value_date=row.value_date,
                                       advance_recovered_vnd=row.advance_recovered_vnd
-                                      if row.kind is DisbursementKind.payment else 0)
+                                      if row.kind is DisbursementKind.payment else 0,
+                                      completes_supply=row.completes_supply)
     balances = _contract_facts(facts, state)
     violations = advance_rules.check_movement(balances, movement, rule_set)
     if violations:
@@ -204,11 +213,12 @@ def _reversal_rules(row: DisbursementInput, locked: Locked, rule_set: RuleSet) -
         return _err("contract_cap_exceeded", f"R3: this reversal would leave {_fmt(disbursed_after)} disbursed "
                     f"under a contract of {_fmt(facts.value_vnd)}.", "/disbursement_id",
                     remaining_vnd=max(0, facts.value_vnd - disbursed_before), rule="R3")
-    pct = rule_set.completion_recovery_pct
-    if after.outstanding_vnd > 0 and advance_rules.reaches_completion(after.paid_vnd, facts.value_vnd, rule_set) \
+    if advance_rules.r8_breached(facts.contract_type, facts.value_vnd, after.outstanding_vnd, after.paid_vnd,
+                                 after.supply_completions > 0, rule_set) \
             and after.outstanding_vnd > before.outstanding_vnd:
-        return _err("completion_recovery_required", f"R8: payments would stay at or above {pct}% of the contract "
-                    f"value with {_fmt(after.outstanding_vnd)} of advance outstanding.", "/disbursement_id",
+        return _err("completion_recovery_required", f"R8: the value disbursed would stay at or above "
+                    f"{rule_set.completion_recovery_pct}% of the contract value (or its supply complete) with "
+                    f"{_fmt(after.outstanding_vnd)} of advance outstanding.", "/disbursement_id",
                     rule="R8", minimum_recovery_vnd=after.outstanding_vnd)
     return None
 

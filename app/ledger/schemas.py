@@ -66,6 +66,9 @@ class DisbursementFields(PoolFields):
         "this entry pays. The owner's report of that number is superseded by a reversal posted with this entry, so "
         "the money counts once, as confirmed; an owner cannot later report it (`recorded_by_treasury`)")
     note: str | None = Field(None, max_length=1000)
+    completes_supply: bool = Field(False, description="R8: this payment completes the supplied volume (hoàn thành "
+                                   "cung cấp khối lượng) of an equipment contract, which must then recover its whole "
+                                   "outstanding advance; equipment contracts are not recovered at 80%")
 
     @model_validator(mode="after")
     def _clearance_recovers_itself(self):
@@ -125,6 +128,7 @@ class DisbursementOut(PoolFields):
     origin: EntrySource = Field(description="Whose money the row moves: its `source`, or for a reversal the source of "
                                 "the entry it reverses. Σ net where `treasury` is the confirmed part of a figure")
     owner_document_number: str | None = Field(description="On a Treasury entry: the owner's document it pays")
+    completes_supply: bool = Field(False, description="R8: a payment completing an equipment contract's supply")
     known_on: IsoDate
     created_at: datetime
     warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from app.enums import AdvanceKind, DisbursementKind, EntrySource
 from app.kernel.clock import today
-from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reaches_completion
+from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, r8_breached
 from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
 from app.ledger.books import load_books
 from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
@@ -119,9 +119,11 @@ async def _caps(session: AsyncSession) -> list[Finding]:
     rule_set = ruleset_for(today(), await effective_rule_sets(session))
     query = select(Contract.id, Contract.value_vnd, ContractBalance.outstanding_vnd, ContractBalance.paid_vnd,
                    ContractBalance.advanced_vnd, ContractBalance.recovered_vnd, Contract.value_at_signing_vnd,
-                   Contract.agreed_advance_rate_pct, Contract.approved_advance_rate_pct).join(
+                   Contract.agreed_advance_rate_pct, Contract.approved_advance_rate_pct, Contract.contract_type,
+                   ContractBalance.supply_completions).join(
         ContractBalance, ContractBalance.contract_id == Contract.id)
-    for cid, value, outstanding, paid, advanced, recovered, signed, agreed, approved in await session.execute(query):
+    for cid, value, outstanding, paid, advanced, recovered, signed, agreed, approved, kind, completions \
+            in await session.execute(query):
         pct = advance_ceiling_pct(ContractBalances("", value, agreed_advance_rate_pct=agreed,
                                                    approved_advance_rate_pct=approved, approving_decision="-"),
                                   rule_set)
@@ -134,8 +136,9 @@ async def _caps(session: AsyncSession) -> list[Finding]:
         if outstanding < 0 or recovered > advanced:
             out.append(Finding("r7_contract_outstanding", f"contract {cid}", f"advanced {advanced:,}, recovered "
                                f"{recovered:,}"))
-        if outstanding > 0 and reaches_completion(paid, value, rule_set):
-            out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} with "
+        if r8_breached(kind, value, outstanding, paid, completions > 0, rule_set):
+            out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} "
+                               f"({rule_set.completion_recovery_base}, supply completions {completions}) with "
                                f"{outstanding:,} advance outstanding"))
     orphan = select(func.count()).select_from(Disbursement).where(
         Disbursement.kind == DisbursementKind.advance, Disbursement.advance_kind == AdvanceKind.contract,

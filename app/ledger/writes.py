@@ -59,14 +59,15 @@ class Recorded:
     known_on: date
     created_at: datetime
     created_by_key_id: int | None
+    completes_supply: bool = False
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 _D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "kind", "advance_kind", "contract_id",
               "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note",
-              "source", "origin", "owner_document_number")
+              "source", "origin", "owner_document_number", "completes_supply")
 _D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
-            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR")
+            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN")
 _POOL_SET = ("plan_vnd", "extended_vnd", "extended_until", "late_capital_vnd", "disbursed_vnd", "advanced_vnd",
              "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date")
 _POOL_TYPES = ("BIGINT", "BIGINT", "DATE", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "DATE")
@@ -156,7 +157,7 @@ def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id
                     amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
                     value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
                     note=r.note, source=r.source, origin=r.origin, owner_document_number=r.owner_document_number,
-                    known_on=today, created_at=now, created_by_key_id=key_id)
+                    known_on=today, created_at=now, created_by_key_id=key_id, completes_supply=r.completes_supply)
 
 
 async def write_disbursements(session: AsyncSession, rows: Sequence[DisbursementInput], pools: Sequence[PoolState],
@@ -172,7 +173,8 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
                             ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
                             ("value_date", r.value_date), ("document_number", r.document_number),
                             ("reverses_id", r.reverses_id), ("note", r.note), ("source", r.source.value),
-                            ("origin", r.origin.value), ("owner_document_number", r.owner_document_number)):
+                            ("origin", r.origin.value), ("owner_document_number", r.owner_document_number),
+                            ("completes_supply", r.completes_supply)):
             columns[name].append(value)
     if dialect_name(session) == "postgresql":
         result = await session.execute(_PG_WRITE, {
@@ -197,12 +199,12 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
 
 async def write_contracts(session: AsyncSession, contracts: Iterable[ContractState]) -> None:
     rows = [{"b_id": c.contract_id, "b_a": c.advanced_vnd, "b_r": c.recovered_vnd, "b_o": c.outstanding_vnd,
-             "b_p": c.paid_vnd, "b_now": utcnow()} for c in contracts]
+             "b_p": c.paid_vnd, "b_s": c.supply_completions, "b_now": utcnow()} for c in contracts]
     if rows:
         cb = ContractBalance.__table__
         await session.execute(update(cb).where(cb.c.contract_id == bindparam("b_id")).values(
             advanced_vnd=bindparam("b_a"), recovered_vnd=bindparam("b_r"), outstanding_vnd=bindparam("b_o"),
-            paid_vnd=bindparam("b_p"), updated_at=bindparam("b_now")), rows)
+            paid_vnd=bindparam("b_p"), supply_completions=bindparam("b_s"), updated_at=bindparam("b_now")), rows)
 
 
 @dataclass(slots=True)

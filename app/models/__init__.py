@@ -21,7 +21,7 @@ from app.models.monitoring import (  # noqa: F401
     ScheduleMonth,
 )
 from app.models.organisation import Organisation, OrganisationSuccession, WorkingGroup
-from app.models.project import Project
+from app.models.project import Project, ProjectInvestor
 from app.models.snapshot import SnapshotVersion  # noqa: F401 - also installs the snapshot bump hooks
 from app.models.treasury import (  # noqa: F401
     Advance,
@@ -47,6 +47,7 @@ __all__ = [
     "OrganisationSuccession",
     "PoolBalance",
     "Project",
+    "ProjectInvestor",
     "ProjectBalance",
     "WorkingGroup",
 ]

@@ -84,6 +84,7 @@ class ContractBalance(Base):
                         name="outstanding_is_advanced_less_recovered"),
         CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= advanced_vnd AND paid_vnd >= 0",
                         name="recovered_within_advanced"),
+        CheckConstraint("supply_completions >= 0", name="supply_completions_non_negative"),  # 0019
     )
 
     contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contracts.id"), primary_key=True)
@@ -91,6 +92,8 @@ class ContractBalance(Base):
     recovered_vnd: Mapped[int] = mapped_column(default=0)
     outstanding_vnd: Mapped[int] = mapped_column(default=0)
     paid_vnd: Mapped[int] = mapped_column(default=0)
+    # R8: unreversed payments marked as completing the supplied volume (equipment); complete when > 0 (0019)
+    supply_completions: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime]
 
 

@@ -22,6 +22,7 @@ from app.kernel.errors import BadRequest
 from app.models import Organisation, Project, WorkingGroup
 from app.monitoring.indicator_store import Freshness
 from app.monitoring.indicators import ProjectProgress, Snapshot, build_snapshot
+from app.registry import investors
 
 SORT_FIELDS = (
     "rate_pct",
@@ -62,8 +63,10 @@ class ProjectAttrs:
     total_investment_vnd: int
 
 
-async def project_attrs(session: AsyncSession) -> dict[int, ProjectAttrs]:
-    """All projects' grouping attributes (one query)."""
+async def project_attrs(session: AsyncSession, as_of: date | None = None) -> dict[int, ProjectAttrs]:
+    """All projects' grouping attributes; with `as_of`, the investor of that day as known that day (a project
+    re-assigned later stays under its investor of the day in a past report: registry.investors)."""
+    investor_on = await investors.investors_on(session, as_of) if as_of is not None else {}
     p = Project
     rows = await session.execute(
         select(
@@ -90,7 +93,7 @@ async def project_attrs(session: AsyncSession) -> dict[int, ProjectAttrs]:
             r[0],
             r[1],
             r[2],
-            r[3],
+            investor_on.get(r[0], r[3]),
             r[4],
             r[5],
             r[6],
@@ -195,7 +198,7 @@ async def labels(session: AsyncSession, group_by: str, keys: set) -> dict:
 
 async def summarise(session: AsyncSession, plan_year: int, as_of: date, group_by: str | None, sort: str | None) -> dict:
     snap = await build_snapshot(session, plan_year, as_of)
-    attrs = await project_attrs(session)
+    attrs = await project_attrs(session, as_of)
     states = [st for pid, st in snap.projects.items() if pid in attrs]
     province = _figures(_project_item(st) for st in states)
     groups: list[dict] = []

@@ -136,7 +136,7 @@ async def draft(
     if envelope is not None:
         pools = [(envelope.capital_source, envelope.budget_level)]
     snap = await build_snapshot(session, plan_year, as_of)
-    attrs = await project_attrs(session)
+    attrs = await project_attrs(session, as_of)
     in_flight, in_flight_source = await in_flight_by_pool(session, plan_year)
     wanted = {(CapitalSource(s), BudgetLevel(b)) for s, b in pools} if pools else None
     need_ids = [pid for pid, st in snap.projects.items() if st.extra_need_vnd > 0]

@@ -163,6 +163,22 @@ async def record_succession(session: AsyncSession, predecessor_id: int, *, succe
     return link
 
 
+async def with_predecessors(session: AsyncSession, organisation_id: int) -> frozenset[int]:
+    """The organisation and every organisation it succeeded, directly or through others (DOMAIN.md §5): the
+    investors whose projects it inherited without a re-assignment."""
+    predecessors: dict[int, list[int]] = {}
+    for predecessor_id, successor_id in (await session.execute(
+            select(OrganisationSuccession.predecessor_id, OrganisationSuccession.successor_id))).all():
+        predecessors.setdefault(successor_id, []).append(predecessor_id)
+    found, stack = {organisation_id}, [organisation_id]
+    while stack:
+        for predecessor_id in predecessors.get(stack.pop(), ()):
+            if predecessor_id not in found:
+                found.add(predecessor_id)
+                stack.append(predecessor_id)
+    return frozenset(found)
+
+
 async def links(session: AsyncSession, organisation_id: int) -> tuple[list[int], list[int]]:
     """(predecessor ids, successor ids) of an organisation."""
     rows = (await session.execute(select(OrganisationSuccession.predecessor_id, OrganisationSuccession.successor_id)

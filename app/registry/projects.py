@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import ProjectStatus, WatchList
 from app.kernel import feed as events
-from app.kernel.clock import utcnow
+from app.kernel.clock import today, utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation, UnknownReference
 from app.kernel.search_text import fold, project_search_text
 from app.ledger.locks import lock_projects
 from app.models import Organisation, Project, ProjectBalance, WorkingGroup
+from app.registry import investors, organisations
 
 WATCH_COLUMNS = {WatchList.app1: "on_app1", WatchList.app2: "on_app2", WatchList.app3: "on_app3"}
 
@@ -44,7 +45,7 @@ async def _check_references(session: AsyncSession, investor_id: int | None, work
                                pointer="/working_group_id", resource="working_group")
 
 
-async def create(session: AsyncSession, fields: dict[str, Any]) -> Project:
+async def create(session: AsyncSession, fields: dict[str, Any], key_id: int | None = None) -> Project:
     if await session.scalar(select(Project.id).where(Project.code == fields["code"])) is not None:
         raise Conflict("project_code_taken", f"A project with code {fields['code']!r} exists.", pointer="/code")
     await _check_references(session, fields.get("investor_id"), fields.get("working_group_id"))
@@ -57,12 +58,14 @@ async def create(session: AsyncSession, fields: dict[str, Any]) -> Project:
     session.add(project)
     await session.flush()
     session.add(ProjectBalance(project_id=project.id, updated_at=now))
+    investors.record_original(session, project, key_id)
     events.emit(session, "project.created", "project", project.id, {"id": project.id, "code": project.code},
                 project_id=project.id)
     return project
 
 
-async def update(session: AsyncSession, project_id: int, if_match: str, changes: dict[str, Any]) -> Project:
+async def update(session: AsyncSession, project_id: int, if_match: str, changes: dict[str, Any],
+                 key_id: int | None = None) -> Project:
     # The lock the posting pipeline takes first (project balance with the project row, one statement): a TMĐT cut
     # and a plan supplement are serialised, and the supplement sees the new TMĐT (R2).
     _, balances = await lock_projects(session, [project_id])
@@ -79,6 +82,13 @@ async def update(session: AsyncSession, project_id: int, if_match: str, changes:
         if changes["total_investment_vnd"] < floor:
             raise RuleViolation("tmdt_below_plan", f"R2: TMĐT cannot go below the cumulative plan or disbursement "
                                 f"({floor:,} đồng).", pointer="/total_investment_vnd", minimum_vnd=floor)
+    if "investor_id" in changes:
+        # A change of investor is a new history entry effective today, never an overwrite (registry.investors).
+        investor_id = changes.pop("investor_id")
+        if investor_id != project.investor_id:
+            await investors.append(session, project, investor_id=investor_id, effective_from=today(),
+                                   decision_ref=None, key_id=key_id)
+            changes["investor_id"] = investor_id
     if "watch_lists" in changes:
         lists = set(changes.pop("watch_lists") or [])
         for wl, column in WATCH_COLUMNS.items():
@@ -104,9 +114,10 @@ class ProjectFilter:
     search: str | None = None
 
 
-def filtered(query: Select, f: ProjectFilter) -> Select:
+def filtered(query: Select, f: ProjectFilter, investor_ids: frozenset[int] = frozenset()) -> Select:
+    """`investor_ids`: the filter's investor and every predecessor it succeeded (its inherited projects)."""
     if f.investor_id is not None:
-        query = query.where(Project.investor_id == f.investor_id)
+        query = query.where(Project.investor_id.in_(sorted(investor_ids | {f.investor_id})))
     if f.sector:
         query = query.where(Project.sector == f.sector)
     if f.location:
@@ -124,6 +135,8 @@ def filtered(query: Select, f: ProjectFilter) -> Select:
 
 
 async def list_page(session: AsyncSession, f: ProjectFilter, after_id: int, limit: int) -> list[Project]:
-    query = filtered(select(Project), f).where(Project.id > after_id).order_by(Project.id).limit(limit)
+    lineage = await organisations.with_predecessors(session, f.investor_id) if f.investor_id is not None \
+        else frozenset()
+    query = filtered(select(Project), f, lineage).where(Project.id > after_id).order_by(Project.id).limit(limit)
     return list((await session.scalars(query)).all())
 

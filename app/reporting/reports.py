@@ -102,7 +102,7 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
 async def watch_list(session: AsyncSession, plan_year: int, as_of: date) -> dict:
     """Watch-list progress (App. 1/2/3): rate, flags, open obstacles and recommendations per project."""
     snap = await build_snapshot(session, plan_year, as_of)
-    attrs = await project_attrs(session)
+    attrs = await project_attrs(session, as_of)
     on_lists = [a for a in attrs.values() if a.watch_lists]
     ids = [a.id for a in on_lists]
     obstacles: dict[int, list[Obstacle]] = {}

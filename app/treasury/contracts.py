@@ -14,7 +14,7 @@ from app.kernel.clock import today, utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, PreconditionFailed, RuleViolation
 from app.kernel.security import CONTRACT_FACTS
-from app.ledger.advance_rules import reaches_completion
+from app.ledger.advance_rules import completion_base_vnd, r8_breached
 from app.ledger.locks import lock_projects
 from app.models import Advance, Contract, ContractBalance
 from app.rulesets.model import ruleset_for
@@ -104,12 +104,13 @@ async def update_contract(session: AsyncSession, contract_id: int, if_match: str
         raise RuleViolation("full_recovery_date_required", "R4a: a contract with advances keeps its full-recovery "
                             "date.", pointer="/full_recovery_date")
     rule_set = ruleset_for(today(), await effective_rule_sets(session))
-    if "value_vnd" in changes and bal.outstanding_vnd and \
-            reaches_completion(bal.paid_vnd, changes["value_vnd"], rule_set):
+    if "value_vnd" in changes and r8_breached(contract.contract_type, changes["value_vnd"], bal.outstanding_vnd,
+                                              bal.paid_vnd, bal.supply_completions > 0, rule_set):
         pct = rule_set.completion_recovery_pct
-        raise RuleViolation("completion_recovery_required", f"R8: at this value payments would reach {pct}% with "
-                            f"{bal.outstanding_vnd:,} đồng of advance outstanding.", pointer="/value_vnd",
-                            minimum_vnd=bal.paid_vnd * 100 // pct + 1)
+        base = completion_base_vnd(bal.outstanding_vnd, bal.paid_vnd, rule_set)
+        raise RuleViolation("completion_recovery_required", f"R8: at this value the value disbursed would reach {pct}% "
+                            f"with {bal.outstanding_vnd:,} đồng of advance outstanding.", pointer="/value_vnd",
+                            minimum_vnd=base * 100 // pct + 1)
     if changes.get("agreed_advance_rate_pct") is not None and \
             bal.advanced_vnd * 100 > contract.value_at_signing_vnd * changes["agreed_advance_rate_pct"]:
         raise RuleViolation("agreed_rate_below_advanced", f"R4: {bal.advanced_vnd:,} đồng is already advanced, above "

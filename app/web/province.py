@@ -56,7 +56,7 @@ async def flagged(session: AsyncSession, year: int, day: date, flag: str) -> lis
         return [FlaggedProject(s.project_id, code, name, s.plan_vnd, s.disbursed_vnd, s.rate_pct, s.forecast_vnd,
                                list(flags["flags"])) for s, flags, code, name, *_ in rows]
     snap = await build_snapshot(session, year, day)
-    attrs = await summaries.project_attrs(session)
+    attrs = await summaries.project_attrs(session, day)
     return [FlaggedProject(st.project_id, a.code, a.name, st.plan_vnd, st.disbursed_vnd, st.rate_pct, st.forecast_vnd,
                            [{"code": x.code.value, "reason": x.reason, "detail": x.detail, "numbers": x.numbers}
                             for x in st.flags])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -15,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import Role
 from app.kernel import caches, idempotency, throttle
 from app.kernel.audit import AuditNote, write_entry
-from app.kernel.clock import utcnow
+from app.kernel.clock import today, utcnow
 from app.kernel.config import get_settings
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
 from app.kernel.owner_scope import subunit_ids
 from app.kernel.security import Principal, hash_key, parse_key
-from app.models import ApiKey
+from app.models import ApiKey, Organisation
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -129,11 +130,24 @@ async def _identify(request: Request, session: AsyncSession) -> Principal:
         epoch = caches.principals.epoch
         principal = await _authenticate(session, token)
         caches.principals.put(token_hash, principal, epoch)
-    elif principal.expired(utcnow()):  # a cached key never outlives its expiry
-        caches.principals.pop(token_hash)
-        raise _expired()
+    else:  # a cached key never outlives its expiry nor its organisation
+        _still_valid(principal, token_hash)
     request.state.principal = principal
     return principal
+
+
+def _still_valid(principal: Principal, token_hash: str) -> None:
+    if principal.expired(utcnow()):
+        caches.principals.pop(token_hash)
+        raise _expired()
+    if principal.organisation_ended(today()):
+        caches.principals.pop(token_hash)
+        raise _organisation_ended(principal.organisation_valid_to)
+
+
+def _organisation_ended(valid_to: date | None) -> Unauthenticated:
+    return Unauthenticated("organisation_ended", f"The API key's organisation ceased on {valid_to} (its successor "
+                           "took over); ask for a key of the successor organisation.")
 
 
 def _expired() -> Unauthenticated:
@@ -152,9 +166,8 @@ async def identify_hashed(request: Request, session: AsyncSession, prefix: str |
         epoch = caches.principals.epoch
         principal = await _authenticate_hashed(session, prefix, token_hash)
         caches.principals.put(token_hash, principal, epoch)
-    elif principal.expired(utcnow()):
-        caches.principals.pop(token_hash)
-        raise _expired()
+    else:
+        _still_valid(principal, token_hash)
     request.state.principal = principal
     return principal
 
@@ -163,16 +176,19 @@ async def _authenticate_hashed(session: AsyncSession, prefix: str | None, token_
     key = None
     if prefix is not None:
         key = (await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash, ApiKey.expires_at)
+            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash, ApiKey.expires_at,
+                   Organisation.valid_to).join(Organisation, Organisation.id == ApiKey.organisation_id)
             .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))).first()
     if key is None or not hmac.compare_digest(token_hash, key.key_hash):
         raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise _expired()
+    if key.valid_to is not None and key.valid_to <= today():
+        raise _organisation_ended(key.valid_to)
     role = Role(key.role)
     scope = await subunit_ids(session, key.organisation_id) if role is Role.owner else frozenset()
     return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope,
-                     expires_at=key.expires_at)
+                     expires_at=key.expires_at, organisation_valid_to=key.valid_to)
 
 
 async def confirm_key_live(session: AsyncSession, principal: Principal) -> None:
@@ -181,14 +197,17 @@ async def confirm_key_live(session: AsyncSession, principal: Principal) -> None:
     PostgreSQL: FOR KEY SHARE, which a revocation's FOR UPDATE waits for (and vice versa), so a write and the
     revocation of its key are serialised: either the write commits first or it sees the revocation. SQLite
     serialises writers anyway (BEGIN IMMEDIATE)."""
+    valid_to = select(Organisation.valid_to).where(Organisation.id == ApiKey.organisation_id).scalar_subquery()
     row = (await session.execute(
-        select(ApiKey.revoked_at, ApiKey.expires_at).where(ApiKey.id == principal.key_id)
-        .with_for_update(read=True, key_share=True))).first()
+        select(ApiKey.revoked_at, ApiKey.expires_at, valid_to.label("valid_to")).where(ApiKey.id == principal.key_id)
+        .with_for_update(of=ApiKey, read=True, key_share=True))).first()
     if row is None or row.revoked_at is not None:
         caches.principals.invalidate()
         raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
     if row.expires_at is not None and row.expires_at <= utcnow():
         raise _expired()
+    if row.valid_to is not None and row.valid_to <= today():  # a succession recorded while this write ran
+        raise _organisation_ended(row.valid_to)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

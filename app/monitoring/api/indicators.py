@@ -159,7 +159,7 @@ async def list_indicators(
             "computed_for": fresh.computed_for, "stale": fresh.stale, "pending_projects": fresh.pending_projects}
     else:
         snap = await monitoring.build_snapshot(session, year, day)
-        attrs = await summaries.project_attrs(session)
+        attrs = await summaries.project_attrs(session, day)
         rows = [_live_row(st, a) for st, a in summaries.list_rows(snap, attrs, f, after, page_size + 1)]
         info = {"computed_for": day}
     rows, token = split_page(rows, page_size, filters, key=lambda r: r.project_id)

@@ -20,8 +20,14 @@ from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.fold import AllocationInput
 from app.ledger.schemas import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
 from app.models import AllocationEntry, PoolBalance, Project
-from app.registry import projects
-from app.registry.schemas import ProjectCreate, ProjectOut, ProjectUpdate
+from app.registry import investors, projects
+from app.registry.schemas import (
+    InvestorChangeCreate,
+    ProjectCreate,
+    ProjectInvestorOut,
+    ProjectOut,
+    ProjectUpdate,
+)
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 READ_ERRORS = problem_responses(400, 401, 403, 404, 422)
@@ -75,8 +81,9 @@ ALLOCATION_LINKS = {
              response_model=ProjectOut, dependencies=[require("project.write")],
              responses={**WRITE_ERRORS, 201: {"description": "The project, with its ETag", "links": PROJECT_LINKS}},
              openapi_extra={"x-money-post": False})  # TMĐT is a project attribute, not a ledger record
-async def create_project(body: ProjectCreate, request: Request, session: SessionDep) -> Response:
-    project = await projects.create(session, body.model_dump())
+async def create_project(body: ProjectCreate, request: Request, session: SessionDep,
+                         principal: PrincipalDep) -> Response:
+    project = await projects.create(session, body.model_dump(), principal.key_id)
     note_write(request, "project.create", "project", str(project.id))
     response = json_created(request, project_out(project))
     response.headers["ETag"] = projects.etag(project)
@@ -96,15 +103,37 @@ async def get_project(project_id: IdParam, session: SessionDep, response: Respon
               dependencies=[require("project.write")])
 async def update_project(
     project_id: IdParam, body: ProjectUpdate, request: Request, session: SessionDep, response: Response,
+    principal: PrincipalDep,
     if_match: Annotated[str | None, Header(alias="If-Match", description="The ETag from your last read")] = None,
 ) -> ProjectOut:
     if if_match is None:
         raise PreconditionRequired("if_match_required", "Send If-Match with the project's ETag.")
-    project = await projects.update(session, project_id, if_match, body.model_dump(exclude_unset=True))
+    project = await projects.update(session, project_id, if_match, body.model_dump(exclude_unset=True),
+                                    principal.key_id)
     note_write(request, "project.update", "project", str(project.id), body.model_dump(mode="json",
                                                                                                 exclude_unset=True))
     response.headers["ETag"] = projects.etag(project)
     return project_out(project)
+
+
+@router.get("/{project_id}/investors", operation_id="listProjectInvestors",
+            summary="A project's investor history (who was its investor from when)",
+            response_model=list[ProjectInvestorOut], responses=READ_ERRORS, dependencies=[require("read")])
+async def list_project_investors(project_id: IdParam, session: SessionDep) -> list[ProjectInvestorOut]:
+    return [ProjectInvestorOut.model_validate(e) for e in await investors.history(session, project_id)]
+
+
+@router.post("/{project_id}/investors", operation_id="changeProjectInvestor",
+             summary="Assign the project to another investor from a date (appended, never overwritten)",
+             status_code=201, response_model=ProjectInvestorOut, dependencies=[require("project.write")],
+             responses=WRITE_ERRORS, openapi_extra={"x-money-post": False})
+async def change_project_investor(project_id: IdParam, body: InvestorChangeCreate, request: Request,
+                                  session: SessionDep, principal: PrincipalDep) -> Response:
+    entry = await investors.change(session, project_id, investor_id=body.investor_id,
+                                   effective_from=body.effective_from, decision_ref=body.decision_ref,
+                                   key_id=principal.key_id)
+    note_write(request, "project.investor_change", "project", str(project_id), body.model_dump(mode="json"))
+    return json_created(request, ProjectInvestorOut.model_validate(entry))
 
 
 @router.post("/{project_id}/allocations", operation_id="createAllocation",
