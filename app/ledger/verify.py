@@ -34,6 +34,7 @@ from app.models import (
     ReallocationProposal,
     RecoveryCase,
 )
+from app.registry import investors
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
 
@@ -221,7 +222,15 @@ async def _provenance(session: AsyncSession) -> list[Finding]:
     return out
 
 
+async def _investors(session: AsyncSession) -> list[Finding]:
+    """DOMAIN.md §5: a project's current investor is the entry of its investor history in force today."""
+    in_force = await investors.investors_on(session, today())
+    return [Finding("project_investor", f"project {pid}", f"investor {investor_id}, history says {in_force[pid]}")
+            for pid, investor_id in await session.execute(select(Project.id, Project.investor_id))
+            if in_force.get(pid, investor_id) != investor_id]
+
+
 async def check_all(session: AsyncSession) -> list[Finding]:
     """Every check; findings in a stable order."""
     return [*await _balances(session), *await _caps(session), *await _one_outstanding_model(session),
-            *await _workflows(session), *await _provenance(session)]
+            *await _workflows(session), *await _provenance(session), *await _investors(session)]
