@@ -57,7 +57,8 @@ OWNER_SCOPED = frozenset(
 #   ledger_entry.correct  reversing an entry, by its source: the Treasury's record only by the Treasury; an owner's
 #                         unconfirmed report by the owner (its scope is checked by OWNER_SCOPED) or the Treasury
 #   ledger_entry.confirm  naming the owner's document an entry pays (superseding the owner's report): the Treasury
-#   contract.controls     value, guarantee, full-recovery date: the Treasury's controls once the contract has advances
+#   contract.controls     value, guarantee, full-recovery date, and what R8 is measured by (the contract type, the
+#                         joint-venture members' shares): the Treasury's controls once the contract has advances
 #   contract.advance_rate a rate above the ceiling, with the competent authority's decision: planner or approver
 #   contract.details      number, contractor: the owner's own record
 FACT_AUTHORITY: dict[tuple[str, str], frozenset[Role]] = {
@@ -73,8 +74,8 @@ CONTRACT_FACTS = {"value_vnd": "contract.controls", "agreed_advance_rate_pct": "
                   "guarantee_vnd": "contract.controls",
                   "guarantee_expires_on": "contract.controls", "full_recovery_date": "contract.controls",
                   "approved_advance_rate_pct": "contract.advance_rate", "approving_decision": "contract.advance_rate",
-                  "number": "contract.details", "contractor": "contract.details", "contract_type": "contract.details",
-                  "signed_on": "contract.details"}
+                  "contract_type": "contract.controls", "members": "contract.controls",
+                  "number": "contract.details", "contractor": "contract.details", "signed_on": "contract.details"}
 
 
 def source_of(role: Role) -> EntrySource:

@@ -347,14 +347,19 @@ def check_completion_recovery(
     )
 
 
-def check_movement(balances: ContractBalances, movement: Movement, rule_set: RuleSet) -> list[Violation]:
-    """Every violated rule among R3, R4, R6, R7, R8 (empty list: the write may proceed)."""
+def check_movement(balances: ContractBalances, movement: Movement, rule_set: RuleSet,
+                   member: ContractBalances | None = None) -> list[Violation]:
+    """Every violated rule among R3, R4, R6, R7, R8 (empty list: the write may proceed).
+
+    Under a joint venture, `member` holds the named member's figures with its share as the value: R7 and R8 apply
+    to the member's own advances and share, R3, R4 and R6 to the contract."""
+    own = member or balances
     checks = (
         check_contract_cap(balances, movement),
         check_advance_ceiling(balances, movement, rule_set),
         check_guarantee(balances, movement, rule_set),
-        check_recovery(balances, movement),
-        check_completion_recovery(balances, movement, rule_set),
+        check_recovery(own, movement),
+        check_completion_recovery(own, movement, rule_set),
     )
     return [violation for violation in checks if violation is not None]
 

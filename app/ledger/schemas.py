@@ -56,6 +56,8 @@ class DisbursementFields(PoolFields):
                                    "(hoàn ứng GPMB: settles a site-clearance advance without new cash)")
     advance_kind: AdvanceKind | None = Field(None, description="For an advance: contract, site_clearance (GPMB), other")
     contract_id: Id | None = Field(None, description="Contract the money is paid under (hợp đồng)")
+    contract_member_id: Id | None = Field(None, description="Under a joint-venture contract (liên danh): the member "
+                                          "paid; R7 and R8 apply to its own advances and share")
     amount_vnd: PositiveVnd = Field(description="Advance amount, or value of completed work paid, or value settled")
     advance_recovered_vnd: NonNegativeVnd = Field(
         0, description="Advance recovered from this payment (thu hồi tạm ứng)")
@@ -116,6 +118,7 @@ class DisbursementOut(PoolFields):
     kind: DisbursementKind
     advance_kind: AdvanceKind | None
     contract_id: int | None
+    contract_member_id: int | None = None
     amount_vnd: int
     advance_recovered_vnd: int
     net_vnd: int = Field(description="Cash paid out (amount − recovered); counts against the plan")

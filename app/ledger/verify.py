@@ -20,12 +20,13 @@ from app.kernel.clock import today
 from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, r8_breached
 from app.ledger.balances import PoolFigures, pool_figures, pool_key_of
 from app.ledger.books import load_books
-from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
+from app.ledger.fold import AdvanceState, ContractState, MemberState, PoolState, ProjectState
 from app.models import (
     Advance,
     AllocationEntry,
     Contract,
     ContractBalance,
+    ContractMember,
     Disbursement,
     Event,
     PoolBalance,
@@ -35,7 +36,7 @@ from app.models import (
     RecoveryCase,
 )
 from app.registry import investors
-from app.rulesets.model import ruleset_for
+from app.rulesets.model import RuleSet, ruleset_for
 from app.rulesets.service import effective_rule_sets
 
 
@@ -58,6 +59,7 @@ _POOL_FIELDS = tuple(f.name for f in fields(PoolState) if f.name not in ("id", "
 _PROJECT_FIELDS = tuple(f.name for f in fields(ProjectState) if f.name != "project_id")
 _FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures) if f.name != "confirmed_vnd")  # no balance column
 _CONTRACT_FIELDS = tuple(f.name for f in fields(ContractState) if f.name != "contract_id")
+_MEMBER_FIELDS = tuple(f.name for f in fields(MemberState) if f.name != "member_id")
 
 
 async def _balances(session: AsyncSession) -> list[Finding]:
@@ -83,6 +85,9 @@ async def _balances(session: AsyncSession) -> list[Finding]:
     for contract in await session.scalars(select(ContractBalance)):
         out += _compare("contract_balance", f"contract {contract.contract_id}", contract,
                         books.contract(contract.contract_id), _CONTRACT_FIELDS)
+    for member in await session.scalars(select(ContractMember)):
+        out += _compare("contract_member", f"contract member {member.id}", member, books.member(member.id),
+                        _MEMBER_FIELDS)
     stored_advances = {a.disbursement_id: a for a in await session.scalars(select(Advance))}
     for disbursement_id, derived_advance in books.advances.items():
         advance = stored_advances.pop(disbursement_id, None)
@@ -141,11 +146,41 @@ async def _caps(session: AsyncSession) -> list[Finding]:
             out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} "
                                f"({rule_set.completion_recovery_base}, supply completions {completions}) with "
                                f"{outstanding:,} advance outstanding"))
+    out += await _joint_ventures(session, rule_set)
     orphan = select(func.count()).select_from(Disbursement).where(
         Disbursement.kind == DisbursementKind.advance, Disbursement.advance_kind == AdvanceKind.contract,
         Disbursement.contract_id.is_(None))
     if n := await session.scalar(orphan):
         out.append(Finding("r4a_contract_advance", "disbursements", f"{n} contract advance(s) without a contract"))
+    return out
+
+
+async def _joint_ventures(session: AsyncSession, rule_set: RuleSet) -> list[Finding]:
+    """R8 per joint-venture member: shares sum to the value, every movement names a member of its own contract, and
+    no member keeps an advance outstanding past 80% of its share."""
+    out: list[Finding] = []
+    query = select(Contract.id, Contract.value_vnd, Contract.contract_type, ContractMember.id, ContractMember.share_vnd,
+                   ContractMember.outstanding_vnd, ContractMember.paid_vnd, ContractMember.supply_completions).join(
+        ContractMember, ContractMember.contract_id == Contract.id).order_by(ContractMember.id)
+    shares: dict[int, int] = defaultdict(int)
+    values: dict[int, int] = {}
+    for cid, value, kind, mid, share, outstanding, paid, completions in await session.execute(query):
+        shares[cid] += share
+        values[cid] = value
+        if r8_breached(kind, share, outstanding, paid, completions > 0, rule_set):
+            out.append(Finding("r8_member_recovery", f"contract member {mid}", f"paid {paid:,} of a share of "
+                               f"{share:,} with {outstanding:,} advance outstanding"))
+    out += [Finding("r8_member_shares", f"contract {cid}", f"shares sum to {total:,}, value {values[cid]:,}")
+            for cid, total in shares.items() if total != values[cid]]
+    member = aliased(ContractMember)
+    unnamed = select(func.count()).select_from(Disbursement).where(
+        Disbursement.contract_id.in_(select(ContractMember.contract_id)), Disbursement.contract_member_id.is_(None))
+    if n := await session.scalar(unnamed):
+        out.append(Finding("r8_member_named", "disbursements", f"{n} joint-venture movement(s) without a member"))
+    foreign = select(func.count()).select_from(Disbursement).join(
+        member, member.id == Disbursement.contract_member_id).where(member.contract_id != Disbursement.contract_id)
+    if n := await session.scalar(foreign):
+        out.append(Finding("r8_member_named", "disbursements", f"{n} movement(s) name a member of another contract"))
     return out
 
 

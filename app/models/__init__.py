@@ -28,6 +28,7 @@ from app.models.treasury import (  # noqa: F401
     CalendarDay,
     Contract,
     ContractBalance,
+    ContractMember,
     Dossier,
     RecoveryCase,
     RecoveryStep,

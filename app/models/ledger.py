@@ -73,6 +73,7 @@ class Disbursement(Base):
         # migration 0019 (R8)
         CheckConstraint("NOT completes_supply OR (kind = 'payment' AND contract_id IS NOT NULL)",
                         name="supply_completion_is_contract_payment"),
+        CheckConstraint("contract_member_id IS NULL OR contract_id IS NOT NULL", name="member_under_its_contract"),
     )
 
     id: Mapped[int] = pk()
@@ -83,6 +84,8 @@ class Disbursement(Base):
     kind: Mapped[DisbursementKind] = mapped_column(Enum(DisbursementKind, native_enum=False, length=20))
     advance_kind: Mapped[AdvanceKind | None] = mapped_column(Enum(AdvanceKind, native_enum=False, length=20))
     contract_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contracts.id"))
+    # R8: the joint-venture member paid, under a joint-venture contract (migration 0019)
+    contract_member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contract_members.id"))
     # advance: the amount advanced; payment: value of completed work paid (gross); clearance: value settled.
     amount_vnd: Mapped[int]
     advance_recovered_vnd: Mapped[int]

@@ -1,4 +1,4 @@
-"""R8 by contract kind (payments completing an equipment supply) and a project's investor history (succession)
+"""R8 by contract kind (equipment supply completion, joint-venture members) and a project's investor history
 
 Revision ID: 0019
 Revises: 0017
@@ -21,10 +21,42 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
 def upgrade() -> None:
+    op.create_table(
+        'contract_members',
+        sa.Column('id', _ID, autoincrement=True, nullable=False),
+        sa.Column('contract_id', _ID, nullable=False),
+        sa.Column('name', sa.String(length=300), nullable=False),
+        sa.Column('share_vnd', sa.BigInteger(), nullable=False),
+        sa.Column('advanced_vnd', sa.BigInteger(), nullable=False),
+        sa.Column('recovered_vnd', sa.BigInteger(), nullable=False),
+        sa.Column('outstanding_vnd', sa.BigInteger(), nullable=False),
+        sa.Column('paid_vnd', sa.BigInteger(), nullable=False),
+        sa.Column('supply_completions', sa.BigInteger(), nullable=False),
+        sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint('share_vnd > 0', name=op.f('ck_contract_members_share_positive')),
+        sa.CheckConstraint('outstanding_vnd = advanced_vnd - recovered_vnd',
+                           name=op.f('ck_contract_members_outstanding_is_advanced_less_recovered')),
+        sa.CheckConstraint('recovered_vnd >= 0 AND recovered_vnd <= advanced_vnd AND paid_vnd >= 0 '
+                           'AND supply_completions >= 0', name=op.f('ck_contract_members_recovered_within_advanced')),
+        sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_contract_members_contract_id_contracts')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_contract_members')),
+        sa.UniqueConstraint('contract_id', 'name', name=op.f('uq_contract_members_contract_id_name')),
+    )
+    op.create_index(op.f('ix_contract_members_contract_id'), 'contract_members', ['contract_id'])
     with op.batch_alter_table('disbursements') as batch_op:
         batch_op.add_column(sa.Column('completes_supply', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('contract_member_id', _ID, nullable=True))
+        batch_op.create_foreign_key('fk_disbursements_contract_member_id_contract_members', 'contract_members',
+                                    ['contract_member_id'], ['id'])
         batch_op.create_check_constraint('supply_completion_is_contract_payment',
                                          "NOT completes_supply OR (kind = 'payment' AND contract_id IS NOT NULL)")
+        batch_op.create_check_constraint('member_under_its_contract',
+                                         'contract_member_id IS NULL OR contract_id IS NOT NULL')
+    with op.batch_alter_table('advances') as batch_op:
+        batch_op.add_column(sa.Column('contract_member_id', _ID, nullable=True))
+        batch_op.create_foreign_key('fk_advances_contract_member_id_contract_members', 'contract_members',
+                                    ['contract_member_id'], ['id'])
     with op.batch_alter_table('contract_balances') as batch_op:
         batch_op.add_column(sa.Column('supply_completions', sa.BigInteger(), server_default='0', nullable=False))
         batch_op.create_check_constraint('supply_completions_non_negative', 'supply_completions >= 0')
@@ -58,6 +90,14 @@ def downgrade() -> None:
     with op.batch_alter_table('contract_balances') as batch_op:
         batch_op.drop_constraint('ck_contract_balances_supply_completions_non_negative', type_='check')
         batch_op.drop_column('supply_completions')
+    with op.batch_alter_table('advances') as batch_op:
+        batch_op.drop_constraint('fk_advances_contract_member_id_contract_members', type_='foreignkey')
+        batch_op.drop_column('contract_member_id')
     with op.batch_alter_table('disbursements') as batch_op:
+        batch_op.drop_constraint('ck_disbursements_member_under_its_contract', type_='check')
         batch_op.drop_constraint('ck_disbursements_supply_completion_is_contract_payment', type_='check')
+        batch_op.drop_constraint('fk_disbursements_contract_member_id_contract_members', type_='foreignkey')
+        batch_op.drop_column('contract_member_id')
         batch_op.drop_column('completes_supply')
+    op.drop_index(op.f('ix_contract_members_contract_id'), table_name='contract_members')
+    op.drop_table('contract_members')
