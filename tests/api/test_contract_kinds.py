@@ -173,3 +173,29 @@ async def test_r8_the_rule_sets_base_of_value_disbursed_decides_the_outcome(clie
                              headers=world.h("admin", **{"If-Match": unknown.headers["ETag"]}))
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_rule_set_override"
     await _verify_clean()
+
+
+async def test_r15a_contract_type_and_joint_venture_shares_are_the_treasurys_once_advanced(client, world):
+    # What R8 is measured by (the type, the shares) is a contract control (security.FACT_AUTHORITY): the owner's
+    # record until the contract has advances, then the Treasury's.
+    project = await _project(client, world)
+    contract = await _contract(client, world, project, "JV-3", 20 * B,
+                               members=[{"name": "A", "share_vnd": 10 * B}, {"name": "B", "share_vnd": 10 * B}])
+    url = f"/api/v1/contracts/{contract['id']}"
+
+    async def patch(role: str, body: dict):
+        etag = (await client.get(url, headers=world.h(role))).headers["ETag"]
+        return await client.patch(url, json=body, headers=world.h(role, **{"If-Match": etag}))
+
+    assert (await patch("owner", {"contract_type": "epc"})).status_code == 200
+    a = contract["members"][0]["id"]
+    assert (await _post(client, world, project, contract, B, "TU-A", kind="advance",
+                        contract_member_id=a)).status_code == 201
+    shares = {"members": [{"name": "A", "share_vnd": 9 * B}, {"name": "B", "share_vnd": 11 * B}]}
+    for body in ({"contract_type": "construction"}, shares):
+        refused = await patch("owner", body)
+        assert refused.status_code == 403 and refused.json()["code"] == "fact_authority", refused.text
+    assert (await patch("treasury", shares)).status_code == 200
+    renamed = await patch("treasury", {"members": [{"name": "A", "share_vnd": 9 * B},
+                                                   {"name": "C", "share_vnd": 11 * B}]})
+    assert renamed.status_code == 422 and renamed.json()["code"] == "jv_members_fixed"
