@@ -122,7 +122,9 @@ async def _caps(session: AsyncSession) -> list[Finding]:
             out.append(Finding("r2_plan_within_tmdt", f"project {pid}", f"cumulative plan {planned:,} > TMĐT {tmdt:,}"))
         if disbursed > tmdt:
             out.append(Finding("r2_tmdt_cap", f"project {pid}", f"disbursed {disbursed:,} > TMĐT {tmdt:,}"))
-    rule_set = ruleset_for(today(), await effective_rule_sets(session))
+    rule_sets = await effective_rule_sets(session)
+    rule_set = ruleset_for(today(), rule_sets)
+    decided_under = await _decided_under(session, Disbursement.contract_id, rule_sets)
     query = select(Contract.id, Contract.value_vnd, ContractBalance.outstanding_vnd, ContractBalance.paid_vnd,
                    ContractBalance.advanced_vnd, ContractBalance.recovered_vnd, Contract.value_at_signing_vnd,
                    Contract.agreed_advance_rate_pct, Contract.approved_advance_rate_pct, Contract.contract_type,
@@ -142,11 +144,13 @@ async def _caps(session: AsyncSession) -> list[Finding]:
         if outstanding < 0 or recovered > advanced:
             out.append(Finding("r7_contract_outstanding", f"contract {cid}", f"advanced {advanced:,}, recovered "
                                f"{recovered:,}"))
-        if r8_breached(kind, value, outstanding, paid, completions > 0, rule_set):
+        r8 = decided_under.get(cid, rule_set)
+        if r8_breached(kind, value, outstanding, paid, completions > 0, r8):
             out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} "
-                               f"({rule_set.completion_recovery_base}, supply completions {completions}) with "
+                               f"({r8.code}: {r8.completion_recovery_base}, supply completions {completions}) with "
                                f"{outstanding:,} advance outstanding"))
-    out += await _joint_ventures(session, rule_set)
+    out += await _joint_ventures(session, rule_set, await _decided_under(session, Disbursement.contract_member_id,
+                                                                         rule_sets))
     orphan = select(func.count()).select_from(Disbursement).where(
         Disbursement.kind == DisbursementKind.advance, Disbursement.advance_kind == AdvanceKind.contract,
         Disbursement.contract_id.is_(None))
@@ -155,7 +159,20 @@ async def _caps(session: AsyncSession) -> list[Finding]:
     return out
 
 
-async def _joint_ventures(session: AsyncSession, rule_set: RuleSet) -> list[Finding]:
+async def _decided_under(session: AsyncSession, key: Any, rule_sets: tuple[RuleSet, ...]) -> dict[int, RuleSet]:
+    """R8's rule set per contract (or joint-venture member): the one its last posted movement was decided under (by
+    its value date, a reversal's by its original's), so a balance accepted under nd99 is judged under nd99."""
+    last = select(key.label("k"), func.max(Disbursement.id).label("last_id")).where(key.is_not(None)) \
+        .group_by(key).subquery()
+    original = aliased(Disbursement)
+    rows = await session.execute(select(last.c.k, Disbursement.value_date, original.value_date)
+                                 .join(Disbursement, Disbursement.id == last.c.last_id)
+                                 .outerjoin(original, original.id == Disbursement.reverses_id))
+    return {k: ruleset_for(original_day or day, rule_sets) for k, day, original_day in rows}
+
+
+async def _joint_ventures(session: AsyncSession, rule_set: RuleSet, decided_under: dict[int, RuleSet]
+                          ) -> list[Finding]:
     """R8 per joint-venture member: shares sum to the value, every movement names a member of its own contract, and
     no member keeps an advance outstanding past 80% of its share."""
     out: list[Finding] = []
@@ -167,7 +184,7 @@ async def _joint_ventures(session: AsyncSession, rule_set: RuleSet) -> list[Find
     for cid, value, kind, mid, share, outstanding, paid, completions in await session.execute(query):
         shares[cid] += share
         values[cid] = value
-        if r8_breached(kind, share, outstanding, paid, completions > 0, rule_set):
+        if r8_breached(kind, share, outstanding, paid, completions > 0, decided_under.get(mid, rule_set)):
             out.append(Finding("r8_member_recovery", f"contract member {mid}", f"paid {paid:,} of a share of "
                                f"{share:,} with {outstanding:,} advance outstanding"))
     out += [Finding("r8_member_shares", f"contract {cid}", f"shares sum to {total:,}, value {values[cid]:,}")
