@@ -97,6 +97,9 @@ class Principal:
     # The key's organisation's validity end (exclusive, a business date): a predecessor's keys stop on the day its
     # successor takes over (DOMAIN.md §5; docs/rules.md "Organisations change").
     organisation_valid_to: date | None = None
+    # The business date the owner scope was read on: successions take effect on their date, so a cached scope of
+    # another day is read again.
+    scope_on: date | None = None
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

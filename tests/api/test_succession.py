@@ -127,9 +127,13 @@ async def test_a_predecessors_keys_stop_at_its_validity_end(client, world, set_t
     body = disbursement_body(100_000_000, "OLD-1", year=2025, value_date="2025-06-20")
     assert (await client.post(url, json=body, headers=old_key)).status_code == 201
     await _merge(client, world, world.other_investor_id, world.investor_id)
-    # Recorded ahead of the day: the key still works on 30/06, the predecessor's last day.
+    # Recorded ahead of the day: the predecessor's key still works on 30/06, its last day, and the successor does
+    # not answer for the project yet.
     set_today(date(2025, 6, 30))
     assert (await client.get("/api/v1/projects", headers=old_key)).status_code == 200
+    early = await client.post(url, json=disbursement_body(100_000_000, "NEW-0", year=2025, value_date="2025-06-30"),
+                              headers=world.h("owner"))
+    assert early.status_code == 403, early.text
     set_today(date(2025, 7, 1))
     for response in (await client.get("/api/v1/projects", headers=old_key),
                      await client.post(url, json=disbursement_body(100_000_000, "OLD-2", year=2025,

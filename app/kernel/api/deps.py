@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
@@ -125,7 +125,7 @@ async def _identify(request: Request, session: AsyncSession) -> Principal:
     # revoked or an owner scope changes (caches.invalidate_on_commit, NOTIFY on PostgreSQL; CONTRIBUTING.md).
     # The epoch is taken before the read, so a revocation that lands meanwhile is not cached over.
     token_hash = hash_key(token)
-    principal = caches.principals.get(token_hash)
+    principal = _cached(token_hash)
     if principal is caches.MISSING:
         epoch = caches.principals.epoch
         principal = await _authenticate(session, token)
@@ -133,6 +133,15 @@ async def _identify(request: Request, session: AsyncSession) -> Principal:
     else:  # a cached key never outlives its expiry nor its organisation
         _still_valid(principal, token_hash)
     request.state.principal = principal
+    return principal
+
+
+def _cached(token_hash: str) -> Any:
+    """The cached principal (or `caches.MISSING`), unless its owner scope was read on another business date
+    (successions take effect on their date)."""
+    principal = caches.principals.get(token_hash)
+    if principal is not caches.MISSING and principal.scope_on not in (None, today()):
+        return caches.MISSING
     return principal
 
 
@@ -161,7 +170,7 @@ async def _authenticate(session: AsyncSession, token: str) -> Principal:
 async def identify_hashed(request: Request, session: AsyncSession, prefix: str | None, token_hash: str) -> Principal:
     """The caller behind a key known by its prefix and hash only: the dashboard's signed session cookie (app/web),
     which never holds the key. The same principal cache, revocation, expiry and owner scope as a Bearer key."""
-    principal = caches.principals.get(token_hash)
+    principal = _cached(token_hash)
     if principal is caches.MISSING:
         epoch = caches.principals.epoch
         principal = await _authenticate_hashed(session, prefix, token_hash)
@@ -188,7 +197,8 @@ async def _authenticate_hashed(session: AsyncSession, prefix: str | None, token_
     role = Role(key.role)
     scope = await subunit_ids(session, key.organisation_id) if role is Role.owner else frozenset()
     return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope,
-                     expires_at=key.expires_at, organisation_valid_to=key.valid_to)
+                     expires_at=key.expires_at, organisation_valid_to=key.valid_to,
+                     scope_on=today() if role is Role.owner else None)
 
 
 async def confirm_key_live(session: AsyncSession, principal: Principal) -> None:
