@@ -23,7 +23,15 @@ from app.demo import plans
 from app.demo.names import DISTRICTS, LEAD_OFFICIALS, PROVINCE_BOARDS, SECTORS, WORKING_GROUPS
 from app.enums import OrganisationKind
 from app.ledger.books import rebuild
-from app.models import AllocationEntry, Disbursement, MediumTermEntry, Organisation, Project, WorkingGroup
+from app.models import (
+    AllocationEntry,
+    Disbursement,
+    MediumTermEntry,
+    Organisation,
+    Project,
+    ProjectInvestor,
+    WorkingGroup,
+)
 
 TY = 1_000_000_000
 AS_OF = date(2024, 10, 11)
@@ -188,6 +196,10 @@ async def _projects(session: AsyncSession, rng: random.Random, orgs: dict[str, i
     ids = (await session.scalars(insert(Project).returning(Project.id), rows)).all()
     for project, project_id in zip(demo, sorted(ids), strict=True):
         project.id = project_id
+    # Each project's investor history starts with the investor it is registered with (registry.investors).
+    await session.execute(insert(ProjectInvestor), [
+        {"project_id": p.id, "investor_id": p.investor_id, "effective_from": None, "known_on": now.date(),
+         "created_at": now} for p in demo])
     return demo
 
 

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from app.enums import EntrySource, Role
 
@@ -62,7 +62,8 @@ OWNER_SCOPED = frozenset(
 #   ledger_entry.correct  reversing an entry, by its source: the Treasury's record only by the Treasury; an owner's
 #                         unconfirmed report by the owner (its scope is checked by OWNER_SCOPED) or the Treasury
 #   ledger_entry.confirm  naming the owner's document an entry pays (superseding the owner's report): the Treasury
-#   contract.controls     value, guarantee, full-recovery date: the Treasury's controls once the contract has advances
+#   contract.controls     value, guarantee, full-recovery date, and what R8 is measured by (the contract type, the
+#                         joint-venture members' shares): the Treasury's controls once the contract has advances
 #   contract.advance_rate a rate above the ceiling, with the competent authority's decision: planner or approver
 #   contract.details      number, contractor: the owner's own record
 FACT_AUTHORITY: dict[tuple[str, str], frozenset[Role]] = {
@@ -78,8 +79,8 @@ CONTRACT_FACTS = {"value_vnd": "contract.controls", "agreed_advance_rate_pct": "
                   "guarantee_vnd": "contract.controls",
                   "guarantee_expires_on": "contract.controls", "full_recovery_date": "contract.controls",
                   "approved_advance_rate_pct": "contract.advance_rate", "approving_decision": "contract.advance_rate",
-                  "number": "contract.details", "contractor": "contract.details", "contract_type": "contract.details",
-                  "signed_on": "contract.details"}
+                  "contract_type": "contract.controls", "members": "contract.controls",
+                  "number": "contract.details", "contractor": "contract.details", "signed_on": "contract.details"}
 
 
 def source_of(role: Role) -> EntrySource:
@@ -98,9 +99,18 @@ class Principal:
     scope_organisation_ids: frozenset[int] = field(default_factory=frozenset)
     # Kept with the principal so a per-worker cache never serves a key past its expiry.
     expires_at: datetime | None = None
+    # The key's organisation's validity end (exclusive, a business date): a predecessor's keys stop on the day its
+    # successor takes over (DOMAIN.md §5; docs/rules.md "Organisations change").
+    organisation_valid_to: date | None = None
+    # The business date the owner scope was read on: successions take effect on their date, so a cached scope of
+    # another day is read again.
+    scope_on: date | None = None
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+    def organisation_ended(self, day: date) -> bool:
+        return self.organisation_valid_to is not None and self.organisation_valid_to <= day
 
     def may(self, action: str) -> bool:
         return self.role in POLICY[action]

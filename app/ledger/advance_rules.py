@@ -35,6 +35,7 @@ class ContractBalances:
     guarantee_expires_on: date | None = None
     value_at_signing_vnd: int | None = None  # R4's base; None: the contract was never amended (= value_vnd)
     agreed_advance_rate_pct: int | None = None  # R4: the level written in the contract, if any
+    supply_completed: bool = False  # R8: a payment completing the supplied volume is on the books (equipment)
 
     @property
     def signing_value_vnd(self) -> int:
@@ -76,6 +77,7 @@ class Movement:
     amount_vnd: int
     value_date: date
     advance_recovered_vnd: int = 0
+    completes_supply: bool = False  # R8: this payment completes the supplied volume of an equipment contract
 
     def __post_init__(self) -> None:
         if self.amount_vnd <= 0:
@@ -260,60 +262,104 @@ def check_recovery(balances: ContractBalances, movement: Movement) -> Violation 
     )
 
 
-def reaches_completion(paid_vnd: int, value_vnd: int, rule_set: RuleSet) -> bool:
-    """R8: cumulative payments at or above `completion_recovery_pct` of the contract value."""
-    return paid_vnd * 100 >= value_vnd * rule_set.completion_recovery_pct
+def reaches_completion(base_vnd: int, value_vnd: int, rule_set: RuleSet) -> bool:
+    """R8: the value disbursed (`completion_base_vnd`) at or above `completion_recovery_pct` of the value."""
+    return base_vnd * 100 >= value_vnd * rule_set.completion_recovery_pct
+
+
+def completion_base_vnd(outstanding_vnd: int, paid_vnd: int, rule_set: RuleSet) -> int:
+    """R8's "giá trị giải ngân", by the rule set's `completion_recovery_base`: the gross payments for completed
+    work, or the net cash disbursed under the contract (outstanding advance + gross payments = advances +
+    payments − recoveries)."""
+    return paid_vnd if rule_set.completion_recovery_base == "gross_payments" else outstanding_vnd + paid_vnd
+
+
+def recovered_on_supply(contract_type: str, rule_set: RuleSet) -> bool:
+    """R8: an equipment contract that is not construction is recovered when the supply is complete, not at 80%."""
+    return contract_type in rule_set.supply_recovery_contract_types
+
+
+def r8_breached(contract_type: str, value_vnd: int, outstanding_vnd: int, paid_vnd: int, supply_completed: bool,
+                rule_set: RuleSet) -> bool:
+    """The state R8 forbids: advance outstanding once the value disbursed has reached 80% of the value (of a JV
+    member's share, for its own figures), or once the supply of an equipment contract is complete."""
+    if outstanding_vnd <= 0:
+        return False
+    if recovered_on_supply(contract_type, rule_set):
+        return supply_completed
+    return reaches_completion(completion_base_vnd(outstanding_vnd, paid_vnd, rule_set), value_vnd, rule_set)
+
+
+def _largest_unreached_base(value_vnd: int, rule_set: RuleSet) -> int:
+    """The largest value disbursed still below the R8 threshold (integer đồng)."""
+    return (value_vnd * rule_set.completion_recovery_pct - 1) // 100
 
 
 def minimum_recovery_vnd(balances: ContractBalances, movement: Movement, rule_set: RuleSet) -> int:
-    """R8: the least recovery this payment must carry (the whole outstanding once 80% is reached)."""
+    """R8: the least recovery this payment must carry so that no advance stays outstanding past the threshold:
+    the whole outstanding once the payment reaches it (or completes an equipment supply). With the net base a
+    recovery lowers the value disbursed itself, so a payment that only reaches 80% through the advance still
+    outstanding needs just enough recovery to stay below it."""
     if movement.kind is not DisbursementKind.payment:
         return 0
-    if reaches_completion(balances.paid_vnd + movement.amount_vnd, balances.value_vnd, rule_set):
-        return balances.outstanding_vnd
-    return 0
+    outstanding = balances.outstanding_vnd
+    if recovered_on_supply(balances.contract_type, rule_set):
+        return outstanding if movement.completes_supply or balances.supply_completed else 0
+    paid = balances.paid_vnd + movement.amount_vnd
+    if reaches_completion(paid, balances.value_vnd, rule_set):  # reached whatever is recovered
+        return outstanding
+    if rule_set.completion_recovery_base == "gross_payments":
+        return 0
+    return min(outstanding, max(0, outstanding + paid - _largest_unreached_base(balances.value_vnd, rule_set)))
 
 
 def check_completion_recovery(
     balances: ContractBalances, movement: Movement, rule_set: RuleSet
 ) -> Violation | None:
-    """R8: a payment that reaches 80% of the value must recover the whole outstanding advance.
-
-    An advance once payments have reached 80% is refused too, since it would leave a balance that the
-    rule says must be zero.
-    """
+    """R8: a payment that reaches 80% of the value (or completes an equipment supply) must recover the whole
+    outstanding advance; an advance that would leave a balance the rule says must be zero is refused."""
     pct = rule_set.completion_recovery_pct
-    if movement.kind is DisbursementKind.advance and reaches_completion(
-        balances.paid_vnd, balances.value_vnd, rule_set
-    ):
-        return Violation(
-            "advance_after_completion",
-            "R8",
-            f"payments already reached {pct}% of the contract value; no further advance is allowed",
-            attempted_vnd=movement.amount_vnd,
-            allowed_max_vnd=0,
-        )
+    on_supply = recovered_on_supply(balances.contract_type, rule_set)
+    if movement.kind is DisbursementKind.advance:
+        after = balances.outstanding_vnd + movement.amount_vnd
+        if not r8_breached(balances.contract_type, balances.value_vnd, after, balances.paid_vnd,
+                           balances.supply_completed, rule_set):
+            return None
+        base = completion_base_vnd(balances.outstanding_vnd, balances.paid_vnd, rule_set)
+        allowed = 0 if on_supply else max(0, _largest_unreached_base(balances.value_vnd, rule_set) - base)
+        reached = "the supplied volume is complete" if on_supply else \
+            f"the value disbursed ({rule_set.completion_recovery_base}) would reach {pct}% of the contract value"
+        return Violation("advance_after_completion", "R8", f"{reached}; no further advance is allowed"
+                         + ("" if on_supply else f" above {_vnd(allowed)}"),
+                         attempted_vnd=movement.amount_vnd, allowed_max_vnd=allowed)
     minimum = minimum_recovery_vnd(balances, movement, rule_set)
     if movement.recovery_vnd >= minimum:
         return None
+    reached = "this payment completes the supplied volume" if on_supply else \
+        f"the value disbursed ({rule_set.completion_recovery_base}) reaches {pct}% of the contract value"
     return Violation(
         "completion_recovery_required",
         "R8",
-        f"payments reach {pct}% of the contract value: this payment must recover the whole outstanding "
-        f"advance of {_vnd(minimum)}",
+        f"{reached}: this payment must recover at least {_vnd(minimum)} of the outstanding advance "
+        f"{_vnd(balances.outstanding_vnd)}",
         attempted_vnd=movement.recovery_vnd,
         minimum_recovery_vnd=minimum,
     )
 
 
-def check_movement(balances: ContractBalances, movement: Movement, rule_set: RuleSet) -> list[Violation]:
-    """Every violated rule among R3, R4, R6, R7, R8 (empty list: the write may proceed)."""
+def check_movement(balances: ContractBalances, movement: Movement, rule_set: RuleSet,
+                   member: ContractBalances | None = None) -> list[Violation]:
+    """Every violated rule among R3, R4, R6, R7, R8 (empty list: the write may proceed).
+
+    Under a joint venture, `member` holds the named member's figures with its share as the value: R7 and R8 apply
+    to the member's own advances and share, R3, R4 and R6 to the contract."""
+    own = member or balances
     checks = (
         check_contract_cap(balances, movement),
         check_advance_ceiling(balances, movement, rule_set),
         check_guarantee(balances, movement, rule_set),
-        check_recovery(balances, movement),
-        check_completion_recovery(balances, movement, rule_set),
+        check_recovery(own, movement),
+        check_completion_recovery(own, movement, rule_set),
     )
     return [violation for violation in checks if violation is not None]
 

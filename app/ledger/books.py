@@ -15,7 +15,16 @@ from app.enums import AllocationKind, BudgetLevel, CapitalSource
 from app.kernel.clock import utcnow
 from app.ledger.disbursements import movement_of
 from app.ledger.fold import AllocationInput, Books, LedgerRow, fold_ledger
-from app.models import Advance, AllocationEntry, ContractBalance, Disbursement, PoolBalance, Project, ProjectBalance
+from app.models import (
+    Advance,
+    AllocationEntry,
+    ContractBalance,
+    ContractMember,
+    Disbursement,
+    PoolBalance,
+    Project,
+    ProjectBalance,
+)
 from app.rulesets.service import effective_rule_sets
 
 
@@ -90,7 +99,13 @@ async def rebuild(session: AsyncSession) -> int:
         assert c is not None
         await session.execute(update(ContractBalance).where(ContractBalance.contract_id == cid).values(
             advanced_vnd=c.advanced_vnd, recovered_vnd=c.recovered_vnd, outstanding_vnd=c.outstanding_vnd,
-            paid_vnd=c.paid_vnd, updated_at=now))
+            paid_vnd=c.paid_vnd, supply_completions=c.supply_completions, updated_at=now))
+    for mid in (await session.scalars(select(ContractMember.id))).all():
+        m = books.member(mid)
+        assert m is not None
+        await session.execute(update(ContractMember).where(ContractMember.id == mid).values(
+            advanced_vnd=m.advanced_vnd, recovered_vnd=m.recovered_vnd, outstanding_vnd=m.outstanding_vnd,
+            paid_vnd=m.paid_vnd, supply_completions=m.supply_completions, updated_at=now))
     await _rebuild_advances(session, books)
     session.expire_all()  # the Core writes above bypassed the identity map: later reads must see them
     return len(pool_rows)
@@ -108,7 +123,8 @@ async def _rebuild_advances(session: AsyncSession, books: Books) -> None:
         if row is None:
             f = facts[disbursement_id]
             session.add(Advance(disbursement_id=disbursement_id, project_id=state.scope.project_id,
-                                contract_id=f.contract_id, kind=state.scope.kind, plan_year=f.plan_year,
+                                contract_id=f.contract_id, contract_member_id=state.scope.member_id or None,
+                                kind=state.scope.kind, plan_year=f.plan_year,
                                 capital_source=f.capital_source, budget_level=f.budget_level,
                                 budget_holder_id=f.budget_holder_id,
                                 advanced_on=state.advanced_on, amount_vnd=state.amount_vnd,

@@ -37,7 +37,8 @@ def movement_of(row: Any, original_value_date: date | None = None) -> Disburseme
         document_number=row.document_number, note=row.note, reverses_id=row.reverses_id,
         original_value_date=original_value_date, source=EntrySource(row.source),
         original_source=EntrySource(row.origin) if row.reverses_id is not None else None,
-        owner_document_number=row.owner_document_number)
+        owner_document_number=row.owner_document_number, completes_supply=bool(row.completes_supply),
+        contract_member_id=row.contract_member_id)
 
 
 async def reversal_of(session: AsyncSession, original: Disbursement, *, document_number: str, value_date: date,

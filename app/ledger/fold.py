@@ -62,10 +62,11 @@ class Scope:
     project_id: int
     contract_id: int  # 0: no contract
     kind: AdvanceKind
+    member_id: int = 0  # a joint-venture member's own advances (R8 per member); 0: not a joint venture
 
 
-def advance_scope(project_id: int, contract_id: int | None, kind: AdvanceKind) -> Scope:
-    return Scope(project_id, contract_id or 0, AdvanceKind.contract if contract_id else kind)
+def advance_scope(project_id: int, contract_id: int | None, kind: AdvanceKind, member_id: int | None = None) -> Scope:
+    return Scope(project_id, contract_id or 0, AdvanceKind.contract if contract_id else kind, member_id or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,10 @@ class DisbursementInput:
     owner_document_number: str | None = None
     # R1: whose budget (organisation id); None until the posting pipeline resolves the default (`app.ledger.holders`).
     budget_holder_id: int | None = None
+    # R8: a payment completing the supplied volume of an equipment contract (its reversal carries it too).
+    completes_supply: bool = False
+    # R8: the joint-venture member (thành viên liên danh) the money is paid to, under a joint-venture contract.
+    contract_member_id: int | None = None
 
     @property
     def pool(self) -> PoolKey:
@@ -123,12 +128,18 @@ class DisbursementInput:
         return self.advance_kind is AdvanceKind.site_clearance or self.kind is DisbursementKind.clearance
 
     @property
+    def advance_scope(self) -> Scope:
+        """For an advance (or its reversal): the recovery scope the advance belongs to."""
+        return advance_scope(self.project_id, self.contract_id, self.advance_kind or AdvanceKind.contract,
+                             self.contract_member_id)
+
+    @property
     def recovery_scope(self) -> Scope | None:
         """The advances this row's recovery (if any) is allocated to."""
         if self.kind is DisbursementKind.advance:
             return None
         if self.contract_id is not None:
-            return Scope(self.project_id, self.contract_id, AdvanceKind.contract)
+            return Scope(self.project_id, self.contract_id, AdvanceKind.contract, self.contract_member_id or 0)
         kind = AdvanceKind.site_clearance if self.kind is DisbursementKind.clearance else AdvanceKind.other
         return Scope(self.project_id, 0, kind)
 
@@ -210,6 +221,19 @@ class ContractState:
     recovered_vnd: int = 0
     outstanding_vnd: int = 0
     paid_vnd: int = 0
+    supply_completions: int = 0  # R8: unreversed payments completing the supply (equipment); complete when > 0
+
+
+@dataclass(slots=True)
+class MemberState:
+    """A joint-venture member's running totals under its contract (R8 applies to each member's share)."""
+
+    member_id: int
+    advanced_vnd: int = 0
+    recovered_vnd: int = 0
+    outstanding_vnd: int = 0
+    paid_vnd: int = 0
+    supply_completions: int = 0
 
 
 @dataclass(slots=True)
@@ -237,9 +261,18 @@ def is_late(row: DisbursementInput, rule_set: RuleSet) -> bool:
     return day > deadline
 
 
+def _move_contract(totals: ContractState | MemberState, row: DisbursementInput) -> None:
+    totals.advanced_vnd += row.advanced_vnd
+    totals.paid_vnd += row.paid_vnd
+    totals.recovered_vnd += row.advance_recovered_vnd
+    totals.outstanding_vnd = totals.advanced_vnd - totals.recovered_vnd
+    if row.completes_supply:
+        totals.supply_completions += 1 if row.reverses_id is None else -1
+
+
 def fold_disbursement(row: DisbursementInput, pool: PoolState, project: ProjectState,
-                      contract: ContractState | None, rule_set: RuleSet) -> None:
-    """Apply one disbursement (or reversal) to every balance row it touches."""
+                      contract: ContractState | None, rule_set: RuleSet, member: MemberState | None = None) -> None:
+    """Apply one disbursement (or reversal) to every balance row it touches (a joint-venture member's too)."""
     pool.disbursed_vnd += row.net_vnd
     pool.advanced_vnd += row.advanced_vnd
     pool.advance_recovered_vnd += row.advance_recovered_vnd
@@ -251,10 +284,9 @@ def fold_disbursement(row: DisbursementInput, pool: PoolState, project: ProjectS
     project.disbursed_total_vnd += row.net_vnd
     project.advance_outstanding_vnd += row.advanced_vnd - row.advance_recovered_vnd
     if contract is not None:
-        contract.advanced_vnd += row.advanced_vnd
-        contract.paid_vnd += row.paid_vnd
-        contract.recovered_vnd += row.advance_recovered_vnd
-        contract.outstanding_vnd = contract.advanced_vnd - contract.recovered_vnd
+        _move_contract(contract, row)
+    if member is not None:
+        _move_contract(member, row)
 
 
 def fold_allocation(entry: AllocationInput, pool: PoolState, project: ProjectState, rule_set: RuleSet) -> None:
@@ -306,6 +338,7 @@ class Books:
     pools: dict[PoolKey, PoolState] = field(default_factory=dict)
     projects: dict[int, ProjectState] = field(default_factory=dict)
     contracts: dict[int, ContractState] = field(default_factory=dict)
+    members: dict[int, MemberState] = field(default_factory=dict)
     advances: dict[int, AdvanceState] = field(default_factory=dict)  # by disbursement id
     scope_recovered: dict[Scope, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -318,6 +351,13 @@ class Books:
         if project_id not in self.projects:
             self.projects[project_id] = ProjectState(project_id)
         return self.projects[project_id]
+
+    def member(self, member_id: int | None) -> MemberState | None:
+        if member_id is None:
+            return None
+        if member_id not in self.members:
+            self.members[member_id] = MemberState(member_id)
+        return self.members[member_id]
 
     def contract(self, contract_id: int | None) -> ContractState | None:
         if contract_id is None:
@@ -337,11 +377,10 @@ def fold_ledger(allocations: Iterable[AllocationInput], disbursements: Iterable[
     for row in disbursements:
         d = row.movement
         fold_disbursement(d, books.pool(d.pool), books.project(d.project_id), books.contract(d.contract_id),
-                          ruleset_for(d.original_value_date or d.value_date, rule_sets))
+                          ruleset_for(d.original_value_date or d.value_date, rule_sets),
+                          books.member(d.contract_member_id))
         if d.kind is DisbursementKind.advance and d.reverses_id is None:
-            books.advances[row.id] = AdvanceState(row.id, advance_scope(d.project_id, d.contract_id,
-                                                                        d.advance_kind or AdvanceKind.contract),
-                                                  d.value_date, d.amount_vnd)
+            books.advances[row.id] = AdvanceState(row.id, d.advance_scope, d.value_date, d.amount_vnd)
         elif d.kind is DisbursementKind.advance and d.reverses_id in books.advances:
             books.advances[d.reverses_id].amount_vnd = 0
         if (scope := d.recovery_scope) is not None and d.advance_recovered_vnd:

@@ -1,7 +1,8 @@
 """Step 1 of the posting pipeline: lock the balance rows a movement touches, in one order, and read them.
 
 Lock order (every writer of money, so that none deadlocks): project balances (by project id) → pool balances
-(by key) → contract balances (by contract id) → advances of the recovery scopes (by id). PostgreSQL takes row
+(by key) → contract balances (by contract id) → their joint-venture members (by id) → advances of the recovery
+scopes (by id). PostgreSQL takes row
 locks (`SELECT … FOR UPDATE`); SQLite serialises writers (`BEGIN IMMEDIATE`). Rows come back as the fold's
 plain states (`app.ledger.fold`), never ORM objects: a batch locks thousands of rows.
 """
@@ -19,9 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import AdvanceKind, BudgetLevel, CapitalSource, ProjectFunding, ProjectStatus
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
-from app.ledger.fold import AdvanceState, ContractState, PoolKey, PoolState, ProjectState, Scope, advance_scope
-from app.ledger.posting_rules import ContractFacts, ProjectFacts
-from app.models import Advance, Contract, ContractBalance, PoolBalance, Project, ProjectBalance
+from app.ledger.fold import (
+    AdvanceState,
+    ContractState,
+    MemberState,
+    PoolKey,
+    PoolState,
+    ProjectState,
+    Scope,
+    advance_scope,
+)
+from app.ledger.posting_rules import ContractFacts, MemberFacts, ProjectFacts
+from app.models import Advance, Contract, ContractBalance, ContractMember, PoolBalance, Project, ProjectBalance
 
 _P = ProjectBalance.__table__
 _PR = Project.__table__
@@ -29,6 +39,7 @@ _PB = PoolBalance.__table__
 _CB = ContractBalance.__table__
 _C = Contract.__table__
 _A = Advance.__table__
+_M = ContractMember.__table__
 # Up to this many pools are locked by exact key; more (a batch) by project and year, filtered here.
 _EXACT_POOL_KEYS = 100
 
@@ -110,7 +121,7 @@ async def lock_contracts(session: AsyncSession, ids: Iterable[int]
     if not wanted:
         return {}
     states = {r.contract_id: ContractState(r.contract_id, r.advanced_vnd, r.recovered_vnd, r.outstanding_vnd,
-                                           r.paid_vnd)
+                                           r.paid_vnd, r.supply_completions)
               for r in await session.execute(select(_CB).where(_CB.c.contract_id.in_(wanted))
                                              .order_by(_CB.c.contract_id).with_for_update())}
     facts = {r.id: ContractFacts(r.id, r.project_id, r.contract_type, r.value_vnd, r.value_at_signing_vnd,
@@ -119,6 +130,19 @@ async def lock_contracts(session: AsyncSession, ids: Iterable[int]
                                  r.guarantee_expires_on)
              for r in await session.execute(select(_C).where(_C.c.id.in_(wanted)))}
     return {cid: (facts[cid], states[cid]) for cid in wanted if cid in facts and cid in states}
+
+
+async def lock_members(session: AsyncSession, contract_ids: Iterable[int]
+                       ) -> dict[int, tuple[MemberFacts, MemberState]]:
+    """Lock the joint-venture members of these contracts in id order (after the contract balances), by member id."""
+    wanted = sorted(set(contract_ids))
+    if not wanted:
+        return {}
+    return {r.id: (MemberFacts(r.id, r.contract_id, r.name, r.share_vnd),
+                   MemberState(r.id, r.advanced_vnd, r.recovered_vnd, r.outstanding_vnd, r.paid_vnd,
+                               r.supply_completions))
+            for r in await session.execute(select(_M).where(_M.c.contract_id.in_(wanted)).order_by(_M.c.id)
+                                           .with_for_update())}
 
 
 @dataclass(slots=True)
@@ -139,11 +163,11 @@ async def lock_scopes(session: AsyncSession, scopes: Sequence[Scope]) -> dict[Sc
     if not wanted:
         return {}
     query = (select(_A.c.id, _A.c.disbursement_id, _A.c.project_id, _A.c.contract_id, _A.c.kind, _A.c.advanced_on,
-                    _A.c.amount_vnd, _A.c.recovered_vnd)
+                    _A.c.amount_vnd, _A.c.recovered_vnd, _A.c.contract_member_id)
              .where(_A.c.project_id.in_(sorted({s.project_id for s in wanted}))).order_by(_A.c.id).with_for_update())
     out: dict[Scope, list[LockedAdvance]] = {scope: [] for scope in wanted}
     for r in await session.execute(query):
-        scope = advance_scope(r.project_id, r.contract_id, AdvanceKind(r.kind))
+        scope = advance_scope(r.project_id, r.contract_id, AdvanceKind(r.kind), r.contract_member_id)
         if scope in wanted:
             out[scope].append(LockedAdvance(r.id, AdvanceState(r.disbursement_id, scope, r.advanced_on, r.amount_vnd,
                                                                r.recovered_vnd), r.amount_vnd, r.recovered_vnd,

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import AdvanceKind, DisbursementKind
+from app.enums import DisbursementKind
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
@@ -31,7 +31,6 @@ from app.ledger.fold import (
     DisbursementInput,
     ProjectState,
     Scope,
-    advance_scope,
     allocate_fifo,
     fifo_order,
     fold_allocation,
@@ -79,7 +78,7 @@ def _scopes_needed(rows: Sequence[DisbursementInput], reversed_advances: dict[in
     scopes: set[Scope] = set(reversed_advances.values())
     for r in rows:
         if r.kind is DisbursementKind.advance and r.reverses_id is None:
-            scopes.add(advance_scope(r.project_id, r.contract_id, r.advance_kind or AdvanceKind.contract))
+            scopes.add(r.advance_scope)
         elif r.advance_recovered_vnd and (scope := r.recovery_scope) is not None:
             scopes.add(scope)
     return sorted(scopes)
@@ -178,8 +177,9 @@ async def post_disbursements(
     caller_rows, rows = rows, expanded.rows
     pools = await locks.lock_pools(session, (r.pool for r in rows))
     contracts = await locks.lock_contracts(session, (r.contract_id for r in rows if r.contract_id))
-    reversed_advances = {r.reverses_id: advance_scope(r.project_id, r.contract_id,
-                                                      r.advance_kind or AdvanceKind.contract)
+    members = await locks.lock_members(session, contracts)
+    joint_ventures = {terms.contract_id for terms, _ in members.values()}
+    reversed_advances = {r.reverses_id: r.advance_scope
                          for r in rows if r.reverses_id is not None and r.kind is DisbursementKind.advance}
     books = {scope: ScopeBook(advances)
              for scope, advances in (await locks.lock_scopes(session, _scopes_needed(rows, reversed_advances))).items()}
@@ -197,8 +197,10 @@ async def post_disbursements(
     for index, row in enumerate(rows):
         contract = contracts.get(row.contract_id) if row.contract_id is not None else None
         scope = row.recovery_scope
+        member = members.get(row.contract_member_id) if row.contract_member_id is not None else None
         locked = Locked(projects.get(row.project_id), balances.get(row.project_id), pools.get(row.pool), contract,
-                        books[scope].outstanding_vnd(recovered[scope]) if scope in books else 0)
+                        books[scope].outstanding_vnd(recovered[scope]) if scope in books else 0,
+                        member=member, joint_venture=row.contract_id in joint_ventures)
         if row.reverses_id in reversed_advances:
             book = books[reversed_advances[row.reverses_id]]
             book.reallocate(recovered[reversed_advances[row.reverses_id]])
@@ -210,9 +212,10 @@ async def post_disbursements(
             continue
         assert locked.pool is not None and locked.balance is not None
         fold_disbursement(row, locked.pool, locked.balance, contract[1] if contract else None,
-                          ruleset_for(row.original_value_date or row.value_date, rule_sets))
+                          ruleset_for(row.original_value_date or row.value_date, rule_sets),
+                          member[1] if member else None)
         if row.kind is DisbursementKind.advance and row.reverses_id is None:
-            own = advance_scope(row.project_id, row.contract_id, row.advance_kind or AdvanceKind.contract)
+            own = row.advance_scope
             # Not yet inserted: a placeholder id above every stored one, in row order, so that FIFO orders it
             # exactly as the fold will once it has its id (oldest date first, then the later entry).
             new_advances[index] = AdvanceState(_UNSAVED + index, own, row.value_date, row.amount_vnd)
@@ -231,7 +234,8 @@ async def post_disbursements(
 
     created = await writes.write_disbursements(session, rows, list(pools.values()), list(balances.values()), today,
                                                key_id)
-    await writes.write_contracts(session, (state for _, state in contracts.values()))
+    await writes.write_contracts(session, (state for _, state in contracts.values()),
+                                 (state for _, state in members.values()))
     changes = [AdvanceChange(a.id, a.state.disbursement_id, a.project_id, a.contract_id, a.state.amount_vnd,
                              a.state.recovered_vnd, a.state.recovered_vnd - a.stored_recovered_vnd)
                for book in books.values() for a in book.locked

@@ -29,6 +29,7 @@ from app.ledger.fold import (
     AllocationInput,
     ContractState,
     DisbursementInput,
+    MemberState,
     PoolState,
     ProjectState,
     fold_disbursement,
@@ -84,9 +85,20 @@ class ContractFacts:
     guarantee_expires_on: date | None
 
 
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """A joint-venture member (thành viên liên danh) of a contract and its share of the value (R8)."""
+
+    id: int
+    contract_id: int
+    name: str
+    share_vnd: int
+
+
 @dataclass(slots=True)
 class Locked:
-    """What the posting locked for one row: its project, pool, contract and recovery scope."""
+    """What the posting locked for one row: its project, pool, contract (and joint-venture member) and recovery
+    scope."""
 
     project: ProjectFacts | None
     balance: ProjectState | None
@@ -94,6 +106,8 @@ class Locked:
     contract: tuple[ContractFacts, ContractState] | None = None
     scope_outstanding_vnd: int = 0  # outstanding advances in the row's recovery scope (no contract)
     reversed_advance_recovered_vnd: int = 0  # for the reversal of an advance: what was recovered of it
+    member: tuple[MemberFacts, MemberState] | None = None  # the member the row names
+    joint_venture: bool = False  # the row's contract has members: every movement names one
 
 
 def _fmt(amount: int) -> str:
@@ -127,13 +141,37 @@ def check_window(row: DisbursementInput, pool: PoolState, rule_set: RuleSet) -> 
     return None
 
 
+def _member_facts(facts: ContractFacts, member: tuple[MemberFacts, MemberState] | None
+                  ) -> advance_rules.ContractBalances | None:
+    """A joint-venture member's figures as R7/R8 see them: its share is the value it is measured against."""
+    if member is None:
+        return None
+    terms, state = member
+    return advance_rules.ContractBalances(
+        contract_type=facts.contract_type, value_vnd=terms.share_vnd, advanced_vnd=state.advanced_vnd,
+        recovered_vnd=state.recovered_vnd, paid_vnd=state.paid_vnd, supply_completed=state.supply_completions > 0)
+
+
+def _member_rule(row: DisbursementInput, locked: Locked) -> RowError | None:
+    """R8 (joint ventures): a movement under a joint-venture contract names one of its members, and only then."""
+    if locked.joint_venture and row.contract_member_id is None:
+        return _err("contract_member_required", "R8: this is a joint-venture contract; name the member paid "
+                    "(contract_member_id): 80% applies to each member's share.", "/contract_member_id")
+    member = locked.member
+    if row.contract_member_id is not None and (member is None or member[0].contract_id != row.contract_id):
+        return _err("contract_member_not_in_contract", f"Member {row.contract_member_id} is not a joint-venture member "
+                    f"of contract {row.contract_id}.", "/contract_member_id")
+    return None
+
+
 def _contract_facts(facts: ContractFacts, state: ContractState) -> advance_rules.ContractBalances:
     return advance_rules.ContractBalances(
         contract_type=facts.contract_type, value_vnd=facts.value_vnd, value_at_signing_vnd=facts.value_at_signing_vnd,
         agreed_advance_rate_pct=facts.agreed_advance_rate_pct, advanced_vnd=state.advanced_vnd,
         recovered_vnd=state.recovered_vnd, paid_vnd=state.paid_vnd,
         approved_advance_rate_pct=facts.approved_advance_rate_pct, approving_decision=facts.approving_decision,
-        guarantee_vnd=facts.guarantee_vnd, guarantee_expires_on=facts.guarantee_expires_on)
+        guarantee_vnd=facts.guarantee_vnd, guarantee_expires_on=facts.guarantee_expires_on,
+        supply_completed=state.supply_completions > 0)
 
 
 def _shape(row: DisbursementInput) -> RowError | None:
@@ -154,6 +192,9 @@ def _shape(row: DisbursementInput) -> RowError | None:
     if row.kind is DisbursementKind.advance and row.contract_id is not None and \
             row.advance_kind is not AdvanceKind.contract:
         return _err("advance_kind_mismatch", "An advance under a contract is a contract advance.", "/advance_kind")
+    if row.completes_supply and (row.kind is not DisbursementKind.payment or row.contract_id is None):
+        return _err("supply_completion_not_applicable", "R8: only a payment under an equipment contract completes "
+                    "its supply.", "/completes_supply")
     return None
 
 
@@ -165,14 +206,21 @@ def _contract_rules(row: DisbursementInput, locked: Locked, rule_set: RuleSet
     facts, state = locked.contract
     if facts.project_id != row.project_id:
         return _err("contract_not_in_project", f"Contract {facts.id} belongs to another project.", "/contract_id"), []
+    if (member_error := _member_rule(row, locked)) is not None:
+        return member_error, []
     if row.kind is DisbursementKind.advance and facts.full_recovery_date is None:
         return _err("full_recovery_date_required", "R4a: record the contract's full-recovery date before advancing "
                     "under it.", "/contract_id"), []
+    if row.completes_supply and not advance_rules.recovered_on_supply(facts.contract_type, rule_set):
+        return _err("supply_completion_not_applicable", f"R8: only a contract recovered on completed supply "
+                    f"({', '.join(rule_set.supply_recovery_contract_types)}) takes a payment completing the supply; "
+                    f"this one is {facts.contract_type}.", "/completes_supply"), []
     movement = advance_rules.Movement(kind=row.kind, amount_vnd=row.amount_vnd, value_date=row.value_date,
                                       advance_recovered_vnd=row.advance_recovered_vnd
-                                      if row.kind is DisbursementKind.payment else 0)
+                                      if row.kind is DisbursementKind.payment else 0,
+                                      completes_supply=row.completes_supply)
     balances = _contract_facts(facts, state)
-    violations = advance_rules.check_movement(balances, movement, rule_set)
+    violations = advance_rules.check_movement(balances, movement, rule_set, _member_facts(facts, locked.member))
     if violations:
         first = violations[0]
         pointer = "/advance_recovered_vnd" if first.rule_id in ("R7", "R8") else "/amount_vnd"
@@ -215,22 +263,30 @@ def _reversal_rules(row: DisbursementInput, locked: Locked, rule_set: RuleSet) -
         return None
     facts, before = locked.contract
     after = replace(before)
-    fold_disbursement(row, replace(locked.pool), replace(locked.balance), after, rule_set)
-    if after.outstanding_vnd < 0:
-        return _err("recovery_exceeds_outstanding", f"R7: the contract's outstanding advance would become "
-                    f"{_fmt(after.outstanding_vnd)}.", "/disbursement_id", outstanding_vnd=before.outstanding_vnd)
+    member_after = replace(locked.member[1]) if locked.member is not None else None
+    fold_disbursement(row, replace(locked.pool), replace(locked.balance), after, rule_set, member_after)
+    lowest = min(after.outstanding_vnd, member_after.outstanding_vnd if member_after else after.outstanding_vnd)
+    if lowest < 0:
+        return _err("recovery_exceeds_outstanding", f"R7: the contract's (or member's) outstanding advance would "
+                    f"become {_fmt(lowest)}.", "/disbursement_id", outstanding_vnd=before.outstanding_vnd)
     disbursed_before = before.outstanding_vnd + before.paid_vnd
     disbursed_after = after.outstanding_vnd + after.paid_vnd
     if disbursed_after > facts.value_vnd and disbursed_after > disbursed_before:
         return _err("contract_cap_exceeded", f"R3: this reversal would leave {_fmt(disbursed_after)} disbursed "
                     f"under a contract of {_fmt(facts.value_vnd)}.", "/disbursement_id",
                     remaining_vnd=max(0, facts.value_vnd - disbursed_before), rule="R3")
-    pct = rule_set.completion_recovery_pct
-    if after.outstanding_vnd > 0 and advance_rules.reaches_completion(after.paid_vnd, facts.value_vnd, rule_set) \
-            and after.outstanding_vnd > before.outstanding_vnd:
-        return _err("completion_recovery_required", f"R8: payments would stay at or above {pct}% of the contract "
-                    f"value with {_fmt(after.outstanding_vnd)} of advance outstanding.", "/disbursement_id",
-                    rule="R8", minimum_recovery_vnd=after.outstanding_vnd)
+    # R8 on the contract, or for a joint venture on the member's share.
+    own_after: ContractState | MemberState = after
+    value, own_before = facts.value_vnd, before.outstanding_vnd
+    if locked.member is not None and member_after is not None:
+        value, own_before, own_after = locked.member[0].share_vnd, locked.member[1].outstanding_vnd, member_after
+    if advance_rules.r8_breached(facts.contract_type, value, own_after.outstanding_vnd, own_after.paid_vnd,
+                                 own_after.supply_completions > 0, rule_set) \
+            and own_after.outstanding_vnd > own_before:
+        return _err("completion_recovery_required", f"R8: the value disbursed would stay at or above "
+                    f"{rule_set.completion_recovery_pct}% of the contract value (or its supply complete) with "
+                    f"{_fmt(own_after.outstanding_vnd)} of advance outstanding.", "/disbursement_id",
+                    rule="R8", minimum_recovery_vnd=own_after.outstanding_vnd)
     return None
 
 

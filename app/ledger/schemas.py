@@ -82,6 +82,8 @@ class DisbursementFields(PoolFields):
                                    "(hoàn ứng GPMB: settles a site-clearance advance without new cash)")
     advance_kind: AdvanceKind | None = Field(None, description="For an advance: contract, site_clearance (GPMB), other")
     contract_id: Id | None = Field(None, description="Contract the money is paid under (hợp đồng)")
+    contract_member_id: Id | None = Field(None, description="Under a joint-venture contract (liên danh): the member "
+                                          "paid; R7 and R8 apply to its own advances and share")
     amount_vnd: PositiveVnd = Field(description="Advance amount, or value of completed work paid, or value settled")
     advance_recovered_vnd: NonNegativeVnd = Field(
         0, description="Advance recovered from this payment (thu hồi tạm ứng)")
@@ -92,6 +94,9 @@ class DisbursementFields(PoolFields):
         "this entry pays. The owner's report of that number is superseded by a reversal posted with this entry, so "
         "the money counts once, as confirmed; an owner cannot later report it (`recorded_by_treasury`)")
     note: str | None = Field(None, max_length=1000)
+    completes_supply: bool = Field(False, description="R8: this payment completes the supplied volume (hoàn thành "
+                                   "cung cấp khối lượng) of an equipment contract, which must then recover its whole "
+                                   "outstanding advance; equipment contracts are not recovered at 80%")
 
     @model_validator(mode="after")
     def _clearance_recovers_itself(self):
@@ -139,6 +144,7 @@ class DisbursementOut(HeldPool):
     kind: DisbursementKind
     advance_kind: AdvanceKind | None
     contract_id: int | None
+    contract_member_id: int | None = None
     amount_vnd: int
     advance_recovered_vnd: int
     net_vnd: int = Field(description="Cash paid out (amount − recovered); counts against the plan")
@@ -151,6 +157,7 @@ class DisbursementOut(HeldPool):
     origin: EntrySource = Field(description="Whose money the row moves: its `source`, or for a reversal the source of "
                                 "the entry it reverses. Σ net where `treasury` is the confirmed part of a figure")
     owner_document_number: str | None = Field(description="On a Treasury entry: the owner's document it pays")
+    completes_supply: bool = Field(False, description="R8: a payment completing an equipment contract's supply")
     known_on: IsoDate
     created_at: datetime
     warnings: list[RuleWarning] = Field(default_factory=list, description="Warnings that did not reject the "

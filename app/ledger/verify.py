@@ -18,10 +18,10 @@ from sqlalchemy.orm import aliased
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind, EntrySource
 from app.kernel.clock import today
 from app.ledger import medium_term, next_year_advances
-from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, reaches_completion
+from app.ledger.advance_rules import ContractBalances, advance_ceiling_pct, r8_breached
 from app.ledger.balances import PoolFigures, PoolKey, pool_figures, pool_key_of
 from app.ledger.books import load_books
-from app.ledger.fold import AdvanceState, ContractState, PoolState, ProjectState
+from app.ledger.fold import AdvanceState, ContractState, MemberState, PoolState, ProjectState
 from app.ledger.holders import HOLDER_KIND
 from app.ledger.medium_term_rules import period_label
 from app.models import (
@@ -29,6 +29,7 @@ from app.models import (
     AllocationEntry,
     Contract,
     ContractBalance,
+    ContractMember,
     Disbursement,
     Event,
     Organisation,
@@ -39,7 +40,8 @@ from app.models import (
     ReallocationTransfer,
     RecoveryCase,
 )
-from app.rulesets.model import ruleset_for
+from app.registry import investors
+from app.rulesets.model import RuleSet, ruleset_for
 from app.rulesets.service import effective_rule_sets
 
 
@@ -62,6 +64,7 @@ _POOL_FIELDS = tuple(f.name for f in fields(PoolState) if f.name not in ("id", "
 _PROJECT_FIELDS = tuple(f.name for f in fields(ProjectState) if f.name != "project_id")
 _FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures) if f.name != "confirmed_vnd")  # no balance column
 _CONTRACT_FIELDS = tuple(f.name for f in fields(ContractState) if f.name != "contract_id")
+_MEMBER_FIELDS = tuple(f.name for f in fields(MemberState) if f.name != "member_id")
 
 
 async def _balances(session: AsyncSession) -> list[Finding]:
@@ -87,6 +90,9 @@ async def _balances(session: AsyncSession) -> list[Finding]:
     for contract in await session.scalars(select(ContractBalance)):
         out += _compare("contract_balance", f"contract {contract.contract_id}", contract,
                         books.contract(contract.contract_id), _CONTRACT_FIELDS)
+    for member in await session.scalars(select(ContractMember)):
+        out += _compare("contract_member", f"contract member {member.id}", member, books.member(member.id),
+                        _MEMBER_FIELDS)
     stored_advances = {a.disbursement_id: a for a in await session.scalars(select(Advance))}
     for disbursement_id, derived_advance in books.advances.items():
         advance = stored_advances.pop(disbursement_id, None)
@@ -121,12 +127,16 @@ async def _caps(session: AsyncSession) -> list[Finding]:
             out.append(Finding("r2_plan_within_tmdt", f"project {pid}", f"cumulative plan {planned:,} > TMĐT {tmdt:,}"))
         if disbursed > tmdt:
             out.append(Finding("r2_tmdt_cap", f"project {pid}", f"disbursed {disbursed:,} > TMĐT {tmdt:,}"))
-    rule_set = ruleset_for(today(), await effective_rule_sets(session))
+    rule_sets = await effective_rule_sets(session)
+    rule_set = ruleset_for(today(), rule_sets)
+    decided_under = await _decided_under(session, Disbursement.contract_id, rule_sets)
     query = select(Contract.id, Contract.value_vnd, ContractBalance.outstanding_vnd, ContractBalance.paid_vnd,
                    ContractBalance.advanced_vnd, ContractBalance.recovered_vnd, Contract.value_at_signing_vnd,
-                   Contract.agreed_advance_rate_pct, Contract.approved_advance_rate_pct).join(
+                   Contract.agreed_advance_rate_pct, Contract.approved_advance_rate_pct, Contract.contract_type,
+                   ContractBalance.supply_completions).join(
         ContractBalance, ContractBalance.contract_id == Contract.id)
-    for cid, value, outstanding, paid, advanced, recovered, signed, agreed, approved in await session.execute(query):
+    for cid, value, outstanding, paid, advanced, recovered, signed, agreed, approved, kind, completions \
+            in await session.execute(query):
         pct = advance_ceiling_pct(ContractBalances("", value, agreed_advance_rate_pct=agreed,
                                                    approved_advance_rate_pct=approved, approving_decision="-"),
                                   rule_set)
@@ -139,14 +149,60 @@ async def _caps(session: AsyncSession) -> list[Finding]:
         if outstanding < 0 or recovered > advanced:
             out.append(Finding("r7_contract_outstanding", f"contract {cid}", f"advanced {advanced:,}, recovered "
                                f"{recovered:,}"))
-        if outstanding > 0 and reaches_completion(paid, value, rule_set):
-            out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} with "
+        r8 = decided_under.get(cid, rule_set)
+        if r8_breached(kind, value, outstanding, paid, completions > 0, r8):
+            out.append(Finding("r8_completion_recovery", f"contract {cid}", f"paid {paid:,} of {value:,} "
+                               f"({r8.code}: {r8.completion_recovery_base}, supply completions {completions}) with "
                                f"{outstanding:,} advance outstanding"))
+    out += await _joint_ventures(session, rule_set, await _decided_under(session, Disbursement.contract_member_id,
+                                                                         rule_sets))
     orphan = select(func.count()).select_from(Disbursement).where(
         Disbursement.kind == DisbursementKind.advance, Disbursement.advance_kind == AdvanceKind.contract,
         Disbursement.contract_id.is_(None))
     if n := await session.scalar(orphan):
         out.append(Finding("r4a_contract_advance", "disbursements", f"{n} contract advance(s) without a contract"))
+    return out
+
+
+async def _decided_under(session: AsyncSession, key: Any, rule_sets: tuple[RuleSet, ...]) -> dict[int, RuleSet]:
+    """R8's rule set per contract (or joint-venture member): the one its last posted movement was decided under (by
+    its value date, a reversal's by its original's), so a balance accepted under nd99 is judged under nd99."""
+    last = select(key.label("k"), func.max(Disbursement.id).label("last_id")).where(key.is_not(None)) \
+        .group_by(key).subquery()
+    original = aliased(Disbursement)
+    rows = await session.execute(select(last.c.k, Disbursement.value_date, original.value_date)
+                                 .join(Disbursement, Disbursement.id == last.c.last_id)
+                                 .outerjoin(original, original.id == Disbursement.reverses_id))
+    return {k: ruleset_for(original_day or day, rule_sets) for k, day, original_day in rows}
+
+
+async def _joint_ventures(session: AsyncSession, rule_set: RuleSet, decided_under: dict[int, RuleSet]
+                          ) -> list[Finding]:
+    """R8 per joint-venture member: shares sum to the value, every movement names a member of its own contract, and
+    no member keeps an advance outstanding past 80% of its share."""
+    out: list[Finding] = []
+    query = select(Contract.id, Contract.value_vnd, Contract.contract_type, ContractMember.id, ContractMember.share_vnd,
+                   ContractMember.outstanding_vnd, ContractMember.paid_vnd, ContractMember.supply_completions).join(
+        ContractMember, ContractMember.contract_id == Contract.id).order_by(ContractMember.id)
+    shares: dict[int, int] = defaultdict(int)
+    values: dict[int, int] = {}
+    for cid, value, kind, mid, share, outstanding, paid, completions in await session.execute(query):
+        shares[cid] += share
+        values[cid] = value
+        if r8_breached(kind, share, outstanding, paid, completions > 0, decided_under.get(mid, rule_set)):
+            out.append(Finding("r8_member_recovery", f"contract member {mid}", f"paid {paid:,} of a share of "
+                               f"{share:,} with {outstanding:,} advance outstanding"))
+    out += [Finding("r8_member_shares", f"contract {cid}", f"shares sum to {total:,}, value {values[cid]:,}")
+            for cid, total in shares.items() if total != values[cid]]
+    member = aliased(ContractMember)
+    unnamed = select(func.count()).select_from(Disbursement).where(
+        Disbursement.contract_id.in_(select(ContractMember.contract_id)), Disbursement.contract_member_id.is_(None))
+    if n := await session.scalar(unnamed):
+        out.append(Finding("r8_member_named", "disbursements", f"{n} joint-venture movement(s) without a member"))
+    foreign = select(func.count()).select_from(Disbursement).join(
+        member, member.id == Disbursement.contract_member_id).where(member.contract_id != Disbursement.contract_id)
+    if n := await session.scalar(foreign):
+        out.append(Finding("r8_member_named", "disbursements", f"{n} movement(s) name a member of another contract"))
     return out
 
 
@@ -311,8 +367,16 @@ async def _plans(session: AsyncSession) -> list[Finding]:
     return out
 
 
+async def _investors(session: AsyncSession) -> list[Finding]:
+    """DOMAIN.md §5: a project's current investor is the entry of its investor history in force today."""
+    in_force = await investors.investors_on(session, today())
+    return [Finding("project_investor", f"project {pid}", f"investor {investor_id}, history says {in_force[pid]}")
+            for pid, investor_id in await session.execute(select(Project.id, Project.investor_id))
+            if in_force.get(pid, investor_id) != investor_id]
+
+
 async def check_all(session: AsyncSession) -> list[Finding]:
     """Every check; findings in a stable order."""
     return [*await _balances(session), *await _caps(session), *await _one_outstanding_model(session),
             *await _workflows(session), *await _provenance(session), *await _next_year_advances(session),
-            *await _plans(session)]
+            *await _plans(session), *await _investors(session)]

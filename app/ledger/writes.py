@@ -19,10 +19,11 @@ from app.enums import AdvanceKind, BudgetLevel, CapitalSource, DisbursementKind,
 from app.kernel import feed as events
 from app.kernel.clock import utcnow
 from app.kernel.db import dialect_name
-from app.ledger.fold import ContractState, DisbursementInput, PoolState, ProjectState
+from app.ledger.fold import ContractState, DisbursementInput, MemberState, PoolState, ProjectState
 from app.models import (
     Advance,
     ContractBalance,
+    ContractMember,
     Disbursement,
     Event,
     PoolBalance,
@@ -60,16 +61,18 @@ class Recorded:
     known_on: date
     created_at: datetime
     created_by_key_id: int | None
+    completes_supply: bool = False
+    contract_member_id: int | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 _D_COLUMNS = ("project_id", "plan_year", "capital_source", "budget_level", "budget_holder_id", "kind", "advance_kind",
               "contract_id",
               "amount_vnd", "advance_recovered_vnd", "net_vnd", "value_date", "document_number", "reverses_id", "note",
-              "source", "origin", "owner_document_number")
+              "source", "origin", "owner_document_number", "completes_supply", "contract_member_id")
 _D_TYPES = ("BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT",
             "BIGINT",
-            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR")
+            "DATE", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "BIGINT")
 _POOL_SET = ("plan_vnd", "extended_vnd", "extended_until", "late_capital_vnd", "disbursed_vnd", "advanced_vnd",
              "advance_recovered_vnd", "paid_vnd", "late_disbursed_vnd", "last_value_date", "added_plan_vnd")
 _POOL_TYPES = ("BIGINT", "BIGINT", "DATE", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "DATE",
@@ -161,7 +164,8 @@ def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id
                     amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
                     value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
                     note=r.note, source=r.source, origin=r.origin, owner_document_number=r.owner_document_number,
-                    known_on=today, created_at=now, created_by_key_id=key_id)
+                    known_on=today, created_at=now, created_by_key_id=key_id, completes_supply=r.completes_supply,
+                    contract_member_id=r.contract_member_id)
 
 
 async def write_disbursements(session: AsyncSession, rows: Sequence[DisbursementInput], pools: Sequence[PoolState],
@@ -178,7 +182,8 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
                             ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
                             ("value_date", r.value_date), ("document_number", r.document_number),
                             ("reverses_id", r.reverses_id), ("note", r.note), ("source", r.source.value),
-                            ("origin", r.origin.value), ("owner_document_number", r.owner_document_number)):
+                            ("origin", r.origin.value), ("owner_document_number", r.owner_document_number),
+                            ("completes_supply", r.completes_supply), ("contract_member_id", r.contract_member_id)):
             columns[name].append(value)
     if dialect_name(session) == "postgresql":
         result = await session.execute(_PG_WRITE, {
@@ -201,14 +206,24 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
     return created
 
 
-async def write_contracts(session: AsyncSession, contracts: Iterable[ContractState]) -> None:
+async def write_contracts(session: AsyncSession, contracts: Iterable[ContractState],
+                          members: Iterable[MemberState] = ()) -> None:
+    """Write moved contract balance rows (and joint-venture members) back."""
+    member_rows = [{"b_id": m.member_id, "b_a": m.advanced_vnd, "b_r": m.recovered_vnd, "b_o": m.outstanding_vnd,
+                    "b_p": m.paid_vnd, "b_s": m.supply_completions, "b_now": utcnow()} for m in members]
+    if member_rows:
+        cm = ContractMember.__table__
+        await session.execute(update(cm).where(cm.c.id == bindparam("b_id")).values(
+            advanced_vnd=bindparam("b_a"), recovered_vnd=bindparam("b_r"), outstanding_vnd=bindparam("b_o"),
+            paid_vnd=bindparam("b_p"), supply_completions=bindparam("b_s"), updated_at=bindparam("b_now")),
+            member_rows)
     rows = [{"b_id": c.contract_id, "b_a": c.advanced_vnd, "b_r": c.recovered_vnd, "b_o": c.outstanding_vnd,
-             "b_p": c.paid_vnd, "b_now": utcnow()} for c in contracts]
+             "b_p": c.paid_vnd, "b_s": c.supply_completions, "b_now": utcnow()} for c in contracts]
     if rows:
         cb = ContractBalance.__table__
         await session.execute(update(cb).where(cb.c.contract_id == bindparam("b_id")).values(
             advanced_vnd=bindparam("b_a"), recovered_vnd=bindparam("b_r"), outstanding_vnd=bindparam("b_o"),
-            paid_vnd=bindparam("b_p"), updated_at=bindparam("b_now")), rows)
+            paid_vnd=bindparam("b_p"), supply_completions=bindparam("b_s"), updated_at=bindparam("b_now")), rows)
 
 
 @dataclass(slots=True)
@@ -229,8 +244,8 @@ async def write_advances(session: AsyncSession, new: Sequence[tuple[Recorded, in
     """Insert new advances (with the recovered part FIFO gave them), update moved ones, move their R16 cases."""
     now = utcnow()
     advances = [Advance(disbursement_id=d.id, project_id=d.project_id, contract_id=d.contract_id,
-                        kind=d.advance_kind or AdvanceKind.contract, plan_year=d.plan_year,
-                        capital_source=d.capital_source, budget_level=d.budget_level,
+                        contract_member_id=d.contract_member_id, kind=d.advance_kind or AdvanceKind.contract,
+                        plan_year=d.plan_year, capital_source=d.capital_source, budget_level=d.budget_level,
                         budget_holder_id=d.budget_holder_id, advanced_on=d.value_date,
                         amount_vnd=d.amount_vnd, recovered_vnd=recovered, outstanding_vnd=d.amount_vnd - recovered,
                         version=1, updated_at=now) for d, recovered in new]

@@ -31,13 +31,14 @@ from app.models.programme import (  # noqa: F401
     WatchListChange,
     WorkingGroupChange,
 )
-from app.models.project import Project
+from app.models.project import Project, ProjectInvestor
 from app.models.snapshot import SnapshotVersion  # noqa: F401 - also installs the snapshot bump hooks
 from app.models.treasury import (  # noqa: F401
     Advance,
     CalendarDay,
     Contract,
     ContractBalance,
+    ContractMember,
     Dossier,
     RecoveryCase,
     RecoveryStep,
@@ -58,6 +59,7 @@ __all__ = [
     "OrganisationSuccession",
     "PoolBalance",
     "Project",
+    "ProjectInvestor",
     "ProjectBalance",
     "WorkingGroup",
 ]

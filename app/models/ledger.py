@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.enums import AdvanceKind, AllocationKind, BudgetLevel, CapitalSource, DisbursementKind
@@ -80,6 +80,10 @@ class Disbursement(Base):
         CheckConstraint("reverses_id IS NOT NULL OR origin = source", name="origin_of_original_is_source"),
         CheckConstraint("owner_document_number IS NULL OR (source = 'treasury' AND reverses_id IS NULL)",
                         name="owner_document_on_treasury_entry"),
+        # migration 0019 (R8)
+        CheckConstraint("NOT completes_supply OR (kind = 'payment' AND contract_id IS NOT NULL)",
+                        name="supply_completion_is_contract_payment"),
+        CheckConstraint("contract_member_id IS NULL OR contract_id IS NOT NULL", name="member_under_its_contract"),
     )
 
     id: Mapped[int] = pk()
@@ -91,6 +95,8 @@ class Disbursement(Base):
     kind: Mapped[DisbursementKind] = mapped_column(Enum(DisbursementKind, native_enum=False, length=20))
     advance_kind: Mapped[AdvanceKind | None] = mapped_column(Enum(AdvanceKind, native_enum=False, length=20))
     contract_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contracts.id"))
+    # R8: the joint-venture member paid, under a joint-venture contract (migration 0019)
+    contract_member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contract_members.id"))
     # advance: the amount advanced; payment: value of completed work paid (gross); clearance: value settled.
     amount_vnd: Mapped[int]
     advance_recovered_vnd: Mapped[int]
@@ -107,6 +113,8 @@ class Disbursement(Base):
     origin: Mapped[str] = mapped_column(String(20), server_default="treasury")
     # On a Treasury entry: the owner's document (payment request) it pays — the key reconciliation matches on.
     owner_document_number: Mapped[str | None] = mapped_column(String(200))
+    # R8: a payment completing the supplied volume of an equipment contract (migration 0019)
+    completes_supply: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     known_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
     created_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.enums import ProjectFunding, ProjectGroup, ProjectStage, ProjectStatus
@@ -45,3 +45,22 @@ class Project(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ProjectInvestor(Base):
+    """One entry of a project's investor history (chủ đầu tư theo thời gian, DOMAIN.md §5): from `effective_from`
+    the investor is `investor_id`. A change is a new entry, never an overwrite, so a report as of a date groups
+    the project under the investor of that day. `effective_from` NULL: the investor since the project was
+    registered. `projects.investor_id` is the entry in force today (migration 0019)."""
+
+    __tablename__ = "project_investors"
+    __table_args__ = (Index("ix_project_investors_project", "project_id", "effective_from"),)
+
+    id: Mapped[int] = pk()
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
+    investor_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    decision_ref: Mapped[str | None] = mapped_column(String(200))
+    known_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    created_by_key_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("api_keys.id"))

@@ -84,6 +84,7 @@ class ContractBalance(Base):
                         name="outstanding_is_advanced_less_recovered"),
         CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= advanced_vnd AND paid_vnd >= 0",
                         name="recovered_within_advanced"),
+        CheckConstraint("supply_completions >= 0", name="supply_completions_non_negative"),  # 0019
     )
 
     contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contracts.id"), primary_key=True)
@@ -91,6 +92,35 @@ class ContractBalance(Base):
     recovered_vnd: Mapped[int] = mapped_column(default=0)
     outstanding_vnd: Mapped[int] = mapped_column(default=0)
     paid_vnd: Mapped[int] = mapped_column(default=0)
+    # R8: unreversed payments marked as completing the supplied volume (equipment); complete when > 0 (0019)
+    supply_completions: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime]
+
+
+class ContractMember(Base):
+    """A joint-venture member (thành viên liên danh) of a contract: its share of the value and its running totals.
+    R8 applies to each member's share (migration 0019)."""
+
+    __tablename__ = "contract_members"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "name"),
+        CheckConstraint("share_vnd > 0", name="share_positive"),
+        CheckConstraint("outstanding_vnd = advanced_vnd - recovered_vnd",
+                        name="outstanding_is_advanced_less_recovered"),
+        CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= advanced_vnd AND paid_vnd >= 0 "
+                        "AND supply_completions >= 0", name="recovered_within_advanced"),
+    )
+
+    id: Mapped[int] = pk()
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contracts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    share_vnd: Mapped[int]
+    advanced_vnd: Mapped[int] = mapped_column(default=0)
+    recovered_vnd: Mapped[int] = mapped_column(default=0)
+    outstanding_vnd: Mapped[int] = mapped_column(default=0)
+    paid_vnd: Mapped[int] = mapped_column(default=0)
+    supply_completions: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
@@ -110,6 +140,8 @@ class Advance(Base):
     disbursement_id: Mapped[int] = mapped_column(BigId, ForeignKey("disbursements.id"), unique=True)
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id"))
     contract_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contracts.id"))
+    # R8: the joint-venture member it was paid to (migration 0019)
+    contract_member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contract_members.id"))
     kind: Mapped[AdvanceKind] = mapped_column(Enum(AdvanceKind, native_enum=False, length=20))
     plan_year: Mapped[int] = mapped_column(Integer)
     capital_source: Mapped[CapitalSource] = mapped_column(_source)

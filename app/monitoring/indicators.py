@@ -142,7 +142,9 @@ async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCu
     ).all()
     if not rows:
         shape = await seasonal_curve(session, plan_year)
-        return DEFAULT_MILESTONE_CURVE if shape is DEFAULT_SEASONAL_CURVE else milestone_curve_from_shape(shape)
+        # A previous year planned but never disbursed has no shape to scale: the national curve, as with no history.
+        usable = shape is not DEFAULT_SEASONAL_CURVE and shape.final > 0
+        return milestone_curve_from_shape(shape) if usable else DEFAULT_MILESTONE_CURVE
     return CumulativeCurve(tuple(CurvePoint(d.year - plan_year, d.month, d.day, f) for d, f in rows))
 
 

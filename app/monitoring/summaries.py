@@ -24,6 +24,7 @@ from app.models import Organisation, Person, Project, WatchList, WorkingGroup
 from app.monitoring.indicator_store import Freshness
 from app.monitoring.indicators import ProjectProgress, Snapshot, build_snapshot
 from app.programme import people, watchlists
+from app.registry import investors
 
 SORT_FIELDS = (
     "rate_pct",
@@ -66,15 +67,18 @@ class ProjectAttrs:
 
 
 async def project_attrs(session: AsyncSession, day: date) -> dict[int, ProjectAttrs]:
-    """All projects' grouping attributes on `day`: the watch-lists and lead official of that day (R21)."""
+    """All projects' grouping attributes on `day`: the investor of that day as known that day (a project re-assigned
+    later stays under its investor of the day in a past report: registry.investors), and the watch-lists and lead
+    official of that day (R21)."""
     p = Project
     rows = await session.execute(select(p.id, p.code, p.name, p.investor_id, p.sector, p.location,
                                         p.working_group_id, p.stage, p.is_key_project, p.total_investment_vnd))
+    investor_on = await investors.investors_on(session, day)
     lists = await watchlists.lists_on(session, day)
     leads = await people.leads_on(session, day)
     return {
-        r.id: ProjectAttrs(r.id, r.code, r.name, r.investor_id, r.sector, r.location, r.working_group_id,
-                           lead.id if (lead := leads.get(r.id)) else None, lists.get(r.id, ()),
+        r.id: ProjectAttrs(r.id, r.code, r.name, investor_on.get(r.id, r.investor_id), r.sector, r.location,
+                           r.working_group_id, lead.id if (lead := leads.get(r.id)) else None, lists.get(r.id, ()),
                            str(getattr(r.stage, "value", r.stage)), bool(r.is_key_project), int(r.total_investment_vnd))
         for r in rows.all()
     }

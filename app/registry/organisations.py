@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import OrganisationKind, Role
 from app.kernel import caches
-from app.kernel.clock import utcnow
+from app.kernel.clock import today, utcnow
 from app.kernel.db import lock_row
 from app.kernel.errors import Conflict, NotFound, RuleViolation, UnknownReference
 from app.kernel.owner_scope import subunit_ids
@@ -150,7 +150,7 @@ async def record_succession(session: AsyncSession, predecessor_id: int, *, succe
     if successor is None:
         raise UnknownReference("reference_not_found", f"Organisation {successor_id} does not exist.",
                                pointer="/successor_id", resource="organisation")
-    if successor_id in await subunit_ids(session, predecessor_id):
+    if successor_id in await subunit_ids(session, predecessor_id, on=date.max):
         raise Conflict("succession_cycle", "An organisation cannot succeed itself or one of its own successors.",
                        pointer="/successor_id")
     link = OrganisationSuccession(predecessor_id=predecessor_id, successor_id=successor_id,
@@ -161,6 +161,23 @@ async def record_succession(session: AsyncSession, predecessor_id: int, *, succe
         predecessor.valid_to = effective_on
     await session.flush()
     return link
+
+
+async def with_predecessors(session: AsyncSession, organisation_id: int) -> frozenset[int]:
+    """The organisation and every organisation it succeeded by today, directly or through others (DOMAIN.md §5):
+    the investors whose projects it inherited without a re-assignment."""
+    predecessors: dict[int, list[int]] = {}
+    for predecessor_id, successor_id in (await session.execute(
+            select(OrganisationSuccession.predecessor_id, OrganisationSuccession.successor_id)
+            .where(OrganisationSuccession.effective_on <= today()))).all():
+        predecessors.setdefault(successor_id, []).append(predecessor_id)
+    found, stack = {organisation_id}, [organisation_id]
+    while stack:
+        for predecessor_id in predecessors.get(stack.pop(), ()):
+            if predecessor_id not in found:
+                found.add(predecessor_id)
+                stack.append(predecessor_id)
+    return frozenset(found)
 
 
 async def links(session: AsyncSession, organisation_id: int) -> tuple[list[int], list[int]]:

@@ -18,6 +18,7 @@ from app.kernel.search_text import fold, project_search_text
 from app.ledger.locks import lock_projects
 from app.models import Organisation, Person, Project, ProjectBalance, WorkingGroup
 from app.programme import people, watchlists
+from app.registry import investors, organisations
 
 
 def etag(project: Project) -> str:
@@ -66,6 +67,7 @@ async def create(session: AsyncSession, fields: dict[str, Any], day: date, key_i
     await session.flush()
     # A non-budget project keeps its (empty) balance row: the posting pipeline finds it and refuses its money.
     session.add(ProjectBalance(project_id=project.id, updated_at=now))
+    investors.record_original(session, project, key_id)
     events.emit(session, "project.created", "project", project.id, {"id": project.id, "code": project.code},
                 project_id=project.id)
     await _follow_up(session, project, lists, lead, day, key_id)
@@ -90,6 +92,13 @@ async def update(session: AsyncSession, project_id: int, if_match: str, changes:
         if changes["total_investment_vnd"] < floor:
             raise RuleViolation("tmdt_below_plan", f"R2: TMĐT cannot go below the cumulative plan or disbursement "
                                 f"({floor:,} đồng).", pointer="/total_investment_vnd", minimum_vnd=floor)
+    if "investor_id" in changes:
+        # A change of investor is a new history entry effective today, never an overwrite (registry.investors).
+        investor_id = changes.pop("investor_id")
+        if investor_id != project.investor_id:
+            await investors.append(session, project, investor_id=investor_id, effective_from=day,
+                                   decision_ref=None, key_id=key_id)
+            changes["investor_id"] = investor_id
     lists, lead = changes.pop("watch_lists", None), changes.pop("lead_person_id", None)
     await _follow_up(session, project, lists, lead, day, key_id)
     for name, value in changes.items():
@@ -113,9 +122,10 @@ class ProjectFilter:
     search: str | None = None
 
 
-def filtered(query: Select, f: ProjectFilter) -> Select:
+def filtered(query: Select, f: ProjectFilter, investor_ids: frozenset[int] = frozenset()) -> Select:
+    """`investor_ids`: the filter's investor and every predecessor it succeeded (its inherited projects)."""
     if f.investor_id is not None:
-        query = query.where(Project.investor_id == f.investor_id)
+        query = query.where(Project.investor_id.in_(sorted(investor_ids | {f.investor_id})))
     if f.sector:
         query = query.where(Project.sector == f.sector)
     if f.location:
@@ -132,7 +142,9 @@ def filtered(query: Select, f: ProjectFilter) -> Select:
 
 async def list_page(session: AsyncSession, f: ProjectFilter, after_id: int, limit: int, day: date
                     ) -> list[Project]:
-    query = filtered(select(Project), f).where(Project.id > after_id).order_by(Project.id).limit(limit)
+    lineage = await organisations.with_predecessors(session, f.investor_id) if f.investor_id is not None \
+        else frozenset()
+    query = filtered(select(Project), f, lineage).where(Project.id > after_id).order_by(Project.id).limit(limit)
     if f.watch_list is not None:  # members on `day` (R21)
         on = await watchlists.lists_on(session, day)
         query = query.where(Project.id.in_(sorted(pid for pid, codes in on.items() if f.watch_list in codes)))

@@ -49,7 +49,8 @@ class ProjectUpdate(Schema):
     """Fields to change; absent fields stay as they are."""
 
     name: str | None = Field(None, min_length=1, max_length=500)
-    investor_id: Id | None = None
+    investor_id: Id | None = Field(None, description="A new investor from today: recorded as an investor-history "
+                                   "entry (POST …/investors for a change effective on an earlier date)")
     sector: str | None = Field(None, min_length=1, max_length=60)
     location: str | None = Field(None, min_length=1, max_length=120)
     group: ProjectGroup | None = None
@@ -143,3 +144,26 @@ class ApiKeyOut(Schema):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret key. Shown once; store it now.")
+
+
+class InvestorChangeCreate(Schema):
+    """A change of a project's investor (chủ đầu tư), e.g. to the successor after a merger; appended to its history."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "investor_id": 12, "effective_from": "2025-07-01", "decision_ref": "1234/QĐ-UBND"}]}}
+
+    investor_id: Id = Field(description="The new investor organisation")
+    effective_from: IsoDate = Field(description="From this date (today or earlier, after the last change) the "
+                                    "organisation is the investor; reports as of an earlier date keep the old one")
+    decision_ref: str | None = Field(None, max_length=200, description="Decision assigning the project (số quyết định)")
+
+
+class ProjectInvestorOut(Schema):
+    id: int
+    project_id: int
+    investor_id: int
+    effective_from: IsoDate | None = Field(description="From this date; null: since the project was registered")
+    decision_ref: str | None
+    known_on: IsoDate = Field(description="Business date the entry was recorded (reports as of earlier dates ignore "
+                              "it)")
+    created_at: datetime

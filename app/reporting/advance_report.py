@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Organisation, Project, RecoveryCase, RecoveryStep
+from app.registry import investors
 from app.rulesets.model import ruleset_for
 from app.rulesets.service import effective_rule_sets
 from app.treasury import overdue
@@ -36,7 +37,8 @@ async def build(session: AsyncSession, year: int, quarter: int, today: date) -> 
     rows = await outstanding_advances(session, as_of=as_of)
     project_ids = sorted({r.advance.project_id for r in rows})
     projects = {p.id: p for p in await session.scalars(select(Project).where(Project.id.in_(project_ids)))}
-    investor_ids = sorted({p.investor_id for p in projects.values()})
+    investor_of = await investors.investors_on(session, as_of)  # the investor of the report's day
+    investor_ids = sorted({investor_of[pid] for pid in projects})
     names = dict((await session.execute(select(Organisation.id, Organisation.name)
                                         .where(Organisation.id.in_(investor_ids)))).all())
     cases = {c.advance_id: c for c in await session.scalars(
@@ -51,7 +53,7 @@ async def build(session: AsyncSession, year: int, quarter: int, today: date) -> 
         c = overdue.classify_on(r.facts, as_of, rule_sets)  # R9: each advance under its own date's rule set
         p = projects[r.advance.project_id]
         item = by_project.setdefault(p.id, {
-            "investor_id": p.investor_id, "investor_name": names.get(p.investor_id, ""), "project_id": p.id,
+            "investor_id": investor_of[p.id], "investor_name": names.get(investor_of[p.id], ""), "project_id": p.id,
             "project_code": p.code, "project_name": p.name, "outstanding_vnd": 0, "overdue_vnd": 0,
             "overdue_by_rule_vnd": {"R9": 0, "R10": 0, "R11": 0}, "due_soon_vnd": 0, "reasons": [],
             "remedies": []})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -53,8 +53,14 @@ class RuleSet:
     # R6 guarantee
     guarantee_threshold_vnd: Annotated[int, Field(ge=0, le=10**15)] = 1_000_000_000
     guarantee_warning_days: Days = 30
-    # R8
+    # R8: the advance is recovered in full once the value disbursed (giá trị giải ngân) reaches this share of the
+    # contract value. Which value: `gross_payments` (completed work paid, before the recovery deducted from it) or
+    # `net_disbursed` (the cash the Treasury paid under the contract: advances and payments net of recoveries, the
+    # glossary's giải ngân). Contracts of the `supply_recovery_contract_types` (equipment supply that is not
+    # construction) are recovered when the supplied volume is complete instead, not at this share.
     completion_recovery_pct: Annotated[int, Field(ge=1, le=100)] = 80
+    completion_recovery_base: Literal["gross_payments", "net_disbursed"] = "gross_payments"
+    supply_recovery_contract_types: tuple[Annotated[str, Field(min_length=1, max_length=20)], ...] = ("equipment",)
     # R9–R11 overdue delays (months after the reference date)
     overdue_contract_months: Months = 3
     overdue_site_clearance_months: Months = 3
@@ -143,6 +149,8 @@ ND99 = RuleSet(
     advance_floor=_FLOOR,
     sla_payment_working_days=3,
     sla_advance_working_days=3,
+    # R8's base stays what every nd99 movement was decided under (docs/rules.md, R8).
+    completion_recovery_base="gross_payments",
     notes={"source": "Decree 99/2021/NĐ-CP; Law on Public Investment 39/2019/QH14"},
 )
 
@@ -154,6 +162,8 @@ ND254 = RuleSet(
     late_capital_after=(9, 30),
     sla_payment_working_days=2,
     sla_advance_working_days=1,
+    # R8 (Đ9 k5): "giá trị giải ngân" read as the glossary's disbursement, net of recoveries (docs/rules.md, R8).
+    completion_recovery_base="net_disbursed",
     notes={"source": "Decree 254/2025/NĐ-CP; Law on Public Investment 58/2024/QH15"},
 )
 

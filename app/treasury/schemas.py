@@ -15,6 +15,22 @@ from app.treasury.recovery_rules import CaseState, Escalation, StepKind
 ContractType = Literal["consulting", "construction", "equipment", "epc", "turnkey", "other"]
 
 
+class ContractMemberIn(Schema):
+    """A joint-venture member (thành viên liên danh) and its share of the contract value (R8)."""
+
+    name: Text200 = Field(description="Member contractor (nhà thầu thành viên); unique in the contract")
+    share_vnd: PositiveVnd = Field(description="Its share of the contract value (giá trị phần việc); the shares sum "
+                                   "to the value, and 80% applies to each member's share")
+
+
+class ContractMemberOut(ContractMemberIn):
+    id: int
+    advanced_vnd: int = Field(description="Advanced to this member (lũy kế tạm ứng)")
+    recovered_vnd: int
+    outstanding_vnd: int = Field(description="This member's outstanding advance (dư tạm ứng)")
+    paid_vnd: int = Field(description="Completed work paid to this member, gross")
+
+
 class ContractFields(Schema):
     contractor: Text200 = Field(description="Contractor (nhà thầu)")
     full_recovery_date: IsoDate | None = Field(None, description="Planned full-recovery date of advances "
@@ -42,10 +58,17 @@ class ContractCreate(ContractFields):
                                         "equipment (thiết bị), epc, turnkey (chìa khóa trao tay), other")
     value_vnd: PositiveVnd = Field(description="Contract value at signing (giá trị hợp đồng)")
     signed_on: IsoDate = Field(description="Signing date (ngày ký)")
+    members: list[ContractMemberIn] | None = Field(None, min_length=2, max_length=20, description="A joint venture "
+                                                   "(liên danh): its members and their shares, summing to the value; "
+                                                   "every advance and payment then names its member")
 
 
 class ContractUpdate(Schema):
     contractor: Text200 | None = None
+    contract_type: ContractType | None = Field(None, description="R8 depends on it (equipment: recovered on completed "
+                                               "supply); the Treasury's once the contract has advances")
+    members: list[ContractMemberIn] | None = Field(None, min_length=2, max_length=20, description="New shares of the "
+                                                   "same joint-venture members (by name), summing to the value")
     value_vnd: PositiveVnd | None = Field(None, description="An amendment (phụ lục): R3 and R8 use the new value; "
                                           "R4's ceiling stays on the value at signing")
     agreed_advance_rate_pct: int | None = Field(None, ge=1, le=100)
@@ -68,6 +91,8 @@ class ContractOut(ContractCreate):
     recovered_vnd: int = Field(description="Cumulative advance recovered (lũy kế thu hồi)")
     outstanding_vnd: int = Field(description="Outstanding advance (dư tạm ứng)")
     paid_vnd: int = Field(description="Completed work paid, gross (thanh toán KLHT)")
+    supply_complete: bool = Field(False, description="R8: a payment completing the supplied volume is on the books")
+    members: list[ContractMemberOut] | None = None  # type: ignore[assignment]  # with their balances
     created_at: datetime
     updated_at: datetime
 

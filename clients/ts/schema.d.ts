@@ -220,6 +220,30 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/investors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's investor history (who was its investor from when)
+         * @description A project's investor history (who was its investor from when). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["listProjectInvestors"];
+        put?: never;
+        /**
+         * Assign the project to another investor from a date (appended, never overwritten)
+         * @description Assign the project to another investor from a date (appended, never overwritten). Needs the `project.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["changeProjectInvestor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/allocations": {
         parameters: {
             query?: never;
@@ -1937,6 +1961,11 @@ export interface components {
              */
             contract_id?: number | null;
             /**
+             * Contract Member Id
+             * @description Under a joint-venture contract (liên danh): the member paid; R7 and R8 apply to its own advances and share
+             */
+            contract_member_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description Advance amount, or value of completed work paid, or value settled
@@ -1969,6 +1998,12 @@ export interface components {
             owner_document_number?: string | null;
             /** Note */
             note?: string | null;
+            /**
+             * Completes Supply
+             * @description R8: this payment completes the supplied volume (hoàn thành cung cấp khối lượng) of an equipment contract, which must then recover its whole outstanding advance; equipment contracts are not recovered at 80%
+             * @default false
+             */
+            completes_supply: boolean;
             /**
              * Project Id
              * Format: int64
@@ -2124,6 +2159,72 @@ export interface components {
              * @description Signing date (ngày ký)
              */
             signed_on: string;
+            /**
+             * Members
+             * @description A joint venture (liên danh): its members and their shares, summing to the value; every advance and payment then names its member
+             */
+            members?: components["schemas"]["ContractMemberIn"][] | null;
+        };
+        /**
+         * ContractMemberIn
+         * @description A joint-venture member (thành viên liên danh) and its share of the contract value (R8).
+         */
+        ContractMemberIn: {
+            /**
+             * Name
+             * @description Member contractor (nhà thầu thành viên); unique in the contract
+             */
+            name: string;
+            /**
+             * Share Vnd
+             * Format: int64
+             * @description Its share of the contract value (giá trị phần việc); the shares sum to the value, and 80% applies to each member's share
+             * @example 1500000000
+             */
+            share_vnd: number;
+        };
+        /** ContractMemberOut */
+        ContractMemberOut: {
+            /**
+             * Name
+             * @description Member contractor (nhà thầu thành viên); unique in the contract
+             */
+            name: string;
+            /**
+             * Share Vnd
+             * Format: int64
+             * @description Its share of the contract value (giá trị phần việc); the shares sum to the value, and 80% applies to each member's share
+             * @example 1500000000
+             */
+            share_vnd: number;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Advanced Vnd
+             * Format: int64
+             * @description Advanced to this member (lũy kế tạm ứng)
+             */
+            advanced_vnd: number;
+            /**
+             * Recovered Vnd
+             * Format: int64
+             */
+            recovered_vnd: number;
+            /**
+             * Outstanding Vnd
+             * Format: int64
+             * @description This member's outstanding advance (dư tạm ứng)
+             */
+            outstanding_vnd: number;
+            /**
+             * Paid Vnd
+             * Format: int64
+             * @description Completed work paid to this member, gross
+             */
+            paid_vnd: number;
         };
         /**
          * ContractOut
@@ -2200,6 +2301,8 @@ export interface components {
              * @description Signing date (ngày ký)
              */
             signed_on: string;
+            /** Members */
+            members?: components["schemas"]["ContractMemberOut"][] | null;
             /**
              * Id
              * Format: int64
@@ -2246,6 +2349,12 @@ export interface components {
              */
             paid_vnd: number;
             /**
+             * Supply Complete
+             * @description R8: a payment completing the supplied volume is on the books
+             * @default false
+             */
+            supply_complete: boolean;
+            /**
              * Created At
              * Format: date-time
              */
@@ -2260,6 +2369,16 @@ export interface components {
         ContractUpdate: {
             /** Contractor */
             contractor?: string | null;
+            /**
+             * Contract Type
+             * @description R8 depends on it (equipment: recovered on completed supply); the Treasury's once the contract has advances
+             */
+            contract_type?: ("consulting" | "construction" | "equipment" | "epc" | "turnkey" | "other") | null;
+            /**
+             * Members
+             * @description New shares of the same joint-venture members (by name), summing to the value
+             */
+            members?: components["schemas"]["ContractMemberIn"][] | null;
             /**
              * Value Vnd
              * @description An amendment (phụ lục): R3 and R8 use the new value; R4's ceiling stays on the value at signing
@@ -2334,6 +2453,11 @@ export interface components {
              */
             contract_id?: number | null;
             /**
+             * Contract Member Id
+             * @description Under a joint-venture contract (liên danh): the member paid; R7 and R8 apply to its own advances and share
+             */
+            contract_member_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description Advance amount, or value of completed work paid, or value settled
@@ -2366,6 +2490,12 @@ export interface components {
             owner_document_number?: string | null;
             /** Note */
             note?: string | null;
+            /**
+             * Completes Supply
+             * @description R8: this payment completes the supplied volume (hoàn thành cung cấp khối lượng) of an equipment contract, which must then recover its whole outstanding advance; equipment contracts are not recovered at 80%
+             * @default false
+             */
+            completes_supply: boolean;
         };
         /**
          * DisbursementKind
@@ -2399,6 +2529,8 @@ export interface components {
             advance_kind: components["schemas"]["AdvanceKind"] | null;
             /** Contract Id */
             contract_id: number | null;
+            /** Contract Member Id */
+            contract_member_id?: number | null;
             /**
              * Amount Vnd
              * Format: int64
@@ -2435,6 +2567,12 @@ export interface components {
              * @description On a Treasury entry: the owner's document it pays
              */
             owner_document_number: string | null;
+            /**
+             * Completes Supply
+             * @description R8: a payment completing an equipment contract's supply
+             * @default false
+             */
+            completes_supply: boolean;
             /**
              * Known On
              * Format: date
@@ -3157,6 +3295,34 @@ export interface components {
             absorbable_extra_vnd: number;
             /** Flags */
             flags: components["schemas"]["FlagOut"][];
+        };
+        /**
+         * InvestorChangeCreate
+         * @description A change of a project's investor (chủ đầu tư), e.g. to the successor after a merger; appended to its history.
+         * @example {
+         *       "decision_ref": "1234/QĐ-UBND",
+         *       "effective_from": "2025-07-01",
+         *       "investor_id": 12
+         *     }
+         */
+        InvestorChangeCreate: {
+            /**
+             * Investor Id
+             * Format: int64
+             * @description The new investor organisation
+             */
+            investor_id: number;
+            /**
+             * Effective From
+             * Format: date
+             * @description From this date (today or earlier, after the last change) the organisation is the investor; reports as of an earlier date keep the old one
+             */
+            effective_from: string;
+            /**
+             * Decision Ref
+             * @description Decision assigning the project (số quyết định)
+             */
+            decision_ref?: string | null;
         };
         /**
          * MatchStatus
@@ -4292,6 +4458,42 @@ export interface components {
          * @enum {string}
          */
         ProjectGroup: "national" | "A" | "B" | "C";
+        /** ProjectInvestorOut */
+        ProjectInvestorOut: {
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * Investor Id
+             * Format: int64
+             */
+            investor_id: number;
+            /**
+             * Effective From
+             * @description From this date; null: since the project was registered
+             */
+            effective_from: string | null;
+            /** Decision Ref */
+            decision_ref: string | null;
+            /**
+             * Known On
+             * Format: date
+             * @description Business date the entry was recorded (reports as of earlier dates ignore it)
+             */
+            known_on: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** ProjectOut */
         ProjectOut: {
             /**
@@ -4408,7 +4610,10 @@ export interface components {
         ProjectUpdate: {
             /** Name */
             name?: string | null;
-            /** Investor Id */
+            /**
+             * Investor Id
+             * @description A new investor from today: recorded as an investor-history entry (POST …/investors for a change effective on an earlier date)
+             */
             investor_id?: number | null;
             /** Sector */
             sector?: string | null;
@@ -7495,6 +7700,238 @@ export interface operations {
             };
             /** @description If-Match header required */
             428: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProjectInvestors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectInvestorOut"][];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    changeProjectInvestor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvestorChangeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectInvestorOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Cache-Control": components["headers"]["Cache-Control"];

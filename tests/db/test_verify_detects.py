@@ -259,3 +259,63 @@ async def test_r1_a_pool_held_by_an_organisation_of_the_wrong_kind_is_found(clie
     await _inject("UPDATE pool_balances SET budget_holder_id = :org WHERE project_id = :pid", org=world.investor_id,
                   pid=project["id"])
     assert "r1_budget_holder" in await _checks()
+
+
+async def _joint_venture(client, world) -> dict:
+    """A 2 tỷ joint venture (A and B, 1 tỷ each); A advanced 200 M and paid 500 M recovering 100 M. Consistent."""
+    project = await make_project(client, world, code="VP-JV", tmdt=200 * B)
+    assert (await allocate(client, world, project["id"], 10 * B)).status_code == 201
+    body = {"number": "LD-1", "contract_type": "construction", "contractor": "Liên danh A-B", "value_vnd": 2 * B,
+            "signed_on": "2024-02-01", "full_recovery_date": "2025-05-31",
+            "members": [{"name": "A", "share_vnd": B}, {"name": "B", "share_vnd": B}]}
+    response = await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body, headers=world.h("owner"))
+    assert response.status_code == 201, response.text
+    contract = response.json()
+    member_a = contract["members"][0]["id"]
+    url = f"/api/v1/projects/{project['id']}/disbursements"
+    for row in (disbursement_body(200 * M, "JA-1", kind="advance", contract_id=contract["id"],
+                                  contract_member_id=member_a),
+                disbursement_body(500 * M, "JP-1", contract_id=contract["id"], contract_member_id=member_a,
+                                  advance_recovered_vnd=100 * M)):
+        response = await client.post(url, json=row, headers=world.h("treasury"))
+        assert response.status_code == 201, response.text
+    assert await _findings() == []
+    return {"project": project, "contract": contract, "member_a": member_a}
+
+
+async def test_r8_joint_venture_member_drift_and_breach_are_found(client, world):
+    jv = await _joint_venture(client, world)
+    await _inject("UPDATE contract_members SET paid_vnd = 900000000 WHERE id = :mid", mid=jv["member_a"])
+    # A's paid now says 900 M of a 1 tỷ share (90 %) with 100 M outstanding: drifted from the ledger, and past R8.
+    assert await _checks() == {"contract_member", "r8_member_recovery"}
+
+
+async def test_r8_joint_venture_shares_and_unnamed_movements_are_found(client, world):
+    jv = await _joint_venture(client, world)
+    await _inject("UPDATE contract_members SET share_vnd = 500000000 WHERE id = :mid", mid=jv["member_a"])
+    await _inject("UPDATE disbursements SET contract_member_id = NULL WHERE document_number = 'JP-1'")
+    checks = await _checks()
+    assert {"r8_member_shares", "r8_member_named"} <= checks
+
+
+async def test_a_project_investor_written_over_its_history_is_found(client, world):
+    project = await make_project(client, world)
+    await _inject("UPDATE projects SET investor_id = :other WHERE id = :pid", other=world.other_investor_id,
+                  pid=project["id"])
+    assert await _checks() == {"project_investor"}
+
+
+async def test_r8_an_equipment_supply_marked_complete_behind_the_ledger_is_found(client, world):
+    project = await make_project(client, world, code="VP-TB", tmdt=200 * B)
+    assert (await allocate(client, world, project["id"], 10 * B)).status_code == 201
+    body = {"number": "TB-1", "contract_type": "equipment", "contractor": "Công ty TB", "value_vnd": 2 * B,
+            "signed_on": "2024-02-01", "full_recovery_date": "2025-05-31"}
+    contract = (await client.post(f"/api/v1/projects/{project['id']}/contracts", json=body,
+                                  headers=world.h("owner"))).json()
+    advance = disbursement_body(200 * M, "TB-A1", kind="advance", contract_id=contract["id"])
+    assert (await client.post(f"/api/v1/projects/{project['id']}/disbursements", json=advance,
+                              headers=world.h("treasury"))).status_code == 201
+    assert await _findings() == []
+    await _inject("UPDATE contract_balances SET supply_completions = 1 WHERE contract_id = :cid", cid=contract["id"])
+    # No completing payment in the ledger (drift), and a complete supply with 200 M outstanding (R8).
+    assert await _checks() == {"contract_balance", "r8_completion_recovery"}

@@ -347,3 +347,41 @@ def test_r8_paying_the_minimum_recovery_satisfies_r7_and_r8(value, data):
     move = payment(amount, recovered=minimum)
     assert check_recovery(state, move) is None
     assert check_completion_recovery(state, move, ND254) is None
+
+
+# --- R8 by base, contract kind and joint-venture member (issue #11) ----------------------------------------------
+
+
+def test_r8_the_net_base_counts_the_advance_still_outstanding():
+    # 10 tỷ contract, 2 tỷ advanced, 5.5 tỷ paid; a 1 tỷ payment. Gross: 6.5 tỷ = 65%, no recovery needed.
+    # Net: 2 + 6.5 = 8.5 tỷ ≥ 8 tỷ; the least recovery that keeps it below: 8.5 tỷ − 7,999,999,999 = 500,000,001.
+    state = balances(advanced_vnd=2 * TY, paid_vnd=5_500_000_000)
+    assert (ND99.completion_recovery_base, ND254.completion_recovery_base) == ("gross_payments", "net_disbursed")
+    assert minimum_recovery_vnd(state, payment(TY), ND99) == 0
+    assert minimum_recovery_vnd(state, payment(TY), ND254) == 500_000_001
+    assert check_completion_recovery(state, payment(TY, recovered=500_000_001), ND254) is None
+    assert check_completion_recovery(state, payment(TY, recovered=500_000_000), ND254).minimum_recovery_vnd == \
+        500_000_001
+    # Once gross payments alone reach 80%, every base asks for the whole outstanding.
+    assert minimum_recovery_vnd(state, payment(2_500_000_000), ND254) == 2 * TY
+
+
+def test_r8_an_equipment_contract_waits_for_the_completed_supply():
+    state = balances(contract_type="equipment", advanced_vnd=TY, paid_vnd=8_500_000_000)  # 85% paid
+    for rule_set in RULE_SETS:
+        assert minimum_recovery_vnd(state, payment(500_000_000), rule_set) == 0
+        completing = Movement(DisbursementKind.payment, TY, DAY, advance_recovered_vnd=TY, completes_supply=True)
+        assert minimum_recovery_vnd(state, completing, rule_set) == TY
+        assert check_completion_recovery(replace(state, supply_completed=True), advance(TY), rule_set).code == \
+            "advance_after_completion"
+
+
+def test_r8_a_joint_venture_member_is_measured_on_its_share():
+    # 20 tỷ contract at 7/20 = 35% paid; member A (share 10 tỷ) has 7 tỷ paid and 2 tỷ outstanding. A 1 tỷ payment
+    # to A takes A to 80% of its share: A's 2 tỷ must be recovered although the contract stays at 40%.
+    contract = balances(value_vnd=20 * TY, advanced_vnd=3 * TY, paid_vnd=7 * TY, guarantee_vnd=3 * TY,
+                        guarantee_expires_on=DAY)
+    member_a = balances(value_vnd=10 * TY, advanced_vnd=2 * TY, paid_vnd=7 * TY)
+    assert check_movement(contract, payment(TY), ND99) == []
+    [violation] = check_movement(contract, payment(TY), ND99, member=member_a)
+    assert (violation.code, violation.minimum_recovery_vnd) == ("completion_recovery_required", 2 * TY)

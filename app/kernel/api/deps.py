@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
@@ -15,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.enums import Role
 from app.kernel import caches, feed, idempotency, replica, throttle
 from app.kernel.audit import AuditNote, write_entry
-from app.kernel.clock import utcnow
+from app.kernel.clock import today, utcnow
 from app.kernel.config import get_settings
 from app.kernel.db import get_sessionmaker
 from app.kernel.errors import DomainError
 from app.kernel.owner_scope import subunit_ids
 from app.kernel.security import Principal, hash_key, parse_key
-from app.models import ApiKey
+from app.models import ApiKey, Organisation
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -150,16 +151,38 @@ async def _identify(request: Request, session: AsyncSession) -> Principal:
     # revoked or an owner scope changes (caches.invalidate_on_commit, NOTIFY on PostgreSQL; CONTRIBUTING.md).
     # The epoch is taken before the read, so a revocation that lands meanwhile is not cached over.
     token_hash = hash_key(token)
-    principal = caches.principals.get(token_hash)
+    principal = _cached(token_hash)
     if principal is caches.MISSING:
         epoch = caches.principals.epoch
         principal = await _authenticate(session, token)
         caches.principals.put(token_hash, principal, epoch)
-    elif principal.expired(utcnow()):  # a cached key never outlives its expiry
-        caches.principals.pop(token_hash)
-        raise _expired()
+    else:  # a cached key never outlives its expiry nor its organisation
+        _still_valid(principal, token_hash)
     request.state.principal = principal
     return principal
+
+
+def _cached(token_hash: str) -> Any:
+    """The cached principal (or `caches.MISSING`), unless its owner scope was read on another business date
+    (successions take effect on their date)."""
+    principal = caches.principals.get(token_hash)
+    if principal is not caches.MISSING and principal.scope_on not in (None, today()):
+        return caches.MISSING
+    return principal
+
+
+def _still_valid(principal: Principal, token_hash: str) -> None:
+    if principal.expired(utcnow()):
+        caches.principals.pop(token_hash)
+        raise _expired()
+    if principal.organisation_ended(today()):
+        caches.principals.pop(token_hash)
+        raise _organisation_ended(principal.organisation_valid_to)
+
+
+def _organisation_ended(valid_to: date | None) -> Unauthenticated:
+    return Unauthenticated("organisation_ended", f"The API key's organisation ceased on {valid_to} (its successor "
+                           "took over); ask for a key of the successor organisation.")
 
 
 def _expired() -> Unauthenticated:
@@ -173,14 +196,13 @@ async def _authenticate(session: AsyncSession, token: str) -> Principal:
 async def identify_hashed(request: Request, session: AsyncSession, prefix: str | None, token_hash: str) -> Principal:
     """The caller behind a key known by its prefix and hash only: the dashboard's signed session cookie (app/web),
     which never holds the key. The same principal cache, revocation, expiry and owner scope as a Bearer key."""
-    principal = caches.principals.get(token_hash)
+    principal = _cached(token_hash)
     if principal is caches.MISSING:
         epoch = caches.principals.epoch
         principal = await _authenticate_hashed(session, prefix, token_hash)
         caches.principals.put(token_hash, principal, epoch)
-    elif principal.expired(utcnow()):
-        caches.principals.pop(token_hash)
-        raise _expired()
+    else:
+        _still_valid(principal, token_hash)
     request.state.principal = principal
     return principal
 
@@ -189,16 +211,20 @@ async def _authenticate_hashed(session: AsyncSession, prefix: str | None, token_
     key = None
     if prefix is not None:
         key = (await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash, ApiKey.expires_at)
+            select(ApiKey.id, ApiKey.role, ApiKey.organisation_id, ApiKey.key_hash, ApiKey.expires_at,
+                   Organisation.valid_to).join(Organisation, Organisation.id == ApiKey.organisation_id)
             .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))).first()
     if key is None or not hmac.compare_digest(token_hash, key.key_hash):
         raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise _expired()
+    if key.valid_to is not None and key.valid_to <= today():
+        raise _organisation_ended(key.valid_to)
     role = Role(key.role)
     scope = await subunit_ids(session, key.organisation_id) if role is Role.owner else frozenset()
     return Principal(key_id=key.id, role=role, organisation_id=key.organisation_id, scope_organisation_ids=scope,
-                     expires_at=key.expires_at)
+                     expires_at=key.expires_at, organisation_valid_to=key.valid_to,
+                     scope_on=today() if role is Role.owner else None)
 
 
 async def confirm_key_live(session: AsyncSession, principal: Principal) -> None:
@@ -207,14 +233,17 @@ async def confirm_key_live(session: AsyncSession, principal: Principal) -> None:
     PostgreSQL: FOR KEY SHARE, which a revocation's FOR UPDATE waits for (and vice versa), so a write and the
     revocation of its key are serialised: either the write commits first or it sees the revocation. SQLite
     serialises writers anyway (BEGIN IMMEDIATE)."""
+    valid_to = select(Organisation.valid_to).where(Organisation.id == ApiKey.organisation_id).scalar_subquery()
     row = (await session.execute(
-        select(ApiKey.revoked_at, ApiKey.expires_at).where(ApiKey.id == principal.key_id)
-        .with_for_update(read=True, key_share=True))).first()
+        select(ApiKey.revoked_at, ApiKey.expires_at, valid_to.label("valid_to")).where(ApiKey.id == principal.key_id)
+        .with_for_update(of=ApiKey, read=True, key_share=True))).first()
     if row is None or row.revoked_at is not None:
         caches.principals.invalidate()
         raise Unauthenticated("invalid_api_key", "The API key is unknown or revoked.")
     if row.expires_at is not None and row.expires_at <= utcnow():
         raise _expired()
+    if row.valid_to is not None and row.valid_to <= today():  # a succession recorded while this write ran
+        raise _organisation_ended(row.valid_to)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -29,8 +29,14 @@ from app.ledger.fold import AllocationInput
 from app.ledger.schemas import AllocationCreate, AllocationOut, PoolBalanceOut, ProjectBalancesOut
 from app.models import AllocationEntry, PoolBalance, Project
 from app.programme import people, watchlists
-from app.registry import projects
-from app.registry.schemas import ProjectCreate, ProjectOut, ProjectUpdate
+from app.registry import investors, projects
+from app.registry.schemas import (
+    InvestorChangeCreate,
+    ProjectCreate,
+    ProjectInvestorOut,
+    ProjectOut,
+    ProjectUpdate,
+)
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 READ_ERRORS = problem_responses(400, 401, 403, 404, 422)
@@ -131,6 +137,26 @@ async def update_project(
                                                                                                 exclude_unset=True))
     response.headers["ETag"] = projects.etag(project)
     return await project_out(session, project)
+
+
+@router.get("/{project_id}/investors", operation_id="listProjectInvestors",
+            summary="A project's investor history (who was its investor from when)",
+            response_model=list[ProjectInvestorOut], responses=READ_ERRORS, dependencies=[require("read")])
+async def list_project_investors(project_id: IdParam, session: SessionDep) -> list[ProjectInvestorOut]:
+    return [ProjectInvestorOut.model_validate(e) for e in await investors.history(session, project_id)]
+
+
+@router.post("/{project_id}/investors", operation_id="changeProjectInvestor",
+             summary="Assign the project to another investor from a date (appended, never overwritten)",
+             status_code=201, response_model=ProjectInvestorOut, dependencies=[require("project.write")],
+             responses=WRITE_ERRORS, openapi_extra={"x-money-post": False})
+async def change_project_investor(project_id: IdParam, body: InvestorChangeCreate, request: Request,
+                                  session: SessionDep, principal: PrincipalDep) -> Response:
+    entry = await investors.change(session, project_id, investor_id=body.investor_id,
+                                   effective_from=body.effective_from, decision_ref=body.decision_ref,
+                                   key_id=principal.key_id)
+    note_write(request, "project.investor_change", "project", str(project_id), body.model_dump(mode="json"))
+    return json_created(request, ProjectInvestorOut.model_validate(entry))
 
 
 @router.post("/{project_id}/allocations", operation_id="createAllocation",

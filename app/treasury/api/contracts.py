@@ -19,20 +19,27 @@ from app.kernel.api.problems import problem_responses
 from app.kernel.errors import PreconditionRequired
 from app.kernel.schemas import IdParam, Page, PageSize, after_id, split_page
 from app.kernel.security import CONTRACT_FACTS
-from app.models import Contract, ContractBalance
+from app.models import Contract, ContractBalance, ContractMember
 from app.registry import projects
 from app.treasury import contracts
-from app.treasury.schemas import ContractCreate, ContractOut, ContractUpdate
+from app.treasury.schemas import ContractCreate, ContractMemberOut, ContractOut, ContractUpdate
 
 router = APIRouter(tags=["contracts"])
 READ_ERRORS = problem_responses(400, 401, 403, 404, 422)
 
 
-def contract_out(contract: Contract, bal: ContractBalance | None) -> ContractOut:
+def contract_out(contract: Contract, bal: ContractBalance | None, members: list[ContractMember]) -> ContractOut:
     data = {name: getattr(contract, name) for name in ContractOut.model_fields if hasattr(contract, name)}
     for name in ("advanced_vnd", "recovered_vnd", "outstanding_vnd", "paid_vnd"):
         data[name] = getattr(bal, name) if bal is not None else 0
+    data["supply_complete"] = bal is not None and bal.supply_completions > 0
+    data["members"] = [ContractMemberOut.model_validate(m) for m in members] or None
     return ContractOut(**data)
+
+
+async def _out(session: SessionDep, contract: Contract) -> ContractOut:
+    members = await contracts.members_of(session, [contract.id])
+    return contract_out(contract, await contracts.balance(session, contract.id), members[contract.id])
 
 
 @router.post("/api/v1/projects/{project_id}/contracts", operation_id="createContract",
@@ -50,7 +57,7 @@ async def create_contract(project_id: IdParam, body: ContractCreate, request: Re
                        f"a contract's {name}")
     contract = await contracts.create(session, project_id, body.model_dump())
     note_write(request, "contract.create", "contract", contract.id)
-    response = idem.respond(201, contract_out(contract, None))
+    response = idem.respond(201, await _out(session, contract))
     response.headers["ETag"] = contracts.etag(contract)
     return response
 
@@ -66,7 +73,8 @@ async def list_contracts(project_id: IdParam, session: SessionDep, page_size: Pa
     rows = await contracts.list_for_project(session, project_id, after, page_size + 1)
     rows, token = split_page(rows, page_size, filters)
     balances = await contracts.balances_for(session, [c.id for c in rows])
-    return Page[ContractOut](items=[contract_out(c, balances.get(c.id)) for c in rows],
+    members = await contracts.members_of(session, [c.id for c in rows])
+    return Page[ContractOut](items=[contract_out(c, balances.get(c.id), members[c.id]) for c in rows],
                              next_page_token=token)
 
 
@@ -75,7 +83,7 @@ async def list_contracts(project_id: IdParam, session: SessionDep, page_size: Pa
 async def get_contract(contract_id: IdParam, session: SessionDep, response: Response) -> ContractOut:
     contract = await contracts.get(session, contract_id)
     response.headers["ETag"] = contracts.etag(contract)
-    return contract_out(contract, await contracts.balance(session, contract_id))
+    return await _out(session, contract)
 
 
 @router.patch("/api/v1/contracts/{contract_id}", operation_id="updateContract",
@@ -98,4 +106,4 @@ async def update_contract(
                                                  + (" once it has advances" if whose == "with_advances" else "")))
     note_write(request, "contract.update", "contract", contract.id, body.model_dump(mode="json", exclude_unset=True))
     response.headers["ETag"] = contracts.etag(contract)
-    return contract_out(contract, await contracts.balance(session, contract_id))
+    return await _out(session, contract)
