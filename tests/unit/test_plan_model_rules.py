@@ -16,7 +16,7 @@ from app.rulesets.model import DEFAULT_RULE_SETS
 B = 1_000_000_000
 TODAY = date(2024, 10, 11)
 SOURCE = CapitalSource.local_balanced
-KEY = PoolKey(1, 2024, SOURCE, BudgetLevel.province)
+KEY = PoolKey(1, 2024, SOURCE, BudgetLevel.province, 1)
 PROJECT = ProjectFacts(1, "P-1", ProjectStatus.active, 500 * B, 1)
 
 
@@ -83,7 +83,7 @@ def test_r1c_a_ceiling_decision_never_goes_below_the_annual_plans():
 
 
 def test_r1c_medium_term_headroom_caps_a_recipient():
-    pool = CapitalPool("local_balanced", "province", 2024)
+    pool = CapitalPool("local_balanced", "province", 2024, 1)
     # need 30, TMĐT headroom 400, pace 50, medium-term headroom 7 → 7, limited by the medium-term plan
     r = Recipient(1, pool, 50 * B, 30 * B, 400 * B, 50 * B, Priority.completed, medium_term_headroom_vnd=7 * B)
     assert recipient_capacity_vnd(r) == (7 * B, "medium_term_headroom")
