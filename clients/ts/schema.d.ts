@@ -389,7 +389,8 @@ export interface paths {
          *     misses or repeats an event, whatever concurrent writers do, with or without `types`. `after` beyond the
          *     feed's head is refused (400 `after_beyond_head`, with `head`); `GET /api/v1/events/head` starts at the head.
          *     An owner's key sees only events of its own projects, never the Treasury's own (recovery cases, overdue,
-         *     misuse, guarantees).
+         *     misuse, guarantees). Poll with `If-None-Match`: while no event was committed since, the answer is 304,
+         *     from the worker's memory without a database round trip.
          */
         get: operations["listEvents"];
         put?: never;
@@ -1420,6 +1421,230 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/watch-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch-lists with their reporting duty
+         * @description Watch-lists with their reporting duty. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
+        get: operations["listWatchLists"];
+        put?: never;
+        /**
+         * Set up a watch-list (a programme's appendix)
+         * @description Set up a watch-list (a programme's appendix). Needs the `watchlist.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["createWatchList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/watch-lists/{watch_list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a watch-list
+         * @description Read a watch-list. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["getWatchList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/watch-lists/{watch_list_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The list's members on a day, with progress, milestones and lead official as known then
+         * @description The list's members on a day, with progress, milestones and lead official as known then. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["listWatchListMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/watch-lists/{watch_list_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The list's membership history (append-only joins and leaves)
+         * @description The list's membership history (append-only joins and leaves). Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
+        get: operations["listWatchListChanges"];
+        put?: never;
+        /**
+         * A project joins or leaves the list from a date
+         * @description A project joins or leaves the list from a date. Needs the `watchlist.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["recordWatchListChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * People: lead officials and working-group members
+         * @description People: lead officials and working-group members. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer). A page of at most `page_size` items; pass `next_page_token` back as `page_token`.
+         */
+        get: operations["listPeople"];
+        put?: never;
+        /**
+         * Register a person (name, title, organisation)
+         * @description Register a person (name, title, organisation). Needs the `people.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["createPerson"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/people/{person_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a person
+         * @description Read a person. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["getPerson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's lead officials over time, and the one on as_of
+         * @description A project's lead officials over time, and the one on as_of. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["listProjectLeads"];
+        put?: never;
+        /**
+         * Name a project's lead official from a date
+         * @description Name a project's lead official from a date. Needs the `project.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["assignProjectLead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/working-groups/{working_group_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A working group's members (Tổ công tác) on a day
+         * @description A working group's members (Tổ công tác) on a day. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["listWorkingGroupMembers"];
+        put?: never;
+        /**
+         * A person joins or leaves a working group from a date
+         * @description A person joins or leaves a working group from a date. Needs the `people.write` action (roles: admin, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["recordWorkingGroupChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Physical progress and milestones as known on a day
+         * @description Physical progress and milestones as known on a day. Needs the `read` action (roles: admin, approver, owner, planner, treasury, viewer).
+         */
+        get: operations["getProjectProgress"];
+        put?: never;
+        /**
+         * Report physical progress (% of the works done) on a day
+         * @description Report physical progress (% of the works done) on a day. Needs the `progress.write` action (roles: admin, owner, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["reportProgress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/milestones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a milestone's planned and/or actual date (start, completion, inauguration)
+         * @description Report a milestone's planned and/or actual date (start, completion, inauguration). Needs the `progress.write` action (roles: admin, owner, planner). Every accepted write is audited and emits its change-feed event in the same transaction.
+         */
+        post: operations["reportMilestone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1643,7 +1868,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
-            /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán) */
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
+            /** @description initial (giao đầu năm), supplement (bổ sung), adjustment_in/out (điều chỉnh tăng/giảm), extension (kéo dài), lapse (hủy dự toán), next_year_advance (ứng trước kế hoạch vốn năm sau, R1a); advance_repayment (thu hồi vốn ứng trước) is recorded by the service with the next year's first new capital and refused here (`generated_kind`) */
             kind: components["schemas"]["AllocationKind"];
             /**
              * Amount Vnd
@@ -1693,7 +1923,7 @@ export interface components {
          * @description Kind of capital-plan ledger entry (kế hoạch vốn).
          * @enum {string}
          */
-        AllocationKind: "initial" | "supplement" | "adjustment_in" | "adjustment_out" | "extension" | "lapse";
+        AllocationKind: "initial" | "supplement" | "adjustment_in" | "adjustment_out" | "extension" | "lapse" | "next_year_advance" | "advance_repayment";
         /** AllocationOut */
         AllocationOut: {
             /**
@@ -1707,6 +1937,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -1951,6 +2187,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2443,6 +2684,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description advance (tạm ứng), payment (thanh toán KLHT), clearance (hoàn ứng GPMB: settles a site-clearance advance without new cash) */
             kind: components["schemas"]["DisbursementKind"];
             /** @description For an advance: contract, site_clearance (GPMB), other */
@@ -2515,6 +2761,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2627,6 +2879,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id): whose budget the pool is — for central and province levels the province's people's committee, for district and commune levels that government. Omitted: the nearest organisation of that kind above the project's investor (central/province: else the only top-level people's committee); `budget_holder_required` when there is none
+             */
+            budget_holder_id?: number | null;
             /** @description payment (hồ sơ thanh toán) or advance (hồ sơ tạm ứng) */
             kind: components["schemas"]["DossierKind"];
             /** Contract Id */
@@ -2667,6 +2924,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Id
              * Format: int64
@@ -2779,6 +3042,11 @@ export interface components {
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
+             */
+            budget_holder_id?: number | null;
+            /**
              * Amount Vnd
              * Format: int64
              * @description The envelope: new capital to distribute (vốn bổ sung)
@@ -2821,7 +3089,7 @@ export interface components {
             /** Project Id */
             project_id: number | null;
             /** @description The event's payload; its members depend on `type` (`components.x-event-types`) */
-            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.medium_term.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
+            payload: components["schemas"]["EventPayload.project.created"] | components["schemas"]["EventPayload.project.updated"] | components["schemas"]["EventPayload.allocation.recorded"] | components["schemas"]["EventPayload.medium_term.recorded"] | components["schemas"]["EventPayload.disbursement.recorded"] | components["schemas"]["EventPayload.disbursement.reversed"] | components["schemas"]["EventPayload.advance.recorded"] | components["schemas"]["EventPayload.advance.updated"] | components["schemas"]["EventPayload.advance.due_soon"] | components["schemas"]["EventPayload.advance.overdue"] | components["schemas"]["EventPayload.advance.marked_misuse"] | components["schemas"]["EventPayload.advance.held_for_disputes"] | components["schemas"]["EventPayload.advance.extended"] | components["schemas"]["EventPayload.contract.created"] | components["schemas"]["EventPayload.contract.updated"] | components["schemas"]["EventPayload.contract.guarantee_expiring"] | components["schemas"]["EventPayload.contract.guarantee_expired"] | components["schemas"]["EventPayload.recovery_case.opened"] | components["schemas"]["EventPayload.recovery_case.notice_sent"] | components["schemas"]["EventPayload.recovery_case.commitment"] | components["schemas"]["EventPayload.recovery_case.escalation"] | components["schemas"]["EventPayload.recovery_case.recovery"] | components["schemas"]["EventPayload.recovery_case.closed"] | components["schemas"]["EventPayload.dossier.submitted"] | components["schemas"]["EventPayload.dossier.complete"] | components["schemas"]["EventPayload.dossier.paid"] | components["schemas"]["EventPayload.dossier.returned"] | components["schemas"]["EventPayload.dossier.delay_reason"] | components["schemas"]["EventPayload.obstacle.opened"] | components["schemas"]["EventPayload.obstacle.changed"] | components["schemas"]["EventPayload.schedule.registered"] | components["schemas"]["EventPayload.milestone_curve.set"] | components["schemas"]["EventPayload.extra_need.registered"] | components["schemas"]["EventPayload.reallocation_proposal.drafted"] | components["schemas"]["EventPayload.reallocation_proposal.submitted"] | components["schemas"]["EventPayload.reallocation_proposal.approved"] | components["schemas"]["EventPayload.reallocation_proposal.rejected"] | components["schemas"]["EventPayload.reallocation_proposal.applied"] | components["schemas"]["EventPayload.watch_list.created"] | components["schemas"]["EventPayload.watch_list.membership_changed"] | components["schemas"]["EventPayload.person.created"] | components["schemas"]["EventPayload.project.lead_assigned"] | components["schemas"]["EventPayload.working_group.membership_changed"] | components["schemas"]["EventPayload.project.progress_reported"] | components["schemas"]["EventPayload.project.milestone_reported"] | components["schemas"]["EventPayload.rule_set.updated"] | components["schemas"]["EventPayload.calendar_day.set"] | components["schemas"]["EventPayload.calendar_day.deleted"];
             /**
              * Known On
              * Format: date
@@ -2844,6 +3112,11 @@ export interface components {
              */
             next_after: number;
         };
+        /**
+         * EventType
+         * @enum {string}
+         */
+        EventType: "advance.due_soon" | "advance.extended" | "advance.held_for_disputes" | "advance.marked_misuse" | "advance.overdue" | "advance.recorded" | "advance.updated" | "allocation.recorded" | "calendar_day.deleted" | "calendar_day.set" | "contract.created" | "contract.guarantee_expired" | "contract.guarantee_expiring" | "contract.updated" | "disbursement.recorded" | "disbursement.reversed" | "dossier.complete" | "dossier.delay_reason" | "dossier.paid" | "dossier.returned" | "dossier.submitted" | "extra_need.registered" | "medium_term.recorded" | "milestone_curve.set" | "obstacle.changed" | "obstacle.opened" | "person.created" | "project.created" | "project.lead_assigned" | "project.milestone_reported" | "project.progress_reported" | "project.updated" | "reallocation_proposal.applied" | "reallocation_proposal.approved" | "reallocation_proposal.drafted" | "reallocation_proposal.rejected" | "reallocation_proposal.submitted" | "recovery_case.closed" | "recovery_case.commitment" | "recovery_case.escalation" | "recovery_case.notice_sent" | "recovery_case.opened" | "recovery_case.recovery" | "rule_set.updated" | "schedule.registered" | "watch_list.created" | "watch_list.membership_changed" | "working_group.membership_changed";
         /**
          * ExtraNeedCreate
          * @description Extra-need request (đăng ký nhu cầu bổ sung vốn) for a project, pool and plan year.
@@ -2868,6 +3141,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id) of the pool; omitted: the default of the capital plan (see `AllocationCreate`)
+             */
+            budget_holder_id?: number | null;
             /**
              * Amount Vnd
              * Format: int64
@@ -2910,6 +3188,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id) of the pool
+             */
+            budget_holder_id: number;
             /**
              * Amount Vnd
              * Format: int64
@@ -3051,7 +3335,91 @@ export interface components {
          * GroupBy
          * @enum {string}
          */
-        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "working_group" | "watch_list" | "lead_official";
+        GroupBy: "investor" | "sector" | "location" | "capital_source" | "budget_level" | "budget_holder" | "working_group" | "watch_list" | "lead_official";
+        /** GroupMemberChange */
+        GroupMemberChange: {
+            /**
+             * Person Id
+             * Format: int64
+             */
+            person_id: number;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "join" | "leave";
+            /** @description leader (tổ trưởng), deputy, member; default: the last role, else member */
+            role?: components["schemas"]["GroupRole"] | null;
+            /**
+             * Effective On
+             * Format: date
+             */
+            effective_on: string;
+        };
+        /** GroupMemberChangeOut */
+        GroupMemberChangeOut: {
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Working Group Id
+             * Format: int64
+             */
+            working_group_id: number;
+            /**
+             * Person Id
+             * Format: int64
+             */
+            person_id: number;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "join" | "leave";
+            role: components["schemas"]["GroupRole"];
+            /**
+             * Effective On
+             * Format: date
+             */
+            effective_on: string;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+        };
+        /** GroupMemberOut */
+        GroupMemberOut: {
+            person: components["schemas"]["PersonRef"];
+            role: components["schemas"]["GroupRole"];
+            /**
+             * Member Since
+             * Format: date
+             */
+            member_since: string;
+        };
+        /** GroupMembersOut */
+        GroupMembersOut: {
+            /**
+             * Working Group Id
+             * Format: int64
+             */
+            working_group_id: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Items */
+            items: components["schemas"]["GroupMemberOut"][];
+        };
+        /**
+         * GroupRole
+         * @enum {string}
+         */
+        GroupRole: "leader" | "deputy" | "member";
         /** HeldForDisputes */
         HeldForDisputes: {
             /**
@@ -3137,8 +3505,11 @@ export interface components {
             location: string;
             /** Working Group Id */
             working_group_id: number | null;
-            /** Watch Lists */
-            watch_lists: components["schemas"]["WatchList"][];
+            /**
+             * Watch Lists
+             * @description Codes of the watch-lists it is on (R21)
+             */
+            watch_lists: string[];
             /**
              * Plan Vnd
              * Format: int64
@@ -3324,6 +3695,74 @@ export interface components {
              */
             decision_ref?: string | null;
         };
+        /** LeadAssign */
+        LeadAssign: {
+            /**
+             * Person Id
+             * Format: int64
+             */
+            person_id: number;
+            /**
+             * Effective On
+             * Format: date
+             * @description From this day; on or after the project's latest assignment
+             */
+            effective_on: string;
+            /** Decision Ref */
+            decision_ref?: string | null;
+        };
+        /** LeadOut */
+        LeadOut: {
+            /**
+             * Person Id
+             * Format: int64
+             */
+            person_id: number;
+            /**
+             * Effective On
+             * Format: date
+             * @description From this day; on or after the project's latest assignment
+             */
+            effective_on: string;
+            /** Decision Ref */
+            decision_ref?: string | null;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            person: components["schemas"]["PersonRef"];
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+        };
+        /** LeadsOut */
+        LeadsOut: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** @description The lead official on as_of */
+            lead: components["schemas"]["PersonRef"] | null;
+            /**
+             * Items
+             * @description Every assignment, oldest first
+             */
+            items: components["schemas"]["LeadOut"][];
+        };
         /**
          * MatchStatus
          * @enum {string}
@@ -3464,6 +3903,140 @@ export interface components {
             /** Entries */
             entries: components["schemas"]["MediumTermEntryOut"][];
         };
+        /** MemberOut */
+        MemberOut: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            funding: components["schemas"]["ProjectFunding"];
+            /**
+             * Member Since
+             * Format: date
+             */
+            member_since: string;
+            /**
+             * Physical Pct
+             * @description Physical progress (% of works) as last reported by as_of
+             */
+            physical_pct: number | null;
+            /** Progress Reported On */
+            progress_reported_on: string | null;
+            lead: components["schemas"]["PersonRef"] | null;
+            /** Milestones */
+            milestones: components["schemas"]["MilestoneOut"][];
+        };
+        /** MembersOut */
+        MembersOut: {
+            /**
+             * Watch List Id
+             * Format: int64
+             */
+            watch_list_id: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Items */
+            items: components["schemas"]["MemberOut"][];
+        };
+        /**
+         * MembershipChange
+         * @description A project joins or leaves the list from a date (append-only: a correction is a new change).
+         */
+        MembershipChange: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "join" | "leave";
+            /**
+             * Effective On
+             * Format: date
+             * @description On or after the pair's latest change
+             */
+            effective_on: string;
+            /** Decision Ref */
+            decision_ref?: string | null;
+            /** Note */
+            note?: string | null;
+        };
+        /** MembershipChangeOut */
+        MembershipChangeOut: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "join" | "leave";
+            /**
+             * Effective On
+             * Format: date
+             * @description On or after the pair's latest change
+             */
+            effective_on: string;
+            /** Decision Ref */
+            decision_ref?: string | null;
+            /** Note */
+            note?: string | null;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Watch List Id
+             * Format: int64
+             */
+            watch_list_id: number;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Key Id */
+            key_id: number | null;
+        };
+        /**
+         * Milestone
+         * @enum {string}
+         */
+        Milestone: "start" | "completion" | "inauguration";
+        /** MilestoneCreate */
+        MilestoneCreate: {
+            /** @description start (khởi công), completion (hoàn thành), inauguration (khánh thành) */
+            milestone: components["schemas"]["Milestone"];
+            /** Planned On */
+            planned_on?: string | null;
+            /**
+             * Actual On
+             * @description Not after reported_on
+             */
+            actual_on?: string | null;
+            /**
+             * Reported On
+             * Format: date
+             * @description The day this is known (not in the future)
+             */
+            reported_on: string;
+            /** Note */
+            note?: string | null;
+        };
         /** MilestoneCurveIn */
         MilestoneCurveIn: {
             /** Points */
@@ -3483,6 +4056,27 @@ export interface components {
             is_default: boolean;
             /** Points */
             points: components["schemas"]["MilestonePointOut"][];
+        };
+        /** MilestoneDates */
+        MilestoneDates: {
+            /** Planned On */
+            planned_on: string | null;
+            /** Actual On */
+            actual_on: string | null;
+        };
+        /** MilestoneOut */
+        MilestoneOut: {
+            milestone: components["schemas"]["Milestone"];
+            /** Planned On */
+            planned_on: string | null;
+            /** Actual On */
+            actual_on: string | null;
+            /**
+             * Reported On
+             * Format: date
+             * @description The report these dates come from (the latest dated by as_of)
+             */
+            reported_on: string;
         };
         /** MilestonePointIn */
         MilestonePointIn: {
@@ -3509,6 +4103,43 @@ export interface components {
              * @description Target cumulative disbursement rate (% of plan)
              */
             target_pct: number;
+        };
+        /** MilestoneReportOut */
+        MilestoneReportOut: {
+            /** @description start (khởi công), completion (hoàn thành), inauguration (khánh thành) */
+            milestone: components["schemas"]["Milestone"];
+            /** Planned On */
+            planned_on?: string | null;
+            /**
+             * Actual On
+             * @description Not after reported_on
+             */
+            actual_on?: string | null;
+            /**
+             * Reported On
+             * Format: date
+             * @description The day this is known (not in the future)
+             */
+            reported_on: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Key Id */
+            key_id: number | null;
         };
         /** MisuseMark */
         MisuseMark: {
@@ -3948,6 +4579,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id) of the advance's pool
+             */
+            budget_holder_id: number;
+            /**
              * Advanced On
              * Format: date
              */
@@ -4147,6 +4784,16 @@ export interface components {
              */
             next_page_token?: string | null;
         };
+        /** Page[MembershipChangeOut] */
+        Page_MembershipChangeOut_: {
+            /** Items */
+            items: components["schemas"]["MembershipChangeOut"][];
+            /**
+             * Next Page Token
+             * @description Opaque token for the next page; null on the last page
+             */
+            next_page_token?: string | null;
+        };
         /** Page[ObstacleOut] */
         Page_ObstacleOut_: {
             /** Items */
@@ -4161,6 +4808,16 @@ export interface components {
         Page_OrganisationOut_: {
             /** Items */
             items: components["schemas"]["OrganisationOut"][];
+            /**
+             * Next Page Token
+             * @description Opaque token for the next page; null on the last page
+             */
+            next_page_token?: string | null;
+        };
+        /** Page[PersonOut] */
+        Page_PersonOut_: {
+            /** Items */
+            items: components["schemas"]["PersonOut"][];
             /**
              * Next Page Token
              * @description Opaque token for the next page; null on the last page
@@ -4217,6 +4874,16 @@ export interface components {
              */
             next_page_token?: string | null;
         };
+        /** Page[WatchListOut] */
+        Page_WatchListOut_: {
+            /** Items */
+            items: components["schemas"]["WatchListOut"][];
+            /**
+             * Next Page Token
+             * @description Opaque token for the next page; null on the last page
+             */
+            next_page_token?: string | null;
+        };
         /** Page[WorkingGroupOut] */
         Page_WorkingGroupOut_: {
             /** Items */
@@ -4226,6 +4893,58 @@ export interface components {
              * @description Opaque token for the next page; null on the last page
              */
             next_page_token?: string | null;
+        };
+        /** PersonCreate */
+        PersonCreate: {
+            /**
+             * Full Name
+             * @example Trần Minh Khải
+             */
+            full_name: string;
+            /**
+             * Title
+             * @example Phó Chủ tịch UBND tỉnh
+             */
+            title?: string | null;
+            /** Organisation Id */
+            organisation_id?: number | null;
+        };
+        /** PersonOut */
+        PersonOut: {
+            /**
+             * Full Name
+             * @example Trần Minh Khải
+             */
+            full_name: string;
+            /**
+             * Title
+             * @example Phó Chủ tịch UBND tỉnh
+             */
+            title?: string | null;
+            /** Organisation Id */
+            organisation_id?: number | null;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** PersonRef */
+        PersonRef: {
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /** Full Name */
+            full_name: string;
+            /** Title */
+            title: string | null;
         };
         /**
          * PlanProvenance
@@ -4246,6 +4965,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder (organisation id): whose budget the pool is
+             */
+            budget_holder_id: number;
             /**
              * Project Id
              * Format: int64
@@ -4320,6 +5045,11 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             /** @description Budget level (cấp ngân sách) */
             budget_level: components["schemas"]["BudgetLevel"];
+            /**
+             * Budget Holder Id
+             * @description R1 budget holder (organisation id). In `pools`, omitted: every holder of this source and level, each solved on its own (R19). In an envelope, omitted: the province's people's committee for the central and province levels; required for district and commune levels
+             */
+            budget_holder_id?: number | null;
         };
         /**
          * Problem
@@ -4356,6 +5086,55 @@ export interface components {
             errors?: components["schemas"]["FieldError"][] | null;
         } & {
             [key: string]: unknown;
+        };
+        /** ProgressCreate */
+        ProgressCreate: {
+            /**
+             * Reported On
+             * Format: date
+             * @description The day the figure describes (not in the future)
+             */
+            reported_on: string;
+            /**
+             * Physical Pct
+             * @description % of the works done
+             */
+            physical_pct: number;
+            /** Note */
+            note?: string | null;
+        };
+        /** ProgressOut */
+        ProgressOut: {
+            /**
+             * Reported On
+             * Format: date
+             * @description The day the figure describes (not in the future)
+             */
+            reported_on: string;
+            /**
+             * Physical Pct
+             * @description % of the works done
+             */
+            physical_pct: number;
+            /** Note */
+            note?: string | null;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Key Id */
+            key_id: number | null;
         };
         /** ProjectBalancesOut */
         ProjectBalancesOut: {
@@ -4427,9 +5206,9 @@ export interface components {
             end_year: number;
             /**
              * Watch Lists
-             * @description Appendices 1/2/3 of the action programme
+             * @description Codes of the watch-lists it is on today (e.g. app1/app2/app3, the action programme's appendices). Written, it joins and leaves lists from today: POST /watch-lists/{id}/changes records a date and a decision
              */
-            watch_lists?: components["schemas"]["WatchList"][];
+            watch_lists?: string[];
             /**
              * Is Key Project
              * @description Key project (dự án trọng điểm)
@@ -4437,10 +5216,10 @@ export interface components {
              */
             is_key_project: boolean;
             /**
-             * Lead Official
-             * @description Leader following the project (lãnh đạo theo dõi)
+             * Lead Person Id
+             * @description Its lead official today (a person). Written, the person leads it from today: POST /projects/{id}/leads records a date and a decision
              */
-            lead_official?: string | null;
+            lead_person_id?: number | null;
             /**
              * Working Group Id
              * @description Provincial working group (Tổ công tác)
@@ -4452,7 +5231,18 @@ export interface components {
              * @example VP-GT-0001
              */
             code: string;
+            /**
+             * @description public (đầu tư công) or non_budget (ngoài ngân sách: progress, milestones and obstacles, never plans or disbursements)
+             * @default public
+             */
+            funding: components["schemas"]["ProjectFunding"];
         };
+        /**
+         * ProjectFunding
+         * @description How a project is financed: only public investment has a capital ledger.
+         * @enum {string}
+         */
+        ProjectFunding: "public" | "non_budget";
         /**
          * ProjectGroup
          * @enum {string}
@@ -4549,9 +5339,9 @@ export interface components {
             end_year: number;
             /**
              * Watch Lists
-             * @description Appendices 1/2/3 of the action programme
+             * @description Codes of the watch-lists it is on today (e.g. app1/app2/app3, the action programme's appendices). Written, it joins and leaves lists from today: POST /watch-lists/{id}/changes records a date and a decision
              */
-            watch_lists?: components["schemas"]["WatchList"][];
+            watch_lists?: string[];
             /**
              * Is Key Project
              * @description Key project (dự án trọng điểm)
@@ -4559,10 +5349,10 @@ export interface components {
              */
             is_key_project: boolean;
             /**
-             * Lead Official
-             * @description Leader following the project (lãnh đạo theo dõi)
+             * Lead Person Id
+             * @description Its lead official today (a person). Written, the person leads it from today: POST /projects/{id}/leads records a date and a decision
              */
-            lead_official?: string | null;
+            lead_person_id?: number | null;
             /**
              * Working Group Id
              * @description Provincial working group (Tổ công tác)
@@ -4575,6 +5365,12 @@ export interface components {
             id: number;
             /** Code */
             code: string;
+            funding: components["schemas"]["ProjectFunding"];
+            /**
+             * Lead Official
+             * @description The lead official's title and name today (read only)
+             */
+            lead_official: string | null;
             status: components["schemas"]["ProjectStatus"];
             /**
              * Version
@@ -4592,6 +5388,32 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** ProjectProgressOut */
+        ProjectProgressOut: {
+            /**
+             * Project Id
+             * Format: int64
+             */
+            project_id: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Physical Pct */
+            physical_pct: number | null;
+            /** Progress Reported On */
+            progress_reported_on: string | null;
+            /** Milestones */
+            milestones: components["schemas"]["MilestoneOut"][];
+            /**
+             * Progress Reports
+             * @description Reports dated by as_of, oldest first
+             */
+            progress_reports: components["schemas"]["ProgressOut"][];
+            /** Milestone Reports */
+            milestone_reports: components["schemas"]["MilestoneReportOut"][];
         };
         /**
          * ProjectStage
@@ -4630,11 +5452,11 @@ export interface components {
             /** End Year */
             end_year?: number | null;
             /** Watch Lists */
-            watch_lists?: components["schemas"]["WatchList"][] | null;
+            watch_lists?: string[] | null;
             /** Is Key Project */
             is_key_project?: boolean | null;
-            /** Lead Official */
-            lead_official?: string | null;
+            /** Lead Person Id */
+            lead_person_id?: number | null;
             /** Working Group Id */
             working_group_id?: number | null;
             status?: components["schemas"]["ProjectStatus"] | null;
@@ -5044,6 +5866,12 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /**
+         * ReportFrequency
+         * @description How often a watch-list's members report (định kỳ báo cáo).
+         * @enum {string}
+         */
+        ReportFrequency: "weekly" | "monthly" | "quarterly" | "ad_hoc";
         /**
          * ReversalCreate
          * @description A correction: a new entry that negates a recorded disbursement.
@@ -5468,6 +6296,12 @@ export interface components {
             capital_source: components["schemas"]["CapitalSource"];
             budget_level: components["schemas"]["BudgetLevel"];
             /**
+             * Budget Holder Id
+             * Format: int64
+             * @description R1 budget holder: donor and recipient pools share it (R19)
+             */
+            budget_holder_id: number;
+            /**
              * Plan Year
              * Format: int64
              */
@@ -5490,22 +6324,78 @@ export interface components {
             /** Reason */
             reason: string;
         };
-        /**
-         * WatchList
-         * @enum {string}
-         */
-        WatchList: "app1" | "app2" | "app3";
         /** WatchListAppendix */
         WatchListAppendix: {
             /**
              * Watch List
-             * @description app1 | app2 | app3
+             * @description The list's code, e.g. app1 | app2 | app3
              */
             watch_list: string;
+            /**
+             * Watch List Id
+             * Format: int64
+             */
+            watch_list_id: number;
             /** Title */
             title: string;
+            /** Decision Ref */
+            decision_ref: string | null;
+            project_funding: components["schemas"]["ProjectFunding"] | null;
+            /**
+             * Reporter
+             * @description Reporting duty: who reports
+             */
+            reporter: string | null;
+            /** @description … how often */
+            report_frequency: components["schemas"]["ReportFrequency"] | null;
+            /**
+             * Report To
+             * @description … to whom
+             */
+            report_to: string | null;
+            /** Report Duty */
+            report_duty: string | null;
             /** Items */
             items: components["schemas"]["WatchListItem"][];
+        };
+        /** WatchListCreate */
+        WatchListCreate: {
+            /**
+             * Code
+             * @example app2
+             */
+            code: string;
+            /**
+             * Name
+             * @example Phụ lục 2: Dự án đầu tư công lớn, trọng điểm
+             */
+            name: string;
+            /**
+             * Decision Ref
+             * @description The programme or decision that set it
+             */
+            decision_ref?: string | null;
+            /** Decided On */
+            decided_on?: string | null;
+            /** @description Which projects may join: public (đầu tư công), non_budget (ngoài ngân sách); null: any */
+            project_funding?: components["schemas"]["ProjectFunding"] | null;
+            /**
+             * Reporter
+             * @description Who reports (e.g. the investors, the districts)
+             */
+            reporter?: string | null;
+            /** @description How often: weekly, monthly, quarterly, ad_hoc (báo cáo nhanh) */
+            report_frequency?: components["schemas"]["ReportFrequency"] | null;
+            /**
+             * Report To Organisation Id
+             * @description To whom (e.g. Sở Kế hoạch và Đầu tư)
+             */
+            report_to_organisation_id?: number | null;
+            /**
+             * Report Duty
+             * @description The duty in the programme's words
+             */
+            report_duty?: string | null;
         };
         /** WatchListFlag */
         WatchListFlag: {
@@ -5533,38 +6423,48 @@ export interface components {
             code: string;
             /** Name */
             name: string;
+            /** @description non_budget projects (Appendix 1) have no capital figures: null */
+            funding: components["schemas"]["ProjectFunding"];
             /**
-             * Plan Vnd
-             * Format: int64
+             * Member Since
+             * Format: date
              */
-            plan_vnd: number;
+            member_since: string;
+            /** Plan Vnd */
+            plan_vnd: number | null;
             /**
              * Assigned Plan Vnd
-             * Format: int64
              * @description R1b: of plan_vnd, assigned by the Prime Minister
              */
-            assigned_plan_vnd: number;
-            /**
-             * Disbursed Vnd
-             * Format: int64
-             */
-            disbursed_vnd: number;
+            assigned_plan_vnd: number | null;
+            /** Disbursed Vnd */
+            disbursed_vnd: number | null;
             /**
              * Rate Pct
              * @description R1b: disbursed ÷ plan_vnd (the province's plan), %
              */
-            rate_pct: number;
+            rate_pct: number | null;
             /**
              * Rate Of Assigned Plan Pct
              * @description R1b: disbursed ÷ assigned_plan_vnd, %; null without such a plan
              */
             rate_of_assigned_plan_pct: number | null;
+            /** Forecast Vnd */
+            forecast_vnd: number | null;
             /**
-             * Forecast Vnd
-             * Format: int64
+             * Physical Pct
+             * @description Physical progress as last reported by as_of
              */
-            forecast_vnd: number;
-            /** Lead Official */
+            physical_pct: number | null;
+            /** Progress Reported On */
+            progress_reported_on: string | null;
+            milestones: components["schemas"]["WatchListMilestones"];
+            /** Lead Person Id */
+            lead_person_id: number | null;
+            /**
+             * Lead Official
+             * @description The lead official on as_of: title and name
+             */
             lead_official: string | null;
             /** Flags */
             flags: components["schemas"]["WatchListFlag"][];
@@ -5575,6 +6475,15 @@ export interface components {
             obstacles: components["schemas"]["WatchListObstacle"][];
             /** Recommendations */
             recommendations: string[];
+        };
+        /** WatchListMilestones */
+        WatchListMilestones: {
+            /** @description Khởi công */
+            start: components["schemas"]["MilestoneDates"];
+            /** @description Hoàn thành */
+            completion: components["schemas"]["MilestoneDates"];
+            /** @description Khánh thành */
+            inauguration: components["schemas"]["MilestoneDates"];
         };
         /** WatchListObstacle */
         WatchListObstacle: {
@@ -5591,6 +6500,68 @@ export interface components {
             status: string;
             /** Deadline */
             deadline: string | null;
+            /**
+             * Responsible Organisation Id
+             * @description The agency responsible for unblocking it
+             */
+            responsible_organisation_id: number | null;
+            /** Responsible Organisation */
+            responsible_organisation: string | null;
+        };
+        /** WatchListOut */
+        WatchListOut: {
+            /**
+             * Code
+             * @example app2
+             */
+            code: string;
+            /**
+             * Name
+             * @example Phụ lục 2: Dự án đầu tư công lớn, trọng điểm
+             */
+            name: string;
+            /**
+             * Decision Ref
+             * @description The programme or decision that set it
+             */
+            decision_ref?: string | null;
+            /** Decided On */
+            decided_on?: string | null;
+            /** @description Which projects may join: public (đầu tư công), non_budget (ngoài ngân sách); null: any */
+            project_funding?: components["schemas"]["ProjectFunding"] | null;
+            /**
+             * Reporter
+             * @description Who reports (e.g. the investors, the districts)
+             */
+            reporter?: string | null;
+            /** @description How often: weekly, monthly, quarterly, ad_hoc (báo cáo nhanh) */
+            report_frequency?: components["schemas"]["ReportFrequency"] | null;
+            /**
+             * Report To Organisation Id
+             * @description To whom (e.g. Sở Kế hoạch và Đầu tư)
+             */
+            report_to_organisation_id?: number | null;
+            /**
+             * Report Duty
+             * @description The duty in the programme's words
+             */
+            report_duty?: string | null;
+            /**
+             * Id
+             * Format: int64
+             */
+            id: number;
+            /**
+             * Members Now
+             * Format: int64
+             * @description Projects on the list on `as_of` (default today)
+             */
+            members_now: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** WatchListReport */
         WatchListReport: {
@@ -5634,7 +6605,15 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /** Leader Name */
+            /**
+             * Leader Person Id
+             * @description Its leader today (tổ trưởng): GET …/members for them all
+             */
+            leader_person_id: number | null;
+            /**
+             * Leader Name
+             * @description The leader's title and name
+             */
             leader_name: string | null;
         };
         /**
@@ -5657,7 +6636,7 @@ export interface components {
         };
         /**
          * allocation.recorded payload
-         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation) was recorded
+         * @description A capital-plan entry (initial, tranche, adjustment, extension, lapse, reallocation, next-year advance and its generated repayment) was recorded
          */
         "EventPayload.allocation.recorded": {
             /** Format: int64 */
@@ -5668,6 +6647,8 @@ export interface components {
             plan_year: number;
             capital_source: string;
             budget_level: string;
+            /** Format: int64 */
+            budget_holder_id: number;
             kind: string;
             /** Format: int64 */
             amount_vnd: number;
@@ -6245,6 +7226,98 @@ export interface components {
             decision_number: string | null;
         };
         /**
+         * watch_list.created payload
+         * @description A watch-list was set up (R21)
+         */
+        "EventPayload.watch_list.created": {
+            /** Format: int64 */
+            id: number;
+            code: string;
+        };
+        /**
+         * watch_list.membership_changed payload
+         * @description A project joined or left a watch-list from a date (R21)
+         */
+        "EventPayload.watch_list.membership_changed": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            watch_list_id: number;
+            code: string;
+            /** Format: int64 */
+            project_id: number;
+            action: string;
+            /** Format: date */
+            effective_on: string;
+        };
+        /**
+         * person.created payload
+         * @description A person was registered
+         */
+        "EventPayload.person.created": {
+            /** Format: int64 */
+            id: number;
+            full_name: string;
+        };
+        /**
+         * project.lead_assigned payload
+         * @description A project's lead official was named from a date (R21)
+         */
+        "EventPayload.project.lead_assigned": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: int64 */
+            person_id: number;
+            /** Format: date */
+            effective_on: string;
+        };
+        /**
+         * working_group.membership_changed payload
+         * @description A person joined or left a working group (R21)
+         */
+        "EventPayload.working_group.membership_changed": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            working_group_id: number;
+            /** Format: int64 */
+            person_id: number;
+            action: string;
+            role: string;
+            /** Format: date */
+            effective_on: string;
+        };
+        /**
+         * project.progress_reported payload
+         * @description A project's physical progress was reported (R21)
+         */
+        "EventPayload.project.progress_reported": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            /** Format: date */
+            reported_on: string;
+            physical_pct: number;
+        };
+        /**
+         * project.milestone_reported payload
+         * @description A milestone's planned or actual date was reported (R21)
+         */
+        "EventPayload.project.milestone_reported": {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            project_id: number;
+            milestone: string;
+            planned_on: string | null;
+            actual_on: string | null;
+            /** Format: date */
+            reported_on: string;
+        };
+        /**
          * rule_set.updated payload
          * @description An administrator overrode rule-set values
          */
@@ -6287,6 +7360,8 @@ export interface components {
         "WWW-Authenticate": string;
         /** @description `no-store`: API answers carry financial data and, on key creation, the secret */
         "Cache-Control": string;
+        /** @description Only when the service reads from a replica (DATABASE_READ_URL): the primary's WAL position (LSN) after this write committed. Send it back as `X-Read-After` on your next reads to see this write (read-your-writes; app.kernel.replica) */
+        "X-Read-After": string;
     };
     pathItems: never;
 }
@@ -6475,6 +7550,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -6696,6 +7772,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7011,6 +8088,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7136,6 +8214,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7231,7 +8310,8 @@ export interface operations {
                 sector?: string | null;
                 location?: string | null;
                 working_group_id?: number | null;
-                watch_list?: components["schemas"]["WatchList"] | null;
+                /** @description Code of a watch-list: its members today */
+                watch_list?: string | null;
                 status?: components["schemas"]["ProjectStatus"] | null;
                 /** @description Search in code and name, ignoring case and diacritics: `tam dao` finds Tam Đảo */
                 q?: string | null;
@@ -7239,7 +8319,10 @@ export interface operations {
                 page_size?: number;
                 page_token?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7355,6 +8438,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7468,7 +8552,10 @@ export interface operations {
     getProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -7602,6 +8689,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7856,6 +8944,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -7974,7 +9063,10 @@ export interface operations {
                 page_size?: number;
                 page_token?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path: {
                 project_id: number;
             };
@@ -8097,6 +9189,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8442,6 +9535,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8683,6 +9777,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8814,6 +9909,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -8947,6 +10043,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9063,10 +10160,13 @@ export interface operations {
                 /** @description Last position you processed (0 to start) */
                 after?: number;
                 /** @description Only these event types */
-                types?: string[] | null;
+                types?: components["schemas"]["EventType"][] | null;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag of your last page of this query */
+                "If-None-Match"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9076,12 +10176,23 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
                 };
+            };
+            /** @description Not modified: If-None-Match names the ETag */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request (bad cursor, bad parameter) */
             400: {
@@ -9352,6 +10463,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9586,6 +10698,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -9719,6 +10832,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10055,7 +11169,8 @@ export interface operations {
                 sector?: string | null;
                 location?: string | null;
                 working_group_id?: number | null;
-                watch_list?: components["schemas"]["WatchList"] | null;
+                /** @description Code of a watch-list */
+                watch_list?: string | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;
                 page_token?: string | null;
@@ -10395,6 +11510,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10626,6 +11742,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10758,6 +11875,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -10912,6 +12030,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11062,6 +12181,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11192,6 +12312,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11642,6 +12763,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -11773,7 +12895,10 @@ export interface operations {
                 /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
                 format?: "json" | "xlsx" | "csv";
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -11872,7 +12997,10 @@ export interface operations {
                 /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
                 format?: "json" | "xlsx" | "csv";
             };
-            header?: never;
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12188,6 +13316,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12435,6 +13564,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12577,7 +13707,7 @@ export interface operations {
                 /** @description Overdue rule */
                 rule?: ("R9" | "R10" | "R11") | null;
                 capital_source?: components["schemas"]["CapitalSource"] | null;
-                /** @description Business date (default today) */
+                /** @description Business date (default today); a past date answers from the rows known on that date */
                 as_of?: string | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;
@@ -12699,6 +13829,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -12878,6 +14009,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13007,6 +14139,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13136,6 +14269,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13472,6 +14606,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -13809,6 +14944,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14041,6 +15177,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14144,6 +15281,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14340,6 +15478,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14672,6 +15811,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14819,6 +15959,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     ETag: components["headers"]["ETag"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -14962,6 +16103,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15102,6 +16244,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15620,6 +16763,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Idempotency-Replayed": components["headers"]["Idempotency-Replayed"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -15663,6 +16807,1843 @@ export interface operations {
             };
             /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
             409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWatchLists: {
+        parameters: {
+            query?: {
+                /** @description The day to read the list as it was (default: today) */
+                as_of?: string | null;
+                /** @description Items per page (default 50, max 500) */
+                page_size?: number;
+                page_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WatchListOut_"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWatchList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WatchListCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WatchListOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWatchList: {
+        parameters: {
+            query?: {
+                /** @description The day to read the list as it was (default: today) */
+                as_of?: string | null;
+            };
+            header?: never;
+            path: {
+                watch_list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WatchListOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWatchListMembers: {
+        parameters: {
+            query?: {
+                /** @description The day to read the list as it was (default: today) */
+                as_of?: string | null;
+            };
+            header?: never;
+            path: {
+                watch_list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembersOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWatchListChanges: {
+        parameters: {
+            query?: {
+                project_id?: number | null;
+                /** @description Items per page (default 50, max 500) */
+                page_size?: number;
+                page_token?: string | null;
+            };
+            header?: never;
+            path: {
+                watch_list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MembershipChangeOut_"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordWatchListChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                watch_list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipChangeOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPeople: {
+        parameters: {
+            query?: {
+                /** @description Items per page (default 50, max 500) */
+                page_size?: number;
+                page_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PersonOut_"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                person_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProjectLeads: {
+        parameters: {
+            query?: {
+                /** @description The day to read (default: today) */
+                as_of?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadsOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assignProjectLead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadAssign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWorkingGroupMembers: {
+        parameters: {
+            query?: {
+                /** @description The day to read (default: today) */
+                as_of?: string | null;
+            };
+            header?: never;
+            path: {
+                working_group_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupMembersOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordWorkingGroupChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                working_group_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupMemberChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupMemberChangeOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict (duplicate natural key, idempotency key in flight, illegal transition) */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProjectProgress: {
+        parameters: {
+            query?: {
+                /** @description Reports dated by this day (default: today) */
+                as_of?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectProgressOut"];
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgressCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportMilestone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MilestoneCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Read-After": components["headers"]["X-Read-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneReportOut"];
+                };
+            };
+            /** @description Malformed request body (not JSON or not UTF-8) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "Cache-Control": components["headers"]["Cache-Control"];

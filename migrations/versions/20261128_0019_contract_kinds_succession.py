@@ -88,14 +88,14 @@ def downgrade() -> None:
     op.drop_index('ix_project_investors_project', table_name='project_investors')
     op.drop_table('project_investors')
     with op.batch_alter_table('contract_balances') as batch_op:
-        batch_op.drop_constraint('ck_contract_balances_supply_completions_non_negative', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_contract_balances_supply_completions_non_negative'), type_='check')
         batch_op.drop_column('supply_completions')
     with op.batch_alter_table('advances') as batch_op:
         batch_op.drop_constraint('fk_advances_contract_member_id_contract_members', type_='foreignkey')
         batch_op.drop_column('contract_member_id')
     with op.batch_alter_table('disbursements') as batch_op:
-        batch_op.drop_constraint('ck_disbursements_member_under_its_contract', type_='check')
-        batch_op.drop_constraint('ck_disbursements_supply_completion_is_contract_payment', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_disbursements_member_under_its_contract'), type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_disbursements_supply_completion_is_contract_payment'), type_='check')
         batch_op.drop_constraint('fk_disbursements_contract_member_id_contract_members', type_='foreignkey')
         batch_op.drop_column('contract_member_id')
         batch_op.drop_column('completes_supply')
