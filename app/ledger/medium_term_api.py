@@ -28,7 +28,7 @@ def _period(value: str) -> str:
     return value
 
 
-Period = Annotated[str, Field(pattern=r"^\d{4}-\d{4}$", examples=["2021-2025"],
+Period = Annotated[str, Field(pattern=r"^\d{4}-\d{4}$", max_length=9, examples=["2021-2025"],
                               description="Medium-term period (giai đoạn trung hạn), five plan years: 2021-2025, "
                               "2026-2030"), AfterValidator(_period)]
 

@@ -86,13 +86,13 @@ export async function allocateAndPay(api: DisbursementMonitor, projectId: number
     path: { project_id: projectId },
     headers: { "Idempotency-Key": `alloc-${projectId}-2145` },
     body: { plan_year: 2024, capital_source: "local_balanced", budget_level: "province", kind: "supplement",
-            amount_vnd: 25_000_000_000, tranche: 3, decision_number: "2145/QĐ-UBND", decision_date: "2024-10-08",
-            authority: "UBND tỉnh Vĩnh Phúc" },
+            amount_vnd: 25_000_000_000, added_vnd: 25_000_000_000, tranche: 3, decision_number: "2145/QĐ-UBND",
+            decision_date: "2024-10-08", authority: "UBND tỉnh Vĩnh Phúc" },
   }));
   const payment: Schemas["DisbursementCreate"] = {
     plan_year: allocation.plan_year, capital_source: allocation.capital_source, budget_level: allocation.budget_level,
     kind: "payment", amount_vnd: 3_200_000_000, advance_recovered_vnd: 0, value_date: "2024-10-10",
-    document_number: "KB-VP-2024-018734",
+    document_number: "KB-VP-2024-018734", completes_supply: false,
   };
   const key = `pay-${projectId}-KB-VP-2024-018734`;
   for (let attempt = 0; ; attempt++) {
