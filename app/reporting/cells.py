@@ -12,6 +12,15 @@ from typing import Any
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "\\/?*[]:"})  # characters Excel refuses in a sheet's name
+SHEET_TITLE_MAX = 31
+
+
+def sheet_title(text: str) -> str:
+    """A name Excel accepts for a sheet, from any text (a watch-list code is typed by people): forbidden
+    characters become `_`, at most 31 characters, no leading or trailing apostrophe, never empty."""
+    title = text.translate(SHEET_FORBIDDEN)[:SHEET_TITLE_MAX].strip("'").strip()
+    return title or "Sheet"
 
 
 def neutralise(value: Any) -> Any:

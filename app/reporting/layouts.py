@@ -64,7 +64,7 @@ def xlsx(tables: list[Table]) -> bytes:
     wb = Workbook()
     wb.remove(cast(Worksheet, wb.active))
     for table in tables:
-        ws = wb.create_sheet(table.sheet[:31])
+        ws = wb.create_sheet(cells.sheet_title(table.sheet))
         for title in table.titles:
             cells.append(ws, [title])
         ws.cell(row=1, column=1).font = Font(bold=True, size=12)
@@ -181,7 +181,7 @@ def watch_list(data: dict) -> list[Table]:
                                                                   ("chế độ báo cáo", duty)) if text)
         titles = [appendix["title"], f"Số liệu đến ngày {labels.date_text(data['as_of'])}{basis}",
                   NON_BUDGET if non_budget else UNIT]
-        tables.append(Table(appendix["watch_list"].upper()[:31], titles, columns, rows, total))
+        tables.append(Table(appendix["watch_list"].upper(), titles, columns, rows, total))
     return tables
 
 

@@ -222,3 +222,16 @@ async def test_r21_working_groups_are_people_with_roles_over_time(client, world)
     viewer = await client.post(url, headers=world.h("viewer"), json={"person_id": member["id"], "action": "join",
                                                                       "effective_on": "2024-10-01"})
     assert viewer.status_code == 403
+
+
+async def test_a_list_code_excel_refuses_in_a_sheet_name_still_gives_a_workbook(client, world):
+    # regression (live Schemathesis, CI): a code with "/" made openpyxl raise and the xlsx report answer 500
+    made = await client.post("/api/v1/watch-lists", json={"code": "qd/12", "name": "Danh mục"},
+                             headers=world.h("planner"))
+    assert made.status_code == 201, made.text
+    r = await client.get("/api/v1/reports/watch-lists", params={"format": "xlsx"}, headers=world.h("viewer"))
+    assert r.status_code == 200, r.text
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    assert "QD_12" in load_workbook(BytesIO(r.content)).sheetnames
