@@ -188,7 +188,7 @@ def flag_at_risk(ind: ProjectIndicators, thresholds: FlagThresholds = DEFAULT_TH
 def flag_able_to_absorb(
     ind: ProjectIndicators, thresholds: FlagThresholds = DEFAULT_THRESHOLDS
 ) -> Flag | None:
-    """R18 able to absorb: its pace could spend more than its plan and it registered an extra need."""
+    """R18 able to absorb: its pace could spend more than its plan and it has an open registered extra need."""
     if ind.unconstrained_capacity_vnd is None:
         return None
     beyond_plan = ind.unconstrained_capacity_vnd - ind.plan_vnd
@@ -203,8 +203,8 @@ def flag_able_to_absorb(
     }
     detail = (
         f"At its pace it could spend {_vnd(ind.unconstrained_capacity_vnd)} by the deadline, "
-        f"{_vnd(beyond_plan)} above its {_vnd(ind.plan_vnd)} plan, and it registered an extra need of "
-        f"{_vnd(ind.registered_extra_need_vnd)}: it can absorb {_vnd(absorbable)}."
+        f"{_vnd(beyond_plan)} above its {_vnd(ind.plan_vnd)} plan, and its registered extra need still open "
+        f"is {_vnd(ind.registered_extra_need_vnd)}: it can absorb {_vnd(absorbable)}."
     )
     return Flag(FlagCode.able_to_absorb, "capacity_and_need_exceed_plan", detail, numbers)
 

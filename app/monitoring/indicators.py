@@ -67,7 +67,8 @@ class PoolProgress:
     recovered_vnd: int = 0
     added_plan_vnd: int = 0  # R1b: of plan_vnd, the capital the province added (giao tăng)
     series: list[tuple[date, int]] = field(default_factory=list)
-    extra_need_vnd: int = 0
+    registered_need_vnd: int = 0  # needs registered and not withdrawn, as known on the day
+    extra_need_vnd: int = 0  # of them, the part no supplement decided since has answered (R18 open need)
     fresh_vnd: int = 0  # supplements decided in the fresh-capital window (R18)
     backed_fresh_vnd: int = 0  # the part of it backed by a registered need or a revised schedule
     forecast: Forecast | None = None
@@ -233,22 +234,45 @@ async def _schedules(
 async def _needs(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolProgress]
 ) -> None:
-    n = ExtraNeed
-    query = (
-        select(*_pool_of(n), func.sum(n.amount_vnd))
+    """R18 extra needs (nhu cầu bổ sung vốn) as known on `as_of`, and the part still open: a supplement decided
+    for the project on or after its first registered need answers it (each đồng once, in pool order), so capital
+    already given — a tranche — is not counted again as room to absorb."""
+    n, a = ExtraNeed, AllocationEntry
+    open_need = (
+        n.plan_year == plan_year,
+        n.known_on <= as_of,
+        n.spend_by <= deadline_for(plan_year),
+        (n.status == "registered") | (n.withdrawn_on > as_of),
+    )
+    query = select(*_pool_of(n), func.sum(n.amount_vnd)).where(*open_need).group_by(*_pool_of(n))
+    first_need = (
+        select(func.min(n.known_on)).where(n.project_id == a.project_id, *open_need).correlate(a).scalar_subquery()
+    )
+    answered_query = (
+        select(a.project_id, func.sum(a.amount_vnd))
         .where(
-            n.plan_year == plan_year,
-            n.known_on <= as_of,
-            n.spend_by <= deadline_for(plan_year),
-            (n.status == "registered") | (n.withdrawn_on > as_of),
+            a.plan_year == plan_year,
+            a.kind == AllocationKind.supplement,
+            a.decision_date <= as_of,
+            a.known_on <= as_of,
+            a.decision_date >= first_need,
         )
-        .group_by(*_pool_of(n))
+        .group_by(a.project_id)
     )
     if ids is not None:
         query = query.where(n.project_id.in_(ids))
-    for pid, source, level, holder, amount in (await session.execute(query)).all():
+        answered_query = answered_query.where(a.project_id.in_(ids))
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return
+    answered: dict[int, int] = {pid: int(v or 0) for pid, v in (await session.execute(answered_query)).all()}
+    for pid, source, level, holder, amount in sorted(rows, key=lambda r: (r[0], r[1], r[2], r[3])):
         key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
-        pools.setdefault(key, PoolProgress(key)).extra_need_vnd = int(amount or 0)
+        state = pools.setdefault(key, PoolProgress(key))
+        state.registered_need_vnd = int(amount or 0)
+        met = min(state.registered_need_vnd, answered.get(pid, 0))
+        answered[pid] = answered.get(pid, 0) - met
+        state.extra_need_vnd = state.registered_need_vnd - met
 
 
 async def _fresh_capital(
@@ -290,7 +314,7 @@ async def _fresh_capital(
     )
     need_left: dict[int, int] = defaultdict(int)
     for key, state in pools.items():
-        need_left[key.project_id] += state.extra_need_vnd
+        need_left[key.project_id] += state.registered_need_vnd  # the need the fresh capital answered backs it
     firsts: dict[PoolKey, date] = {}
     for pid, source, level, holder, amount, first in fresh:
         key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
@@ -303,7 +327,7 @@ async def _fresh_capital(
                 state.backed_fresh_vnd = state.fresh_vnd
                 continue
             share = min(state.fresh_vnd - state.backed_fresh_vnd, need_left[key.project_id],
-                        state.extra_need_vnd if own_pool_first else need_left[key.project_id])
+                        state.registered_need_vnd if own_pool_first else need_left[key.project_id])
             state.backed_fresh_vnd += share
             need_left[key.project_id] -= share
 

@@ -168,8 +168,10 @@ class IndicatorsOut(ProvenanceFigures):
     overdue_advance_vnd: int | None = Field(description="Overdue advance (tạm ứng quá hạn); null if unavailable")
     forecast: ForecastOut
     at_risk_vnd: int = Field(description="Plan − forecast: capital that would lapse")
-    registered_extra_need_vnd: int
-    absorbable_extra_vnd: int = Field(description="min(registered need, capacity beyond plan), per pool")
+    registered_extra_need_vnd: int = Field(
+        description="Extra needs registered and still open: not withdrawn, less the supplements decided for the "
+        "project since its first need (a tranche answers the need it was given for)")
+    absorbable_extra_vnd: int = Field(description="min(open registered need, capacity beyond plan), per pool")
     flags: list[FlagOut]
 
 

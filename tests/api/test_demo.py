@@ -129,3 +129,34 @@ async def test_demo_r1_budget_holders_and_r19_no_transfer_across_them(client):
     assert across == []
     assert {orgs[investor[t["donor_project_id"]]].parent_id == orgs[investor[t["recipient_project_id"]]].parent_id
             for t in district} == {True}
+
+
+async def test_r18_demo_flags_single_out_the_laggards_and_spare_the_third_tranche(client):
+    """R18 on the demo as of 11/10/2024 through the API: at most a quarter of the projects are "slow" (alert
+    fatigue was 471 of 780), at most a tenth of the third tranche's recipients are "at risk" three days after it
+    landed (their registered needs back it), and a reallocation drafted then takes nothing back from them."""
+    from app.enums import Role
+    from app.models import AllocationEntry, Organisation
+    from app.registry import organisations
+
+    async with session_scope() as session:
+        await province.load(session)
+        planner = await session.scalar(select(Organisation.id).where(Organisation.code == "SKHDT"))
+        _, key = await organisations.create_api_key(session, organisation_id=planner, role=Role.planner, name="t")
+        recipients = set(await session.scalars(select(AllocationEntry.project_id).where(AllocationEntry.tranche == 3)))
+    headers = {"Authorization": f"Bearer {key}"}
+    items, token = [], None
+    while True:
+        params = {"plan_year": 2024, "as_of": "2024-10-11", "page_size": 500} | ({"page_token": token} if token else {})
+        page = (await client.get("/api/v1/indicators", params=params, headers=headers)).json()
+        items += page["items"]
+        if not (token := page.get("next_page_token")):
+            break
+    flagged = {code: {i["project_id"] for i in items if code in {f["code"] for f in i["flags"]}}
+               for code in ("slow", "at_risk")}
+    assert len(items) == 780 and len(flagged["slow"]) <= 0.25 * len(items)
+    assert len(recipients) == 110 and len(flagged["at_risk"] & recipients) <= 0.10 * len(recipients)
+    proposal = await client.post("/api/v1/reallocation-proposals", json={"plan_year": 2024, "as_of": "2024-10-11"},
+                                 headers=headers)
+    assert proposal.status_code == 201, proposal.text
+    assert {t["donor_project_id"] for t in proposal.json()["transfers"]} & recipients == set()

@@ -94,6 +94,24 @@ async def test_r18_flags_carry_reasons_and_numbers(client, world):
     assert 0 < fast["absorbable_extra_vnd"] <= 30 * B and fast["registered_extra_need_vnd"] == 30 * B
 
 
+async def test_r18_a_supplement_decided_after_the_need_answers_it(client, world):
+    """R18: the open need is the registered need less the supplements decided for the project since it was
+    registered (a tranche answers the need it was given for); one decided before answers nothing."""
+    _, b = await _scenario(client, world)  # B registered 30 tỷ on 11/10 (the test clock)
+    earlier = await allocate(client, world, b["id"], 5 * B, kind="supplement", decided="2024-06-20")
+    assert earlier.status_code == 201, earlier.text
+    url = f"/api/v1/projects/{b['id']}/indicators"
+    assert (await client.get(url, headers=world.h("viewer"))).json()["registered_extra_need_vnd"] == 30 * B
+    given = await allocate(client, world, b["id"], 20 * B, kind="supplement", decided="2024-10-11", tranche=3,
+                           decision="2378/QĐ-UBND")
+    assert given.status_code == 201, given.text
+    now = (await client.get(url, headers=world.h("viewer"))).json()
+    assert now["registered_extra_need_vnd"] == 10 * B and 0 <= now["absorbable_extra_vnd"] <= 10 * B
+    # as known the day before, nothing had answered it (and the need was not yet registered)
+    before = (await client.get(url, params={"as_of": "2024-10-10"}, headers=world.h("viewer"))).json()
+    assert before["registered_extra_need_vnd"] == 0
+
+
 async def test_r18_schedule_comparison_and_past_as_of(client, world):
     a, _ = await _scenario(client, world)
     body = {"plan_year": 2024, "months": [{"month": 3, "amount_vnd": 30 * B}, {"month": 12, "amount_vnd": 70 * B}]}
