@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo import plans
@@ -364,8 +364,9 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
                                              "group": "B" if p.tmdt >= 120 * TY else "C"} for p in projects])
     allocations = _allocation_rows(rng, projects)
     plans.mark_added(allocations)  # R1b
-    await session.execute(insert(AllocationEntry), allocations)
-    await session.execute(insert(MediumTermEntry), plans.medium_term_rows(projects))  # R1c
+    advances = plans.next_year_advance_rows(projects)  # R1a ứng trước
+    await session.execute(insert(AllocationEntry), allocations + advances)
+    await session.execute(insert(MediumTermEntry), plans.medium_term_rows(projects, advances))  # R1c
     await session.execute(insert(Disbursement), _disbursement_rows(rng, projects))
     context = DemoContext(as_of=AS_OF, plan_year=2024, projects=projects, organisations=orgs, working_groups=groups)
     if with_extensions:
@@ -375,6 +376,12 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
             except ModuleNotFoundError:
                 continue
             await module.load(session, rng, context)
+    # R14: 2023's unspent plan extended or lapsed, after every module wrote its 2023 disbursements (advances too)
+    spent = dict((await session.execute(select(Disbursement.project_id, func.sum(Disbursement.net_vnd)).where(
+        Disbursement.plan_year == 2023).group_by(Disbursement.project_id))).all())
+    carried, extended_payments = plans.carry_over_rows(projects, {pid: int(v) for pid, v in spent.items()})
+    await session.execute(insert(AllocationEntry), carried)
+    await session.execute(insert(Disbursement), extended_payments)
     await rebuild(session)
     from app.monitoring.indicator_store import rebuild_all  # the demo bypasses the change feed: fill the store
 

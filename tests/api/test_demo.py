@@ -8,10 +8,11 @@ from pytest import approx
 from sqlalchemy import func, select
 
 from app.demo import province
+from app.enums import AllocationKind
 from app.kernel.db import session_scope
 from app.ledger.balances import pool_figures
 from app.ledger.verify import check_all as verify
-from app.models import Disbursement, Project
+from app.models import AllocationEntry, Disbursement, Project
 from tests.conftest import truncate_all
 
 TY = 1_000_000_000
@@ -30,8 +31,19 @@ async def test_demo_province_figures_and_invariants():
         central = sum(f.plan_vnd for k, f in sep30.items() if k.capital_source == "central")
         assert abs(central - 443 * TY) <= 0.02 * 443 * TY
         now = await pool_figures(session, plan_year=2024)
-        tranche_3 = sum(f.plan_vnd for f in now.values()) - plan
+        advanced = await session.scalar(select(func.sum(AllocationEntry.amount_vnd)).where(
+            AllocationEntry.kind == AllocationKind.next_year_advance))  # R1a ứng trước, decided on 02/10/2024
+        assert advanced and advanced > 0
+        tranche_3 = sum(f.plan_vnd for f in now.values()) - plan - advanced
         assert abs(tranche_3 - 1_000 * TY) <= 0.02 * 1_000 * TY
+        # R14: 2023's unspent plan was extended (ongoing projects) or lapsed (the others), and extended capital
+        # was spent in 2024 within its window
+        kinds = dict((await session.execute(select(AllocationEntry.kind, func.count()).where(
+            AllocationEntry.plan_year == 2023).group_by(AllocationEntry.kind))).all())
+        assert kinds[AllocationKind.extension] > 0 and kinds[AllocationKind.lapse] > 0
+        late = await session.scalar(select(func.sum(Disbursement.net_vnd)).where(
+            Disbursement.plan_year == 2023, Disbursement.value_date > date(2024, 1, 31)))
+        assert late and late > 0
         final_2023 = await pool_figures(session, plan_year=2023, as_of=date(2024, 1, 31))
         rate_2023 = sum(f.disbursed_vnd for f in final_2023.values()) / sum(f.plan_vnd for f in final_2023.values())
         assert 0.95 <= rate_2023 <= 0.99
