@@ -170,6 +170,11 @@ async def test_r20_forms_01c_01d_show_the_next_year_advance_apart(client, world)
     assert _m(row["Còn phải thu hồi vốn ứng trước"]) == Decimal("6000.00")
     assert _m(row["Tỷ lệ so với KH tỉnh giao (%)"]) == Decimal("30.00")
 
+    # 2025's form: its first 4 tỷ repaid 2024's advance, so its plan is 0 and the repayment shows apart
+    [next_year] = (await _form(client, world, "01c", plan_year=2025)).json()["rows"]
+    assert (next_year["plan_vnd"], next_year["advance_repayment_vnd"], next_year["next_year_advance_vnd"]) == (
+        0, 4 * B, 0)
+
     # A month earlier (31/08) the 2025 plan was not decided yet: nothing repaid; the figures are as known then.
     earlier = (await _form(client, world, "01d", as_of="2024-08-31")).json()
     [fa] = [r for r in earlier["rows"] if r["project_code"] == "FA-1"]
