@@ -117,7 +117,8 @@ def create_app(background_jobs: bool = True) -> FastAPI:
             {"name": "treasury", "description": "Overdue advances (tạm ứng quá hạn) and the overdue sweep (R9–R12)"},
             {"name": "recovery", "description": "Recovery cases for overdue advances (R16)"},
             {"name": "dossiers", "description": "Payment and advance dossiers (hồ sơ) and the Treasury SLA (R15)"},
-            {"name": "reports", "description": "Reports (R20): quarterly advance report, form 08.a, JSON or .xlsx"},
+            {"name": "reports", "description": "Reports (R20): monthly, TT 37 forms 01a–01d, watch-lists, quarterly "
+             "advances (08.a, 08.b); JSON, .xlsx or CSV"},
             {"name": "rule-sets", "description": "Rule sets (nd99, nd254) and calendar days, administrators only"},
             {"name": "reconciliation", "description": "R15a: owner reports against the Treasury's record (đối chiếu)"},
             {"name": "watch-lists", "description": "Watch-lists of the action programme (Phụ lục 1–3) as data (R21)"},

@@ -36,12 +36,20 @@ class PoolFigures:
     paid_vnd: int = 0
     # R15a: of `disbursed_vnd`, the Treasury's record (rows whose origin is the Treasury); the rest is owners' reports.
     confirmed_vnd: int = 0
+    # R1a (ứng trước), for reports: of `plan_vnd`, capital advanced from next year's plan, and the repayments of
+    # last year's advances taken from this plan (stored negative). No balance column of their own.
+    next_year_advance_vnd: int = 0
+    advance_repayment_vnd: int = 0
 
 
 def _allocation_sums():
     plan = func.sum(case((AllocationEntry.kind != AllocationKind.extension, AllocationEntry.amount_vnd), else_=0))
     extended = func.sum(case((AllocationEntry.kind == AllocationKind.extension, AllocationEntry.amount_vnd), else_=0))
-    return plan, extended, func.sum(AllocationEntry.added_vnd)
+    ahead = func.sum(case((AllocationEntry.kind == AllocationKind.next_year_advance, AllocationEntry.amount_vnd),
+                          else_=0))
+    repaid = func.sum(case((AllocationEntry.kind == AllocationKind.advance_repayment, AllocationEntry.amount_vnd),
+                           else_=0))
+    return plan, extended, func.sum(AllocationEntry.added_vnd), ahead, repaid
 
 
 def _disbursement_sums():
@@ -88,10 +96,12 @@ async def pool_figures(
         a_query = a_query.where(AllocationEntry.known_on <= known_on)
         d_query = d_query.where(Disbursement.known_on <= known_on)
     figures: dict[PoolKey, PoolFigures] = {}
-    for pid, year, source, level, holder, plan_sum, ext_sum, added_sum in (await session.execute(a_query)).all():
+    for pid, year, source, level, holder, plan_sum, ext_sum, added_sum, ahead, repaid in (
+            await session.execute(a_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level), holder)
         figures[key] = PoolFigures(plan_vnd=int(plan_sum or 0), extended_vnd=int(ext_sum or 0),
-                                   added_plan_vnd=int(added_sum or 0))
+                                   added_plan_vnd=int(added_sum or 0), next_year_advance_vnd=int(ahead or 0),
+                                   advance_repayment_vnd=int(repaid or 0))
     for pid, year, source, level, holder, net, adv, rec, paid, confirmed in (await session.execute(d_query)).all():
         key = PoolKey(pid, year, CapitalSource(source), BudgetLevel(level), holder)
         fig = figures.setdefault(key, PoolFigures())

@@ -62,7 +62,8 @@ def _compare(check: str, where: str, stored: Any, derived: Any, names: tuple[str
 
 _POOL_FIELDS = tuple(f.name for f in fields(PoolState) if f.name not in ("id", "key"))
 _PROJECT_FIELDS = tuple(f.name for f in fields(ProjectState) if f.name != "project_id")
-_FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures) if f.name != "confirmed_vnd")  # no balance column
+_FIGURE_FIELDS = tuple(f.name for f in fields(PoolFigures)  # those without a balance column are left out
+                       if f.name not in ("confirmed_vnd", "next_year_advance_vnd", "advance_repayment_vnd"))
 _CONTRACT_FIELDS = tuple(f.name for f in fields(ContractState) if f.name != "contract_id")
 _MEMBER_FIELDS = tuple(f.name for f in fields(MemberState) if f.name != "member_id")
 

@@ -4,12 +4,14 @@ Both are computed from the ledger as known on `as_of` (`pool_figures` with `as_o
 past date reproduces exactly later. Monthly: actual to the end of last month, estimate for this month
 (actual month to date + what the forecast expects for the rest of the month, pro rata), split by this
 year's plan, plans extended from earlier years, and advances (outstanding at the end of last month); every rate
-twice (R1b): of the province's plan and of the plan the Prime Minister assigned.
+twice (R1b): of the province's plan and of the plan the Prime Minister assigned; capital advanced from next year's
+plan (R1a) shown apart: how much, how much next year's plan has repaid, and what this plan repaid of last year's.
 """
 
 from __future__ import annotations
 
 import calendar
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import Milestone, ProjectFunding
 from app.ledger import rates
-from app.ledger.balances import pool_figures
+from app.ledger.balances import PoolKey, pool_figures
 from app.models import Obstacle, Organisation, Project
 from app.monitoring.forecast import deadline_for
 from app.monitoring.indicators import build_snapshot
@@ -33,6 +35,9 @@ AMOUNT_KEYS = (
     "extended_plan_vnd",
     "extended_disbursed_vnd",
     "advance_outstanding_last_month_vnd",
+    "next_year_advance_vnd",
+    "next_year_advance_repaid_vnd",
+    "advance_repayment_vnd",
 )
 
 
@@ -46,32 +51,42 @@ def _rates(r: dict) -> None:
         r[f"{rate}_of_assigned_plan_pct"] = rates.rate_of_assigned_plan_pct(r[amount], r["plan_vnd"], added)
 
 
-async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
-    """TT 37-shaped monthly report of plan year `plan_year` on `as_of` (per capital source and province)."""
+async def monthly(session: AsyncSession, plan_year: int, as_of: date, *, by_project: bool = False) -> dict:
+    """TT 37-shaped monthly report of plan year `plan_year` on `as_of`: one row per capital source (province-wide)
+    or, `by_project`, per project and capital source (the detailed forms, `app.reporting.forms`)."""
     month_end = date(as_of.year, as_of.month, 1) - timedelta(days=1)
     this_month_end = date(as_of.year, as_of.month, calendar.monthrange(as_of.year, as_of.month)[1])
     now_fig = await pool_figures(session, plan_year=plan_year, as_of=as_of)
     last_fig = await pool_figures(session, plan_year=plan_year, as_of=month_end)
     extended = await pool_figures(session, plan_year=plan_year - 1, as_of=as_of)
+    next_fig = await pool_figures(session, plan_year=plan_year + 1, as_of=as_of)  # R1a: repaid from next year
     snap = await build_snapshot(session, plan_year, as_of)
-    rows: dict[str, dict] = {}
+    rows: dict[tuple[int, str], dict] = {}
 
-    def row(source: str) -> dict:
-        return rows.setdefault(source, {"capital_source": source, **dict.fromkeys(AMOUNT_KEYS, 0)})
+    def row(key: PoolKey) -> dict:
+        source = key.capital_source.value
+        pid = key.project_id if by_project else 0
+        head: dict = {"project_id": pid} if by_project else {}
+        return rows.setdefault((pid, source), {**head, "capital_source": source, **dict.fromkeys(AMOUNT_KEYS, 0)})
 
     for key, fig in now_fig.items():
-        r = row(key.capital_source.value)
+        r = row(key)
         r["plan_vnd"] += fig.plan_vnd
         r["assigned_plan_vnd"] += fig.plan_vnd - fig.added_plan_vnd
         r["actual_to_date_vnd"] += fig.disbursed_vnd
         r["actual_to_date_confirmed_vnd"] += fig.confirmed_vnd
+        r["next_year_advance_vnd"] += fig.next_year_advance_vnd
+        r["advance_repayment_vnd"] -= fig.advance_repayment_vnd  # stored negative, shown as an amount repaid
+    for key, fig in next_fig.items():
+        if fig.advance_repayment_vnd:
+            row(replace(key, plan_year=plan_year))["next_year_advance_repaid_vnd"] -= fig.advance_repayment_vnd
     for key, fig in last_fig.items():
-        r = row(key.capital_source.value)
+        r = row(key)
         r["actual_to_last_month_vnd"] += fig.disbursed_vnd
         r["advance_outstanding_last_month_vnd"] += fig.advanced_vnd - fig.advance_recovered_vnd
     for key, fig in extended.items():
         if fig.extended_vnd:
-            r = row(key.capital_source.value)
+            r = row(key)
             r["extended_plan_vnd"] += fig.extended_vnd
             r["extended_disbursed_vnd"] += min(
                 fig.extended_vnd, max(0, fig.disbursed_vnd - (fig.plan_vnd - fig.extended_vnd))
@@ -84,7 +99,7 @@ async def monthly(session: AsyncSession, plan_year: int, as_of: date) -> dict:
             if p.forecast is None:
                 continue
             remaining = p.forecast.forecast_vnd - p.disbursed_vnd
-            row(p.key.capital_source.value)["estimate_to_month_end_vnd"] += remaining * days_left // days_to_deadline
+            row(p.key)["estimate_to_month_end_vnd"] += remaining * days_left // days_to_deadline
     total: dict = {k: 0 for k in AMOUNT_KEYS}  # amounts, then the rates (R1b: each of both plans)
     for r in rows.values():
         r["estimate_to_month_end_vnd"] += r["actual_to_date_vnd"]

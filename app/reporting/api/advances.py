@@ -1,4 +1,4 @@
-"""Quarterly advance report (form 08.a shape), JSON or Excel (R20)."""
+"""Quarterly advance report, JSON, Excel or CSV (R20): form 08.a per project, 08.b per investor."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from app.kernel.api.deps import SessionDep, require
 from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import Schema
-from app.reporting import advance_report, layouts
+from app.reporting import advance_report, form_layouts, forms, layouts
+from app.reporting.schemas import AdvanceSummaryReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,8 +42,9 @@ class AdvanceReport(Schema):
     totals: dict[str, int]
 
 
-@router.get("/advances", operation_id="getAdvanceReport", summary="Quarterly advance report (form 08.a)",
-            response_model=AdvanceReport,
+@router.get("/advances", operation_id="getAdvanceReport",
+            summary="Quarterly advance report: form 08.a (per project) or 08.b (per investor)",
+            response_model=AdvanceReport | AdvanceSummaryReport,
             responses={200: {"content": {XLSX: {}, "text/csv": {}},
                              "description": "JSON, or .xlsx / CSV with format=xlsx / csv"},
                        **problem_responses(401, 403, 422)},
@@ -51,14 +53,23 @@ async def advance_report_endpoint(
     request: Request, session: SessionDep,
     year: Annotated[int, Query(ge=2000, le=2100)], quarter: Annotated[int, Query(ge=1, le=4)],
     format: Annotated[Literal["json", "xlsx", "csv"] | None, Query(description="Or send Accept: " + XLSX)] = None,
-) -> AdvanceReport | Response:
-    report = await advance_report.build(session, year, quarter, today())
+    form: Annotated[forms.AdvanceForm, Query(description="08a: per project; 08b: per investor")] = (
+        forms.AdvanceForm.f08a),
+) -> AdvanceReport | AdvanceSummaryReport | Response:
+    body: AdvanceReport | AdvanceSummaryReport
+    if form is forms.AdvanceForm.f08b:
+        summary = await forms.advance_summary(session, year, quarter, today())
+        tables, body = form_layouts.advance_summary(summary), AdvanceSummaryReport(**summary)
+        name = f"mau-08b-Q{quarter}-{year}"
+    else:
+        report = await advance_report.build(session, year, quarter, today())
+        tables, body = layouts.advances(report), AdvanceReport(**report)
+        name = f"bao-cao-tam-ung-Q{quarter}-{year}"
     wants_xlsx = format == "xlsx" or (format is None and XLSX in request.headers.get("accept", ""))
-    name = f"bao-cao-tam-ung-Q{quarter}-{year}"
     if format == "csv":
-        return Response(layouts.csv(layouts.advances(report)), media_type="text/csv; charset=utf-8",
+        return Response(layouts.csv(tables), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if wants_xlsx:
-        return Response(layouts.xlsx(layouts.advances(report)), media_type=XLSX, headers={
+        return Response(layouts.xlsx(tables), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    return AdvanceReport(**report)
+    return body

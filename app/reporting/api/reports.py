@@ -11,8 +11,8 @@ from app.kernel.api.problems import problem_responses
 from app.kernel.clock import today
 from app.kernel.schemas import IdParam, IsoDate, PlanYearParam
 from app.ledger.balances import confirmed_split
-from app.reporting import layouts, reconciliation_report, reports
-from app.reporting.schemas import MonthlyReport, WatchListReport
+from app.reporting import form_layouts, forms, layouts, reconciliation_report, reports
+from app.reporting.schemas import MonthlyFormReport, MonthlyReport, WatchListReport
 from app.treasury import reconciliation
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -52,6 +52,26 @@ async def monthly(session: ReadSessionDep, plan_year: Year = None, as_of: AsOf =
     data = await reports.monthly(session, plan_year or day.year, day)
     if format != "json":
         return _file(layouts.monthly(data), format, f"bao-cao-thang-{day.isoformat()}")
+    return data
+
+
+@router.get(
+    "/monthly/forms/{form}",
+    operation_id="getMonthlyForm",
+    summary="TT 37/2025 monthly form 01a, 01b, 01c or 01d (our reading of Article 4: docs/report-forms.md)",
+    description="01a per capital source and 01b per project: this year's plan and the plans extended into it; 01c "
+    "per source and 01d per project: this year's plan with capital advanced from next year's plan (R1a) apart. "
+    "Actual to the end of last month and estimate to the end of this month, both R1b rates, as known on as_of.",
+    response_model=MonthlyFormReport,
+    responses={**DOC, **READ_ERRORS},
+    dependencies=[require("read")],
+)
+async def monthly_form(session: ReadSessionDep, form: forms.MonthlyForm, plan_year: Year = None, as_of: AsOf = None,
+                       format: Format = "json") -> Any:
+    day = as_of or today()
+    data = await forms.monthly_form(session, form, plan_year or day.year, day)
+    if format != "json":
+        return _file(form_layouts.monthly_form(data), format, f"mau-{form.value}-{day.isoformat()}")
     return data
 
 
