@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo import plans
 from app.demo.names import DISTRICTS, LEAD_OFFICIALS, PROVINCE_BOARDS, SECTORS, WORKING_GROUPS
 from app.enums import OrganisationKind
+from app.kernel.db import dialect_name
 from app.ledger.books import rebuild
 from app.models import (
     AllocationEntry,
@@ -345,6 +346,20 @@ def _year_path(rng, p: DemoProject, year: int, plan: int, path: list[float], mon
         done = target
 
 
+# Tables the demo writes with explicit ids (a schedule's months and an obstacle's history refer to them).
+EXPLICIT_ID_TABLES = ("disbursement_schedules", "obstacles")
+
+
+async def _advance_sequences(session: AsyncSession) -> None:
+    """On PostgreSQL an explicit id does not move the id sequence: move it past the demo's rows, or the first
+    obstacle or schedule written through the API would collide with one of them."""
+    if dialect_name(session) != "postgresql":
+        return
+    for table in EXPLICIT_ID_TABLES:
+        await session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
+
+
 async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoContext:
     """Load the whole demo province into an empty database (one transaction)."""
     if await session.scalar(select(Project.id).limit(1)) is not None:
@@ -382,6 +397,7 @@ async def load(session: AsyncSession, *, with_extensions: bool = True) -> DemoCo
     carried, extended_payments = plans.carry_over_rows(projects, {pid: int(v) for pid, v in spent.items()})
     await session.execute(insert(AllocationEntry), carried)
     await session.execute(insert(Disbursement), extended_payments)
+    await _advance_sequences(session)
     await rebuild(session)
     from app.monitoring.indicator_store import rebuild_all  # the demo bypasses the change feed: fill the store
 

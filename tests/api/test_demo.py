@@ -172,3 +172,28 @@ async def test_r18_demo_flags_single_out_the_laggards_and_spare_the_third_tranch
                                  headers=headers)
     assert proposal.status_code == 201, proposal.text
     assert {t["donor_project_id"] for t in proposal.json()["transfers"]} & recipients == set()
+
+
+async def test_after_the_demo_an_owner_writes_obstacles_and_schedules(client):
+    """The demo writes obstacles and schedules with explicit ids; on PostgreSQL their sequences must move past them
+    (the first obstacle written through the API collided with demo obstacle 1)."""
+    from app.enums import Role
+    from app.models import Obstacle
+    from app.registry import organisations
+
+    async with session_scope() as session:
+        context = await province.load(session)
+        project = context.projects[0]
+        _, key = await organisations.create_api_key(session, organisation_id=project.investor_id, role=Role.owner,
+                                                    name="t")
+        group = next(iter(context.working_groups.values()))
+        before = await session.scalar(select(func.max(Obstacle.id)))
+    owner = {"Authorization": f"Bearer {key}"}
+    obstacle = await client.post(f"/api/v1/projects/{project.id}/obstacles", headers=owner, json={
+        "category": "site_clearance", "title": "Vướng GPMB 3 hộ", "working_group_id": group,
+        "responsible_organisation_id": project.investor_id, "deadline": "2024-11-15"})
+    assert obstacle.status_code == 201, obstacle.text
+    assert obstacle.json()["id"] > before
+    schedule = await client.post(f"/api/v1/projects/{project.id}/schedules", headers=owner,
+                                 json={"plan_year": 2024, "months": [{"month": 12, "amount_vnd": TY}]})
+    assert schedule.status_code == 201, schedule.text
