@@ -86,7 +86,8 @@ async def monthly_form(session: AsyncSession, form: MonthlyForm, plan_year: int,
     """Form `form` of plan year `plan_year` on `as_of`, every figure as known on that day."""
     detailed = form in DETAILED
     now = await reports.monthly(session, plan_year, as_of, by_project=detailed)
-    before = await reports.monthly(session, plan_year, date.fromisoformat(now["last_month_end"]), by_project=detailed)
+    before = await reports.monthly(session, plan_year, date.fromisoformat(now["last_month_end"]), by_project=detailed,
+                                   known_on=as_of)
 
     def key(r: dict) -> tuple[int, str]:
         return r.get("project_id", 0), r["capital_source"]

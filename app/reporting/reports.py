@@ -1,7 +1,7 @@
 """R20 reports: the monthly report (TT 37 shape) and the watch-list progress report, as data and .xlsx.
 
-Both are computed from the ledger as known on `as_of` (`pool_figures` with `as_of`), so a report for a
-past date reproduces exactly later. Monthly: actual to the end of last month, estimate for this month
+Both are computed from the ledger as known on `as_of` (`pool_figures` with `as_of` and `known_on`), so a report
+for a past date reproduces exactly later. Monthly: actual to the end of last month, estimate for this month
 (actual month to date + what the forecast expects for the rest of the month, pro rata), split by this
 year's plan, plans extended from earlier years, and advances (outstanding at the end of last month); every rate
 twice (R1b): of the province's plan and of the plan the Prime Minister assigned; capital advanced from next year's
@@ -51,15 +51,19 @@ def _rates(r: dict) -> None:
         r[f"{rate}_of_assigned_plan_pct"] = rates.rate_of_assigned_plan_pct(r[amount], r["plan_vnd"], added)
 
 
-async def monthly(session: AsyncSession, plan_year: int, as_of: date, *, by_project: bool = False) -> dict:
+async def monthly(session: AsyncSession, plan_year: int, as_of: date, *, by_project: bool = False,
+                  known_on: date | None = None) -> dict:
     """TT 37-shaped monthly report of plan year `plan_year` on `as_of`: one row per capital source (province-wide)
-    or, `by_project`, per project and capital source (the detailed forms, `app.reporting.forms`)."""
+    or, `by_project`, per project and capital source (the detailed forms, `app.reporting.forms`). Figures are as
+    known on `known_on` (default `as_of`; a form's figures to the end of last month are known on its own date)."""
+    known_on = known_on or as_of
     month_end = date(as_of.year, as_of.month, 1) - timedelta(days=1)
     this_month_end = date(as_of.year, as_of.month, calendar.monthrange(as_of.year, as_of.month)[1])
-    now_fig = await pool_figures(session, plan_year=plan_year, as_of=as_of)
-    last_fig = await pool_figures(session, plan_year=plan_year, as_of=month_end)
-    extended = await pool_figures(session, plan_year=plan_year - 1, as_of=as_of)
-    next_fig = await pool_figures(session, plan_year=plan_year + 1, as_of=as_of)  # R1a: repaid from next year
+    # every figure as known on the report's date: a row recorded later (a late value date) never changes it
+    now_fig = await pool_figures(session, plan_year=plan_year, as_of=as_of, known_on=known_on)
+    last_fig = await pool_figures(session, plan_year=plan_year, as_of=month_end, known_on=known_on)
+    extended = await pool_figures(session, plan_year=plan_year - 1, as_of=as_of, known_on=known_on)
+    next_fig = await pool_figures(session, plan_year=plan_year + 1, as_of=as_of, known_on=known_on)  # R1a
     snap = await build_snapshot(session, plan_year, as_of)
     rows: dict[tuple[int, str], dict] = {}
 

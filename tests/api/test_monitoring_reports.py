@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from openpyxl import load_workbook
 
@@ -11,18 +12,22 @@ from tests.conftest import allocate, disbursement_body, make_person, make_projec
 B = 1_000_000_000
 
 
-async def _setup(client, world):
+async def _setup(client, world, set_today=lambda day: None):
+    """Every fact recorded on its own date (`set_today`), so a past report reads what was known then."""
     await programme_lists(client, world)
     lead = await make_person(client, world)
     p = await make_project(client, world, code="WL-1", watch_lists=["app2"], lead_person_id=lead["id"])
+    set_today(date(2024, 1, 5))
     assert (await allocate(client, world, p["id"], 100 * B)).status_code == 201
     for doc, amount, day in (("P-1", 20, "2024-08-20"), ("P-2", 10, "2024-09-25"), ("P-3", 5, "2024-10-05")):
+        set_today(date.fromisoformat(day))
         r = await client.post(
             f"/api/v1/projects/{p['id']}/disbursements",
             json=disbursement_body(amount * B, doc, value_date=day),
             headers=world.h("treasury"),
         )
         assert r.status_code == 201
+    set_today(date(2024, 10, 11))
     r = await client.post(
         f"/api/v1/projects/{p['id']}/obstacles",
         headers=world.h("planner"),
@@ -36,8 +41,8 @@ async def _setup(client, world):
     return p
 
 
-async def test_r20_monthly_report_splits_last_month_and_estimate(client, world):
-    await _setup(client, world)
+async def test_r20_monthly_report_splits_last_month_and_estimate(client, world, set_today):
+    await _setup(client, world, set_today)
     r = await client.get("/api/v1/reports/monthly", params={"plan_year": 2024}, headers=world.h("viewer"))
     assert r.status_code == 200, r.text
     total = r.json()["total"]
@@ -49,6 +54,24 @@ async def test_r20_monthly_report_splits_last_month_and_estimate(client, world):
         )
     ).json()["total"]
     assert past["actual_to_last_month_vnd"] == 20 * B and past["actual_to_date_vnd"] == 20 * B
+
+
+async def test_r20_a_past_monthly_report_ignores_what_was_recorded_after_it(client, world, set_today):
+    """R20: a past report reproduces exactly — a payment with a September value date recorded on 20/10 is not in the
+    report as of 11/10, neither in "to the end of last month" nor "to date"."""
+    p = await _setup(client, world)
+    before = (await client.get("/api/v1/reports/monthly", params={"plan_year": 2024, "as_of": "2024-10-11"},
+                               headers=world.h("viewer"))).json()["total"]
+    set_today(date(2024, 10, 20))
+    late = await client.post(f"/api/v1/projects/{p['id']}/disbursements", headers=world.h("treasury"),
+                             json=disbursement_body(7 * B, "P-LATE", value_date="2024-09-20"))
+    assert late.status_code == 201, late.text
+    after = (await client.get("/api/v1/reports/monthly", params={"plan_year": 2024, "as_of": "2024-10-11"},
+                              headers=world.h("viewer"))).json()["total"]
+    assert after == before and after["actual_to_last_month_vnd"] == 30 * B and after["actual_to_date_vnd"] == 35 * B
+    today = (await client.get("/api/v1/reports/monthly", params={"plan_year": 2024, "as_of": "2024-10-20"},
+                              headers=world.h("viewer"))).json()["total"]
+    assert today["actual_to_last_month_vnd"] == 37 * B
 
 
 async def test_r20_reports_as_xlsx_open_with_openpyxl(client, world):

@@ -17,17 +17,19 @@ B = 1_000_000_000
 HEADER_ROW = 4  # the form's title, its dates, the unit
 
 
-async def _post(client, world, project_id, amount, doc, day, *, year=2024, **extra):
+async def _post(client, world, project_id, amount, doc, day, *, year=2024, on=lambda day: None, **extra):
+    on(day)
     r = await client.post(f"/api/v1/projects/{project_id}/disbursements", headers=world.h("treasury"),
                           json=disbursement_body(amount, doc, value_date=day, year=year, **extra))
     assert r.status_code == 201, r.text
 
 
-async def _monthly_world(client, world) -> None:
+async def _monthly_world(client, world, on=lambda day: None) -> None:
     """FA-1: 2024 local plan 100 tỷ from the Prime Minister's plan + 20 tỷ the province added (R1b) + 10 tỷ advanced
     from 2025's plan (R1a), of which 2025's first 4 tỷ repay 4; disbursed 30 + 9 by 30/09, 3 more on 05/10.
     FB-1: 2024 land-use plan 50 tỷ, 5 tỷ disbursed in July; its 2023 local plan of 10 tỷ, 6 spent in 2023, 4
     extended into 2024 (R14), of which 1 tỷ disbursed in March and 2 on 03/10."""
+    on("2023-01-05")  # every fact is recorded on its own date, so a past form reads what was known then
     a = (await make_project(client, world, code="FA-1"))["id"]
     b = (await make_project(client, world, code="FB-1"))["id"]
     for project, amount, extra in ((a, 100 * B, {}),
@@ -38,18 +40,25 @@ async def _monthly_world(client, world) -> None:
                                    (a, 4 * B, {"year": 2025, "decision": "45/QĐ-UBND", "decided": "2024-09-20"}),
                                    (b, 50 * B, {"source": "land_use"}),
                                    (b, 10 * B, {"year": 2023, "decided": "2023-01-05"})):
+        on(extra.get("decided", "2024-01-05"))
         r = await allocate(client, world, project, amount, **extra)
         assert r.status_code == 201, r.text
-    await _post(client, world, b, 6 * B, "KB-23", "2023-06-10", year=2023)
+    await _post(client, world, b, 6 * B, "KB-23", "2023-06-10", year=2023, on=on)
+    on("2023-12-20")
     r = await allocate(client, world, b, 4 * B, year=2023, kind="extension", decision="EXT-23", decided="2023-12-20",
                        extended_until="2024-12-31")
     assert r.status_code == 201, r.text
-    await _post(client, world, b, 1 * B, "KB-EXT-1", "2024-03-10", year=2023)
-    await _post(client, world, b, 2 * B, "KB-EXT-2", "2024-10-03", year=2023)
-    await _post(client, world, b, 5 * B, "KB-LU", "2024-07-01", capital_source="land_use")
+    await _post(client, world, b, 1 * B, "KB-EXT-1", "2024-03-10", year=2023, on=on)
+    await _post(client, world, b, 2 * B, "KB-EXT-2", "2024-10-03", year=2023, on=on)
+    await _post(client, world, b, 5 * B, "KB-LU", "2024-07-01", capital_source="land_use", on=on)
     for doc, amount, day in (("KB-1", 30 * B, "2024-08-20"), ("KB-2", 9 * B, "2024-09-25"),
                              ("KB-3", 3 * B, "2024-10-05")):
-        await _post(client, world, a, amount, doc, day)
+        await _post(client, world, a, amount, doc, day, on=on)
+    on("2024-10-11")
+
+
+def _recording_days(set_today):
+    return lambda day: set_today(date.fromisoformat(day))
 
 
 async def _form(client, world, form: str, fmt: str = "json", **params):
@@ -153,8 +162,8 @@ async def test_r20_form_01b_per_project_and_source(client, world):
     assert "FB-1,Dự án FB-1,Tiền sử dụng đất,50000.00" in text
 
 
-async def test_r20_forms_01c_01d_show_the_next_year_advance_apart(client, world):
-    await _monthly_world(client, world)
+async def test_r20_forms_01c_01d_show_the_next_year_advance_apart(client, world, set_today):
+    await _monthly_world(client, world, _recording_days(set_today))
     data = (await _form(client, world, "01c")).json()
     local = next(r for r in data["rows"] if r["capital_source"] == "local_balanced")
     # R1a: 10 tỷ advanced from 2025's plan; 2025's first 4 tỷ (decided 20/09) repaid 4; 6 left to repay
