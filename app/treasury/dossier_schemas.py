@@ -39,6 +39,8 @@ class DossierPayment(DossierAction):
     advance_recovered_vnd: NonNegativeVnd = Field(0, description="Payment dossier: advance recovered from it (R7)")
     advance_kind: AdvanceKind | None = Field(None, description="Advance dossier: contract (default with a contract), "
                                              "site_clearance or other (default without)")
+    contract_member_id: Id | None = Field(None, description="A joint-venture contract's dossier (liên danh): the "
+                                          "member paid (R8: each member at 80% of its share); required then")
 
 
 class DelayReason(Schema):

@@ -199,3 +199,28 @@ async def test_r15a_contract_type_and_joint_venture_shares_are_the_treasurys_onc
     renamed = await patch("treasury", {"members": [{"name": "A", "share_vnd": 9 * B},
                                                    {"name": "C", "share_vnd": 11 * B}]})
     assert renamed.status_code == 422 and renamed.json()["code"] == "jv_members_fixed"
+
+
+async def test_r8_the_treasury_pays_a_joint_venture_dossier_to_a_named_member(client, world):
+    """R8/R15: a joint-venture contract's dossier was unpayable (no member to name); the payment names the member paid,
+    is refused without one with the pipeline's own code, and changes nothing then."""
+    project = await _project(client, world)
+    contract = await _contract(client, world, project, "JV-D", 20 * B,
+                               members=[{"name": "A", "share_vnd": 10 * B}, {"name": "B", "share_vnd": 10 * B}])
+    dossier = await client.post(f"/api/v1/projects/{project['id']}/dossiers", headers=world.h("owner"), json={
+        "kind": "payment", "plan_year": 2024, "capital_source": "local_balanced", "budget_level": "province",
+        "contract_id": contract["id"], "amount_vnd": 2 * B, "document_number": "HS-JV", "submitted_on": "2024-10-01"})
+    assert dossier.status_code == 201, dossier.text
+    url = f"/api/v1/dossiers/{dossier.json()['id']}"
+    done = await client.post(f"{url}/complete", json={"on": "2024-10-02"}, headers=world.h("treasury"))
+    assert done.status_code == 200, done.text
+    etag = {"If-Match": done.headers["ETag"]}
+    _problem(await client.post(f"{url}/pay", json={"on": "2024-10-03"}, headers=world.h("treasury", **etag)),
+             "contract_member_required")
+    b = contract["members"][1]["id"]
+    paid = await client.post(f"{url}/pay", json={"on": "2024-10-03", "contract_member_id": b},
+                             headers=world.h("treasury", **etag))
+    assert paid.status_code == 200 and paid.json()["status"] == "paid", paid.text
+    got = await _read(client, world, contract)
+    assert [(m["name"], m["paid_vnd"]) for m in got["members"]] == [("A", 0), ("B", 2 * B)]
+    await _verify_clean()

@@ -119,7 +119,8 @@ async def pay(dossier_id: IdParam, body: DossierPayment, request: Request, sessi
             kind=DisbursementKind.advance if advance else DisbursementKind.payment, amount_vnd=dossier.amount_vnd,
             value_date=on, document_number=body.voucher_number or f"KB-{dossier.document_number}",
             advance_kind=kind if advance else None, advance_recovered_vnd=0 if advance else body.advance_recovered_vnd,
-            contract_id=dossier.contract_id, note=f"dossier {dossier.id}", source=EntrySource.treasury,
+            contract_id=dossier.contract_id, contract_member_id=body.contract_member_id, note=f"dossier {dossier.id}",
+            source=EntrySource.treasury,
             owner_document_number=dossier.document_number)
         [recorded] = await posting.post_disbursements(session, [row], today=today(), key_id=principal.key_id)
         return recorded.id
