@@ -131,7 +131,6 @@ async def load(session: AsyncSession, rng: random.Random, context: Any) -> None:
         await session.execute(insert(ExtraNeed), needs)
 
     # Obstacles on slow and stalled projects; about a third past their deadline.
-    groups = sorted(context.working_groups.values())
     next_obstacle = (await session.scalar(select(Obstacle.id).order_by(Obstacle.id.desc()).limit(1))) or 0
     obstacles, history = [], []
     for p in projects:
@@ -149,7 +148,7 @@ async def load(session: AsyncSession, rng: random.Random, context: Any) -> None:
             "title": TITLES[category],
             "description": None,
             "responsible_organisation_id": p.investor_id,
-            "working_group_id": groups[p.id % len(groups)] if groups else None,
+            "working_group_id": p.sector_group_id,  # the group following its sector (and the project, if any)
             "deadline": deadline,
             "status": status,
             "recommendation": "Đề nghị Tổ công tác đôn đốc, tháo gỡ dứt điểm",

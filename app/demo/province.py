@@ -72,6 +72,7 @@ class DemoProject:
     lead: int = 0  # index in LEAD_OFFICIALS
     holder_id: int = 0  # R1: the government whose budget funds it — its district's, or the province's
     province_id: int = 0  # the province's people's committee: holder of central-budget and provincial capital
+    sector_group_id: int = 0  # the working group of its sector (TCT-1/2/3); its obstacles go to this group
 
     def pool(self) -> dict[str, Any]:
         """The project's own pool columns: its source, level and budget holder (R1)."""
@@ -195,7 +196,7 @@ async def _projects(session: AsyncSession, rng: random.Random, orgs: dict[str, i
         holder = orgs["UBND-VP"] if province_level else orgs[f"UBND-{district}"]
         demo.append(DemoProject(0, code, sector, orgs[investor], level, "", profile, stage, tmdt=tmdt,
                                 watch_lists=tuple(k for k, on in watch.items() if on), lead=lead,
-                                holder_id=holder, province_id=orgs["UBND-VP"]))
+                                holder_id=holder, province_id=orgs["UBND-VP"], sector_group_id=groups[wg]))
     ids = (await session.scalars(insert(Project).returning(Project.id), rows)).all()
     for project, project_id in zip(demo, sorted(ids), strict=True):
         project.id = project_id

@@ -188,6 +188,10 @@ async def test_after_the_demo_an_owner_writes_obstacles_and_schedules(client):
                                                     name="t")
         group = next(iter(context.working_groups.values()))
         before = await session.scalar(select(func.max(Obstacle.id)))
+        # the demo's obstacles sit with their project's working group (they were assigned by id % 3)
+        pairs = (await session.execute(select(Obstacle.working_group_id, Project.working_group_id).join(
+            Project, Project.id == Obstacle.project_id).where(Project.working_group_id.is_not(None)))).all()
+        assert pairs and all(mine == theirs for mine, theirs in pairs)
     owner = {"Authorization": f"Bearer {key}"}
     obstacle = await client.post(f"/api/v1/projects/{project.id}/obstacles", headers=owner, json={
         "category": "site_clearance", "title": "Vướng GPMB 3 hộ", "working_group_id": group,
