@@ -133,7 +133,7 @@ async def _organisations(session: AsyncSession) -> tuple[dict[str, int], dict[st
         await add(f"UBND-{code}", f"Ủy ban nhân dân {name[0].lower()}{name[1:]}",
                   OrganisationKind.district, "UBND-VP")
         board = f"BQL-{code}"
-        await add(board, f"Ban Quản lý dự án đầu tư xây dựng {name.split(' ', 1)[1]}", OrganisationKind.investor,
+        await add(board, f"Ban Quản lý dự án đầu tư xây dựng {name[0].lower()}{name[1:]}", OrganisationKind.investor,
                   f"UBND-{code}")
         district_board[code] = board
     return ids, district_board

@@ -94,6 +94,10 @@ async def load(session: AsyncSession, rng: random.Random, context) -> None:
         ledger(p, year, "advance", _vnd(amount), 0, day, kind, None, f"KB-TU-NC-{i}")
     await session.execute(insert(Disbursement), rows)
     await rebuild(session)  # advances and contract balances from the rows above, before the sweep reads them
+    # The Treasury sweeps as the year goes (here on each month's first day, then on the demo's day), so a recovery case
+    # opens in the month its advance fell overdue — before the notices sent about it, never after them.
+    for month in range(2, as_of.month + 1):
+        await sweep(session, date(as_of.year, month, 1))
     await sweep(session, as_of)
     await _case_steps(session, as_of)
     await _dossiers(session, rng, context, as_of)
