@@ -42,6 +42,12 @@ def alembic_config() -> Config:
     return config
 
 
+def pytest_configure(config):
+    # Registered here, not in pyproject.toml (editing it would make `make` reinstall the environment).
+    config.addinivalue_line("markers", "replica: needs the primary + standby pair of scripts/replica-pair.sh; "
+                            "deselected by `make test`, run by .ci/run with -m replica against the pair")
+
+
 def pytest_collection_modifyitems(config, items):
     if not IS_POSTGRES:
         return

@@ -13,7 +13,7 @@ from app.kernel.errors import PreconditionRequired
 from app.kernel.schemas import IdParam, Page, PageSize, PlanYearParam, after_id, split_page
 from app.ledger import holders
 from app.models import ReallocationProposal
-from app.reallocation import proposals
+from app.reallocation import drafting, workflow
 from app.reallocation.optimiser import ReallocationOptions
 from app.reallocation.schemas import (
     ApproveIn,
@@ -31,7 +31,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="The propos
 
 
 async def _out(session, p: ReallocationProposal) -> ProposalOut:
-    rows = await proposals.transfers(session, p.id)
+    rows = await workflow.transfers(session, p.id)
     data = {name: getattr(p, name) for name in ProposalOut.model_fields if name != "transfers"}
     return ProposalOut(**data, transfers=[TransferOut.model_validate(t) for t in rows])
 
@@ -65,11 +65,11 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
     pools = ([(x.capital_source.value, x.budget_level.value, x.budget_holder_id) for x in body.pools]
              if body.pools else None)
     e = body.envelope
-    envelope = proposals.Envelope(
+    envelope = drafting.Envelope(
         e.amount_vnd, e.capital_source.value, e.budget_level.value,
         await holders.resolve_one(session, None, e.budget_level, e.budget_holder_id, pointer_prefix="/envelope"),
         e.tranche, e.provenance.value) if e else None
-    p = await proposals.draft(
+    p = await drafting.draft(
         session,
         plan_year=body.plan_year,
         as_of=body.as_of or today(),
@@ -82,7 +82,7 @@ async def draft(body: ProposalCreate, request: Request, session: SessionDep, pri
     )
     note_write(request, "proposal.draft", "reallocation_proposal", p.id)
     response = idem.respond(201, await _out(session, p))
-    response.headers["ETag"] = proposals.etag(p)
+    response.headers["ETag"] = workflow.etag(p)
     return response
 
 
@@ -126,14 +126,14 @@ async def list_proposals(
     dependencies=[require("read")],
 )
 async def get_proposal(proposal_id: IdParam, session: SessionDep, response: Response) -> ProposalOut:
-    p = await proposals.get(session, proposal_id)
-    response.headers["ETag"] = proposals.etag(p)
+    p = await workflow.get(session, proposal_id)
+    response.headers["ETag"] = workflow.etag(p)
     return await _out(session, p)
 
 
 async def _done(request: Request, session, response: Response, p: ReallocationProposal, step: str) -> ProposalOut:
     note_write(request, f"proposal.{step}", "reallocation_proposal", p.id)
-    response.headers["ETag"] = proposals.etag(p)
+    response.headers["ETag"] = workflow.etag(p)
     return await _out(session, p)
 
 
@@ -148,7 +148,7 @@ async def _done(request: Request, session, response: Response, p: ReallocationPr
 async def submit(
     proposal_id: IdParam, request: Request, session: SessionDep, response: Response, if_match: IfMatch = None
 ) -> ProposalOut:
-    p = await proposals.submit(session, proposal_id, _need_if_match(if_match), today())
+    p = await workflow.submit(session, proposal_id, _need_if_match(if_match), today())
     return await _done(request, session, response, p, "submit")
 
 
@@ -169,7 +169,7 @@ async def approve(
     principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> ProposalOut:
-    p = await proposals.approve(
+    p = await workflow.approve(
         session,
         proposal_id,
         _need_if_match(if_match),
@@ -198,7 +198,7 @@ async def reject(
     response: Response,
     if_match: IfMatch = None,
 ) -> ProposalOut:
-    p = await proposals.reject(session, proposal_id, _need_if_match(if_match), body.reason, today())
+    p = await workflow.reject(session, proposal_id, _need_if_match(if_match), body.reason, today())
     return await _done(request, session, response, p, "reject")
 
 
@@ -218,5 +218,5 @@ async def apply(
     principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> ProposalOut:
-    p = await proposals.apply(session, proposal_id, _need_if_match(if_match), key_id=principal.key_id, today=today())
+    p = await workflow.apply(session, proposal_id, _need_if_match(if_match), key_id=principal.key_id, today=today())
     return await _done(request, session, response, p, "apply")

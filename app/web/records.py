@@ -1,6 +1,6 @@
 """The dashboard's record pages — overdue advances, one project's history, a reallocation proposal — from the
 services the API's routes use (treasury.view, recovery, dossiers, registry, ledger balances, monitoring,
-reallocation.proposals). Everything is read as known on `as_of` where the model records when it was known
+reallocation.workflow). Everything is read as known on `as_of` where the model records when it was known
 (`known_on`, value and decision dates); what it cannot date yet is said on the page, not guessed.
 """
 
@@ -18,7 +18,7 @@ from app.ledger.balances import PoolKey, pool_figures
 from app.models import Advance, AllocationEntry, Disbursement, Obstacle, Organisation, Project
 from app.monitoring.indicators import build_snapshot
 from app.programme import follow_up
-from app.reallocation import proposals
+from app.reallocation import workflow
 from app.registry import projects
 from app.treasury import contracts, dossiers, recovery, view
 from app.treasury.recovery_rules import CaseState, deadline_passed
@@ -116,8 +116,8 @@ async def proposal_list(session: AsyncSession, year: int) -> list[Any]:
 async def proposal(session: AsyncSession, proposal_id: int) -> dict[str, Any]:
     """A proposal's transfers, each project's plan before and after in its pool, pools' expected rates, and
     where the approval stands."""
-    p = await proposals.get(session, proposal_id)
-    transfers = await proposals.transfers(session, p.id)
+    p = await workflow.get(session, proposal_id)
+    transfers = await workflow.transfers(session, p.id)
     ids = {i for t in transfers for i in (t.donor_project_id, t.recipient_project_id) if i is not None}
     codes = await _names(session, Project, ids, "code")
     before = await pool_figures(session, plan_year=p.plan_year, project_ids=sorted(ids), as_of=p.as_of) if ids else {}

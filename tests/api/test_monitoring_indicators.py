@@ -198,8 +198,10 @@ async def test_schedule_and_need_retries_with_the_same_idempotency_key_record_on
 
 
 async def test_r18_a_previous_year_that_disbursed_nothing_net_falls_back_to_the_national_shape(client, world):
-    # Found by the simulator (a 500 while drafting a proposal): 2023's only payment, in January 2024, was reversed
-    # that month, so 2023's shape is 0 throughout and cannot be brought to 95%; the national curve stands in.
+    """R17/R18 regression, found by the simulator (seed 20241011; a 500 on every indicator read, first seen while
+    drafting a proposal): 2023's only payment, in January 2024, was reversed that month, so 2023's shape is 0
+    throughout and cannot be brought to 95%; the national curve stands in. The one test of this bug (its twins,
+    tests/api/test_seasonal_shape_regression.py and an R17 copy, are gone)."""
     project = await make_project(client, world)
     assert (await allocate(client, world, project["id"], 10_000_000_000, year=2023,
                            decided="2023-01-05")).status_code == 201
