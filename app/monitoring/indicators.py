@@ -440,8 +440,10 @@ async def seasonal_curve(session: AsyncSession, plan_year: int) -> CumulativeCur
 
 async def _seasonal_from_ledger(session: AsyncSession, plan_year: int) -> CumulativeCurve:
     year = plan_year - 1
+    # the plan as it stood at its deadline: a lapse or extension decided afterwards does not rewrite its shape
     plan = await session.scalar(select(func.sum(AllocationEntry.amount_vnd)).where(
-        AllocationEntry.plan_year == year, AllocationEntry.kind != AllocationKind.extension))
+        AllocationEntry.plan_year == year, AllocationEntry.kind != AllocationKind.extension,
+        AllocationEntry.decision_date <= deadline_for(year)))
     if not plan or plan <= 0:
         return DEFAULT_SEASONAL_CURVE
     y, m = extract("year", Disbursement.value_date), extract("month", Disbursement.value_date)

@@ -218,3 +218,25 @@ async def test_r18_a_previous_year_that_disbursed_nothing_net_falls_back_to_the_
     answer = await client.get(f"/api/v1/projects/{project['id']}/indicators", headers=world.h("planner"))
     assert answer.status_code == 200, answer.text
     assert answer.json()["milestone_target_pct"] > 0
+
+
+async def test_r17_last_years_shape_is_measured_on_its_plan_at_the_deadline(client, world):
+    """R17: 2023's shape is what it disbursed of the plan it had at its deadline (31/01/2024): 9 of 10 tỷ is 90%,
+    even after the unspent 1 tỷ lapsed on 15/03/2024 (measured on the plan after the lapse it read 100%)."""
+    from app.kernel.db import session_scope
+    from app.monitoring.indicators import seasonal_curve
+
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 10 * B, year=2023, decided="2023-01-05")).status_code == 201
+    for doc, amount, day in (("KB-1", 4, "2023-06-10"), ("KB-2", 5, "2024-01-20")):
+        r = await client.post(f"/api/v1/projects/{project['id']}/disbursements", headers=world.h("treasury"),
+                              json={"plan_year": 2023, "capital_source": "local_balanced", "budget_level": "province",
+                                    "kind": "payment", "amount_vnd": amount * B, "value_date": day,
+                                    "document_number": doc})
+        assert r.status_code == 201, r.text
+    lapse = await allocate(client, world, project["id"], B, year=2023, kind="lapse", decided="2024-03-15",
+                           decision="513/QĐ-UBND")
+    assert lapse.status_code == 201, lapse.text
+    async with session_scope() as session:
+        shape = await seasonal_curve(session, 2024)
+    assert shape.final == 0.9
