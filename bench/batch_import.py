@@ -110,7 +110,7 @@ def post_batches(base: str, key: str, pools: list, batches: int, run_id: str, se
     return {"rows": done, "seconds": elapsed, "request_seconds": sum(times), "times": times, "max_rss_mb": rss}
 
 
-async def profile_one(db: str, key: str, pools: list, run_id: str, top: int) -> None:
+async def profile_one(db: str, key: str, pools: list, run_id: str, top: int, repeat: int = 1) -> None:
     """One warm-up batch, then one profiled, in-process through the ASGI app (no server, no network)."""
     os.environ["DATABASE_URL"] = national.sqlalchemy_url(db)
     os.environ["CLOCK_TODAY"] = TODAY.isoformat()
@@ -132,7 +132,12 @@ async def profile_one(db: str, key: str, pools: list, run_id: str, top: int) -> 
 
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=600) as http:
-        for b, profiled in ((0, False), (1, True)):
+        plan = [(b, False) for b in range(repeat)] + [(repeat, True)]
+        for b, profiled in plan:
+            if b == 1 and os.environ.get("BENCH_GC_FREEZE"):
+                import gc
+
+                gc.freeze()
             body = batch_body(pools, f"p{run_id}", b)
             profiler = cProfile.Profile()
             statements.clear()
@@ -164,6 +169,7 @@ def main() -> None:
     parser.add_argument("--app-root", type=Path, default=loadgen.ROOT, help="the checkout whose app is served")
     parser.add_argument("--profile", action="store_true", help="profile one batch in-process instead")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=1, help="with --profile: unprofiled batches first")
     args = parser.parse_args()
     dsn = f"{national.PG}/{args.db}"
     run_id = f"{int(time.time())}"
@@ -182,7 +188,7 @@ def main() -> None:
     key = create_key(env, args.app_root)
     if args.profile:
         sys.path.insert(0, str(args.app_root))
-        asyncio.run(profile_one(args.db, key, pools, run_id, args.top))
+        asyncio.run(profile_one(args.db, key, pools, run_id, args.top, args.repeat))
         return
     copy_rows_s = asyncio.run(copy_reference(dsn, args.copy_rows))
     print(f"COPY reference: {args.copy_rows:,} rows at {copy_rows_s:,.0f} rows/s", flush=True)
