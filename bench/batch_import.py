@@ -61,6 +61,16 @@ async def copy_reference(dsn: str, rows: int) -> float:
     return rows / elapsed
 
 
+async def vacuum(dsn: str) -> None:
+    """The tables a batch rewrites, vacuumed before timing (this server may run without autovacuum): each run starts
+    from the same state whatever ran before it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("VACUUM ANALYZE pool_balances, project_balances, events, disbursements")
+    finally:
+        await conn.close()
+
+
 async def open_pools(dsn: str, limit: int) -> list[tuple[int, str, str, int]]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -190,6 +200,7 @@ def main() -> None:
         sys.path.insert(0, str(args.app_root))
         asyncio.run(profile_one(args.db, key, pools, run_id, args.top, args.repeat))
         return
+    asyncio.run(vacuum(dsn))
     copy_rows_s = asyncio.run(copy_reference(dsn, args.copy_rows))
     print(f"COPY reference: {args.copy_rows:,} rows at {copy_rows_s:,.0f} rows/s", flush=True)
     server = loadgen.Server(["-m", "app", "serve", "--workers", str(args.workers)], env, "/healthz",
