@@ -60,8 +60,9 @@ async def select_in(session: AsyncSession, query: Any, columns: tuple[Any, Any],
     """`query` restricted to rows whose (`columns`) pair is in `keys`, in chunks (the posting pipeline's probes)."""
     if dialect_name(session) == "postgresql":
         # The keys bound as two arrays (one probe of the pair's index per key), whatever their count.
-        k = func.unnest(bindparam(None, [p for p, _ in keys], type_=ARRAY(BigInteger)),
-                        bindparam(None, [n for _, n in keys], type_=ARRAY(String))).table_valued("p", "n").render_derived()
+        k = (func.unnest(bindparam(None, [p for p, _ in keys], type_=ARRAY(BigInteger)),
+                         bindparam(None, [n for _, n in keys], type_=ARRAY(String)))
+             .table_valued("p", "n").render_derived())
         return list((await session.execute(query.join(k, and_(columns[0] == k.c.p, columns[1] == k.c.n)))).all())
     found: list[Any] = []
     for start in range(0, len(keys), _CHUNK):
