@@ -1,7 +1,10 @@
 """Step 3 of the posting pipeline: write the rows, the moved balance rows and their events, set-based.
 
-PostgreSQL writes disbursements, their events and both balance tables in one statement (`_PG_WRITE`); SQLite
-uses `executemany`. Contract balances and advances follow; advances are re-allocated FIFO by the fold and a
+PostgreSQL writes a few disbursements, their events and both balance tables in one statement (`_PG_WRITE`); a batch
+(`COPY_FROM_ROWS` rows or more) takes its ids from the sequence in one statement, sends the rows and their events
+by COPY on the session's own connection (the same transaction) and writes each balance table with one
+`UPDATE … FROM unnest`. SQLite uses `executemany`. Every path writes what the pipeline decided and folded, nothing
+else: no rule is computed here. Contract balances and advances follow; advances are re-allocated FIFO by the fold and a
 recovery moves its R16 case through the state machine (`app.treasury.recovery_rules`), never by hand.
 """
 
