@@ -48,7 +48,7 @@ class _Organisations:
     investors. The tree is read once per worker and remembered (`caches.organisations`), not per posting."""
 
     def __init__(self, tree: _Tree, investors: dict[int, int]) -> None:
-        self.kind, self.parent = tree.kind, tree.parent
+        self.kind, self.parent, self.top_committees = tree.kind, tree.parent, tree.top_committees
         self.investors = investors
 
     def default(self, project_id: int | None, level: BudgetLevel) -> int | None:
@@ -61,7 +61,7 @@ class _Organisations:
                 return org
             org = self.parent.get(org)
         if wanted is OrganisationKind.people_committee:
-            roots = [o for o, kind in self.kind.items() if kind is wanted and self.parent[o] is None]
+            roots = self.top_committees
             return roots[0] if len(roots) == 1 else None
         return None
 
@@ -72,6 +72,9 @@ class _Tree:
     def __init__(self, rows: Sequence[tuple[int, str, int | None]]) -> None:
         self.kind = {r[0]: OrganisationKind(r[1]) for r in rows}
         self.parent = {r[0]: r[2] for r in rows}
+        # The top-level people's committees (the province's default holder when a chain has none): once, not per row.
+        self.top_committees = [o for o, kind in self.kind.items()
+                               if kind is OrganisationKind.people_committee and self.parent[o] is None]
 
 
 _TREE = "tree"  # the one key of caches.organisations
