@@ -4,7 +4,7 @@ against uvicorn, beside a COPY reference measured in the same run on a table of 
 Prints figures; asserts nothing. The database is the national data set (`bench/national.py`), loaded here with
 `--load SCALE` or reused. `--app-root` serves another checkout of the app (e.g. the code before a change) against
 the same database. `--profile` posts one batch in-process (ASGI, no server) under cProfile and prints where the
-time goes.
+time goes (BENCH_GC_FREEZE=1 freezes the start-up heap first, as a served worker's lifespan does).
 
 Run: .venv/bin/python bench/batch_import.py --db test_batch_bench [--load 1.0] [--batches 6] [--profile]
      .venv/bin/python bench/batch_import.py --db test_batch_bench --batches 100   # 1,000,000 rows
