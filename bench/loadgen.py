@@ -50,8 +50,9 @@ def free_port() -> int:
 class Server:
     """A uvicorn process (2 workers, uvloop, httptools) started and stopped by its own pid."""
 
-    def __init__(self, args: list[str], env: dict[str, str], health_path: str) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], health_path: str, cwd: Path = ROOT) -> None:
         self.port = free_port()
+        self.cwd = cwd
         self.base = f"http://127.0.0.1:{self.port}"
         self.args, self.env, self.health_path = args, env, health_path
         self.proc: subprocess.Popen | None = None
@@ -60,7 +61,7 @@ class Server:
         cmd = [sys.executable, *self.args, "--port", str(self.port)]
         self.proc = subprocess.Popen(
             cmd,
-            cwd=ROOT,
+            cwd=self.cwd,
             env={**os.environ, **self.env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

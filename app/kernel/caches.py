@@ -93,6 +93,12 @@ principals = TtlCache("principals", PRINCIPAL_TTL_SECONDS)
 RULE_SETS_TTL_SECONDS = 5.0
 rule_sets = TtlCache("rule_sets", RULE_SETS_TTL_SECONDS, max_entries=4)
 
+# The organisation tree (kind and parent of each organisation) that resolves R1 budget holders on every posting
+# (app.ledger.holders). Cleared (NOTIFY) by every ORM write of an organisation; the TTL bounds a change made straight
+# in the database.
+ORGANISATIONS_TTL_SECONDS = 60.0
+organisations = TtlCache("organisations", ORGANISATIONS_TTL_SECONDS, max_entries=1)
+
 # What the pollers' ETags are computed from (app.kernel.poll_shortcut): the overdue snapshot's version and the change
 # feed's head. Cleared (NOTIFY) by every commit that changes them, so an unchanged poll is answered 304 from memory;
 # the TTL bounds what a change made outside the API (the CLI, straight in the database) can leave behind.
@@ -161,7 +167,7 @@ def invalidate_on_commit(session: Any, *targets: TtlCache) -> None:
     value in this worker); on PostgreSQL the transaction also NOTIFYs every worker, delivered only on commit."""
     from sqlalchemy import event
 
-    sync_session = session.sync_session
+    sync_session = getattr(session, "sync_session", session)  # an AsyncSession, or its Session (ORM events)
     pending: set[str] | None = sync_session.info.get(_PENDING)
     if pending is not None and pending.issuperset(cache.name for cache in targets):
         return  # already done in this transaction (a batch emits an event per row)

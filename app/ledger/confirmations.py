@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import BigInteger, String, and_, bindparam, exists, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.enums import DisbursementKind, EntrySource
+from app.kernel.db import dialect_name
 from app.ledger.disbursements import negation
 from app.ledger.fold import DisbursementInput
 from app.ledger.posting_rules import RowError
@@ -56,6 +58,12 @@ class Expanded:
 async def select_in(session: AsyncSession, query: Any, columns: tuple[Any, Any],
                     keys: list[tuple[int, str]]) -> list[Any]:
     """`query` restricted to rows whose (`columns`) pair is in `keys`, in chunks (the posting pipeline's probes)."""
+    if dialect_name(session) == "postgresql":
+        # The keys bound as two arrays (one probe of the pair's index per key), whatever their count.
+        k = (func.unnest(bindparam(None, [p for p, _ in keys], type_=ARRAY(BigInteger)),
+                         bindparam(None, [n for _, n in keys], type_=ARRAY(String)))
+             .table_valued("p", "n").render_derived())
+        return list((await session.execute(query.join(k, and_(columns[0] == k.c.p, columns[1] == k.c.n)))).all())
     found: list[Any] = []
     for start in range(0, len(keys), _CHUNK):
         found += (await session.execute(query.where(tuple_(*columns).in_(keys[start:start + _CHUNK])))).all()

@@ -18,11 +18,14 @@ dossier, registering an extra need, an envelope proposal.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from app.enums import BudgetLevel, OrganisationKind
+from app.kernel import caches
 from app.kernel.errors import RuleViolation, UnknownReference
 from app.ledger.posting_rules import RowError
 from app.models import Organisation, Project
@@ -41,11 +44,11 @@ Request = tuple[int | None, BudgetLevel, int | None]
 
 
 class _Organisations:
-    """The organisation tree, read once per call (a few hundred rows in a province)."""
+    """The organisation tree (a few hundred rows in a province, a few thousand nationally) and the projects'
+    investors. The tree is read once per worker and remembered (`caches.organisations`), not per posting."""
 
-    def __init__(self, rows: Sequence[tuple[int, str, int | None]], investors: dict[int, int]) -> None:
-        self.kind = {r[0]: OrganisationKind(r[1]) for r in rows}
-        self.parent = {r[0]: r[2] for r in rows}
+    def __init__(self, tree: _Tree, investors: dict[int, int]) -> None:
+        self.kind, self.parent, self.top_committees = tree.kind, tree.parent, tree.top_committees
         self.investors = investors
 
     def default(self, project_id: int | None, level: BudgetLevel) -> int | None:
@@ -58,21 +61,63 @@ class _Organisations:
                 return org
             org = self.parent.get(org)
         if wanted is OrganisationKind.people_committee:
-            roots = [o for o, kind in self.kind.items() if kind is wanted and self.parent[o] is None]
+            roots = self.top_committees
             return roots[0] if len(roots) == 1 else None
         return None
 
 
-async def _load(session: AsyncSession, project_ids: set[int]) -> _Organisations:
-    rows = (await session.execute(select(Organisation.id, Organisation.kind, Organisation.parent_id))).all()
-    investors = dict((await session.execute(select(Project.id, Project.investor_id)
-                                            .where(Project.id.in_(sorted(project_ids))))).all()) if project_ids else {}
-    return _Organisations([(r[0], r[1], r[2]) for r in rows], investors)
+class _Tree:
+    """Each organisation's kind and parent (read-only once built: it is shared by the worker's requests)."""
+
+    def __init__(self, rows: Sequence[tuple[int, str, int | None]]) -> None:
+        self.kind = {r[0]: OrganisationKind(r[1]) for r in rows}
+        self.parent = {r[0]: r[2] for r in rows}
+        # The top-level people's committees (the province's default holder when a chain has none): once, not per row.
+        self.top_committees = [o for o, kind in self.kind.items()
+                               if kind is OrganisationKind.people_committee and self.parent[o] is None]
 
 
-async def resolve(session: AsyncSession, requests: Sequence[Request]) -> tuple[list[int | None], list[RowError]]:
-    """Each request's holder (the named one, checked, or the default) by index, and the rows refused."""
-    tree = await _load(session, {r[0] for r in requests if r[0] is not None})
+_TREE = "tree"  # the one key of caches.organisations
+_WROTE = "holders.organisations_written"  # session.info: this session wrote organisations (bypass the cache)
+
+
+async def _tree(session: AsyncSession) -> _Tree:
+    async def read() -> _Tree:
+        rows = (await session.execute(select(Organisation.id, Organisation.kind, Organisation.parent_id))).all()
+        return _Tree([(r[0], r[1], r[2]) for r in rows])
+
+    if session.sync_session.info.get(_WROTE):
+        return await read()  # this transaction wrote organisations: its own view, never remembered
+    tree: _Tree = await caches.remembered(caches.organisations, _TREE, read)
+    return tree
+
+
+@event.listens_for(Organisation, "after_insert")
+@event.listens_for(Organisation, "after_update")
+@event.listens_for(Organisation, "after_delete")
+def _organisation_written(_mapper: Any, _connection: Any, target: Organisation) -> None:
+    """Any ORM write of an organisation forgets the tree in every worker when its transaction commits."""
+    session = object_session(target)
+    if session is not None:
+        session.info[_WROTE] = True
+        caches.invalidate_on_commit(session, caches.organisations)
+
+
+async def _load(session: AsyncSession, project_ids: set[int], investors: dict[int, int] | None) -> _Organisations:
+    if investors is None:
+        investors = dict((await session.execute(
+            select(Project.id, Project.investor_id).where(Project.id.in_(sorted(project_ids))))).all()) \
+            if project_ids else {}
+    return _Organisations(await _tree(session), investors)
+
+
+async def resolve(session: AsyncSession, requests: Sequence[Request], *, investors: dict[int, int] | None = None
+                  ) -> tuple[list[int | None], list[RowError]]:
+    """Each request's holder (the named one, checked, or the default) by index, and the rows refused.
+
+    `investors` (project id → investor id): the caller's read of the projects (the posting pipeline reads them
+    with the project locks), so they are not read again."""
+    tree = await _load(session, {r[0] for r in requests if r[0] is not None}, investors)
     holders: list[int | None] = []
     errors: list[RowError] = []
     for index, (project_id, level, named) in enumerate(requests):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import BigInteger, Integer, any_, bindparam, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +46,14 @@ _M = ContractMember.__table__
 _EXACT_POOL_KEYS = 100
 
 
+def among(session: AsyncSession, column: Any, values: Sequence[int], *, small: bool = False) -> Any:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`: one bind whatever the count (a batch names
+    thousands of ids), so the statement is neither compiled per count nor sent with thousands of parameters."""
+    if dialect_name(session) == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer if small else BigInteger)))
+    return column.in_(values)
+
+
 async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
                         ) -> tuple[dict[int, ProjectFacts], dict[int, ProjectState]]:
     """Lock project balance rows in id order (first in the lock order) and read each project's facts (code,
@@ -54,7 +64,8 @@ async def lock_projects(session: AsyncSession, project_ids: Iterable[int]
     query = (select(_P.c.project_id, _P.c.planned_total_vnd, _P.c.disbursed_total_vnd, _P.c.advance_outstanding_vnd,
                     _PR.c.code, _PR.c.investor_id, _PR.c.status, _PR.c.total_investment_vnd, _PR.c.funding)
              .join(_PR, _PR.c.id == _P.c.project_id))
-    query = query.where(_P.c.project_id == ids[0]) if len(ids) == 1 else query.where(_P.c.project_id.in_(ids))
+    query = query.where(_P.c.project_id == ids[0]) if len(ids) == 1 else query.where(
+        among(session, _P.c.project_id, ids))
     facts: dict[int, ProjectFacts] = {}
     states: dict[int, ProjectState] = {}
     # Both rows are locked: a TMĐT change (registry.projects.update takes this same lock) is then seen by the posting.
@@ -101,8 +112,8 @@ async def lock_pools(session: AsyncSession, keys: Iterable[PoolKey]) -> dict[Poo
                             .in_([(k.project_id, k.plan_year, k.capital_source, k.budget_level, k.budget_holder_id)
                                   for k in wanted]))
     else:
-        query = query.where(_PB.c.project_id.in_(sorted({k.project_id for k in wanted})),
-                            _PB.c.plan_year.in_(sorted({k.plan_year for k in wanted})))
+        query = query.where(among(session, _PB.c.project_id, sorted({k.project_id for k in wanted})),
+                            among(session, _PB.c.plan_year, sorted({k.plan_year for k in wanted}), small=True))
     query = query.order_by(_PB.c.project_id, _PB.c.plan_year, _PB.c.capital_source, _PB.c.budget_level,
                            _PB.c.budget_holder_id)
     wanted_set = set(wanted)
@@ -122,13 +133,13 @@ async def lock_contracts(session: AsyncSession, ids: Iterable[int]
         return {}
     states = {r.contract_id: ContractState(r.contract_id, r.advanced_vnd, r.recovered_vnd, r.outstanding_vnd,
                                            r.paid_vnd, r.supply_completions)
-              for r in await session.execute(select(_CB).where(_CB.c.contract_id.in_(wanted))
+              for r in await session.execute(select(_CB).where(among(session, _CB.c.contract_id, wanted))
                                              .order_by(_CB.c.contract_id).with_for_update())}
     facts = {r.id: ContractFacts(r.id, r.project_id, r.contract_type, r.value_vnd, r.value_at_signing_vnd,
                                  r.agreed_advance_rate_pct, r.full_recovery_date,
                                  r.approved_advance_rate_pct, r.approving_decision, r.guarantee_vnd,
                                  r.guarantee_expires_on)
-             for r in await session.execute(select(_C).where(_C.c.id.in_(wanted)))}
+             for r in await session.execute(select(_C).where(among(session, _C.c.id, wanted)))}
     return {cid: (facts[cid], states[cid]) for cid in wanted if cid in facts and cid in states}
 
 
@@ -141,7 +152,7 @@ async def lock_members(session: AsyncSession, contract_ids: Iterable[int]
     return {r.id: (MemberFacts(r.id, r.contract_id, r.name, r.share_vnd),
                    MemberState(r.id, r.advanced_vnd, r.recovered_vnd, r.outstanding_vnd, r.paid_vnd,
                                r.supply_completions))
-            for r in await session.execute(select(_M).where(_M.c.contract_id.in_(wanted)).order_by(_M.c.id)
+            for r in await session.execute(select(_M).where(among(session, _M.c.contract_id, wanted)).order_by(_M.c.id)
                                            .with_for_update())}
 
 
@@ -164,7 +175,8 @@ async def lock_scopes(session: AsyncSession, scopes: Sequence[Scope]) -> dict[Sc
         return {}
     query = (select(_A.c.id, _A.c.disbursement_id, _A.c.project_id, _A.c.contract_id, _A.c.kind, _A.c.advanced_on,
                     _A.c.amount_vnd, _A.c.recovered_vnd, _A.c.contract_member_id)
-             .where(_A.c.project_id.in_(sorted({s.project_id for s in wanted}))).order_by(_A.c.id).with_for_update())
+             .where(among(session, _A.c.project_id, sorted({s.project_id for s in wanted})))
+             .order_by(_A.c.id).with_for_update())
     out: dict[Scope, list[LockedAdvance]] = {scope: [] for scope in wanted}
     for r in await session.execute(query):
         scope = advance_scope(r.project_id, r.contract_id, AdvanceKind(r.kind), r.contract_member_id)

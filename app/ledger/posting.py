@@ -142,13 +142,15 @@ async def _with_holders(session: AsyncSession, rows: Sequence[Row], known: dict[
     """Step 0 (R1): each row's budget holder, named and checked or defaulted (`app.ledger.holders`). A row of an unknown
     project keeps no holder check: the project's own error answers it."""
     resolved, errors = await holders.resolve(session, [(r.project_id, r.budget_level, r.budget_holder_id)
-                                                       for r in rows])
+                                                       for r in rows],
+                                             investors={p.id: p.investor_id for p in known.values()})
     errors = [e for e in errors if rows[e.index].project_id in known]
     if errors:
         if not batch and errors[0].code == "reference_not_found":
             raise UnknownReference(errors[0].code, errors[0].detail, pointer=errors[0].pointer, **errors[0].numbers)
         _raise(errors, len(rows), batch)
-    return [replace(r, budget_holder_id=h if h is not None else 0) for r, h in zip(rows, resolved, strict=True)]
+    return [r if r.budget_holder_id == h and h is not None else replace(r, budget_holder_id=h if h is not None else 0)
+            for r, h in zip(rows, resolved, strict=True)]
 
 
 async def post_disbursements(

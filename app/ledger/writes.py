@@ -1,12 +1,16 @@
 """Step 3 of the posting pipeline: write the rows, the moved balance rows and their events, set-based.
 
-PostgreSQL writes disbursements, their events and both balance tables in one statement (`_PG_WRITE`); SQLite
-uses `executemany`. Contract balances and advances follow; advances are re-allocated FIFO by the fold and a
+PostgreSQL writes a few disbursements, their events and both balance tables in one statement (`_PG_WRITE`); a batch
+(`COPY_FROM_ROWS` rows or more) takes its ids from the sequence in one statement, sends the rows and their events
+by COPY on the session's own connection (the same transaction) and writes each balance table with one
+`UPDATE … FROM unnest`. SQLite uses `executemany`. Every path writes what the pipeline decided and folded, nothing
+else: no rule is computed here. Contract balances and advances follow; advances are re-allocated FIFO by the fold and a
 recovery moves its R16 case through the state machine (`app.treasury.recovery_rules`), never by hand.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -159,7 +163,7 @@ def _event_payload(d: Recorded) -> dict[str, Any]:
 
 def _recorded(id_: int, r: DisbursementInput, today: date, now: datetime, key_id: int | None) -> Recorded:
     return Recorded(id=id_, project_id=r.project_id, plan_year=r.plan_year, capital_source=r.capital_source,
-                    budget_level=r.budget_level, budget_holder_id=r.pool.budget_holder_id, kind=r.kind,
+                    budget_level=r.budget_level, budget_holder_id=r.budget_holder_id or 0, kind=r.kind,
                     advance_kind=r.advance_kind, contract_id=r.contract_id,
                     amount_vnd=r.amount_vnd, advance_recovered_vnd=r.advance_recovered_vnd, net_vnd=r.net_vnd,
                     value_date=r.value_date, document_number=r.document_number, reverses_id=r.reverses_id,
@@ -172,18 +176,11 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
                               projects: Sequence[ProjectState], today: date, key_id: int | None) -> list[Recorded]:
     """Insert the rows and their events and write the moved pool and project rows back."""
     now = utcnow()
+    if dialect_name(session) == "postgresql" and len(rows) >= COPY_FROM_ROWS:
+        return await _copy_disbursements(session, rows, pools, projects, today, now, key_id)
     columns: dict[str, list[Any]] = {c: [] for c in _D_COLUMNS}
     for r in rows:
-        for name, value in (("project_id", r.project_id), ("plan_year", r.plan_year),
-                            ("capital_source", r.capital_source.value), ("budget_level", r.budget_level.value),
-                            ("budget_holder_id", r.pool.budget_holder_id),
-                            ("kind", r.kind.value), ("advance_kind", r.advance_kind.value if r.advance_kind else None),
-                            ("contract_id", r.contract_id), ("amount_vnd", r.amount_vnd),
-                            ("advance_recovered_vnd", r.advance_recovered_vnd), ("net_vnd", r.net_vnd),
-                            ("value_date", r.value_date), ("document_number", r.document_number),
-                            ("reverses_id", r.reverses_id), ("note", r.note), ("source", r.source.value),
-                            ("origin", r.origin.value), ("owner_document_number", r.owner_document_number),
-                            ("completes_supply", r.completes_supply), ("contract_member_id", r.contract_member_id)):
+        for name, value in zip(_D_COLUMNS, _values(r), strict=True):
             columns[name].append(value)
     if dialect_name(session) == "postgresql":
         result = await session.execute(_PG_WRITE, {
@@ -197,11 +194,47 @@ async def write_disbursements(session: AsyncSession, rows: Sequence[Disbursement
     result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
     created = [_recorded(id_, r, today, now, key_id) for (id_,), r in zip(result.all(), rows, strict=True)]
     await session.execute(insert(Event.__table__), [
-        {"type": "disbursement.reversed" if d.reverses_id else "disbursement.recorded",
-         "entity_type": "disbursement", "entity_id": str(d.id), "project_id": d.project_id,
+        {"type": _event_type(d), "entity_type": "disbursement", "entity_id": str(d.id), "project_id": d.project_id,
          "payload": _event_payload(d), "known_on": today, "occurred_at": now}
         for d in sorted(created, key=lambda d: d.id)
     ])
+    await write_balances(session, pools, projects, now)
+    return created
+
+
+def _values(r: DisbursementInput) -> tuple[Any, ...]:
+    """A row's values in `_D_COLUMNS` order, as stored."""
+    return (r.project_id, r.plan_year, r.capital_source.value, r.budget_level.value, r.budget_holder_id, r.kind.value,
+            r.advance_kind.value if r.advance_kind else None, r.contract_id, r.amount_vnd, r.advance_recovered_vnd,
+            r.net_vnd, r.value_date, r.document_number, r.reverses_id, r.note, r.source.value, r.origin.value,
+            r.owner_document_number, r.completes_supply, r.contract_member_id)
+
+
+def _event_type(d: Recorded) -> str:
+    return "disbursement.reversed" if d.reverses_id else "disbursement.recorded"
+
+
+# From this many rows PostgreSQL takes the bulk path: ids drawn from the sequence in one statement, the rows and their
+# events sent by COPY through the session's own connection (same transaction), each balance table in one UPDATE.
+COPY_FROM_ROWS = 100
+_EVENT_COLUMNS = ("type", "entity_type", "entity_id", "project_id", "payload", "known_on", "occurred_at")
+_NEXT_IDS = text("SELECT nextval('disbursements_id_seq') FROM generate_series(1, :n)")
+
+
+async def _copy_disbursements(session: AsyncSession, rows: Sequence[DisbursementInput], pools: Sequence[PoolState],
+                              projects: Sequence[ProjectState], today: date, now: datetime,
+                              key_id: int | None) -> list[Recorded]:
+    ids = sorted((await session.scalars(_NEXT_IDS, {"n": len(rows)})).all())  # ascending: ids in row order
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(
+        Disbursement.__tablename__, columns=("id", *_D_COLUMNS, "known_on", "created_at", "created_by_key_id"),
+        records=[(id_, *_values(r), today, now, key_id) for id_, r in zip(ids, rows, strict=True)])
+    created = [_recorded(id_, r, today, now, key_id) for id_, r in zip(ids, rows, strict=True)]
+    await driver.copy_records_to_table(Event.__tablename__, columns=_EVENT_COLUMNS, records=[
+        (_event_type(d), "disbursement", str(d.id), d.project_id, json.dumps(_event_payload(d)), today, now)
+        for d in created])
+    events.note_emitted(session)
     await write_balances(session, pools, projects, now)
     return created
 

@@ -186,3 +186,36 @@ async def test_r19_an_envelope_names_one_holder(client, world):
     p = response.json()
     assert [(t["recipient_project_id"], t["budget_holder_id"]) for t in p["transfers"]] == [
         (recipient_a["id"], district_a)]
+
+
+async def test_r1_the_organisation_tree_is_read_once_and_forgotten_when_an_organisation_is_added(client, world):
+    """R1 resolves every posting's holder against the organisation tree: it is remembered per worker (not re-read
+    per posting) and forgotten when an organisation is written, so a district added a moment ago holds pools."""
+    from sqlalchemy import event
+
+    from app.kernel.db import get_engine
+
+    project = await make_project(client, world, code="VP-CACHE-1")
+    assert (await allocate(client, world, project["id"], 10 * B)).status_code == 201
+    tree_reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if " ".join(statement.split()) == ("SELECT organisations.id, organisations.kind, organisations.parent_id "
+                                           "FROM organisations"):  # the whole tree (holders._tree)
+            tree_reads.append(statement)
+
+    event.listen(get_engine().sync_engine, "before_cursor_execute", count)
+    try:
+        for n in range(3):
+            paid = await client.post(f"/api/v1/projects/{project['id']}/disbursements",
+                                     json=disbursement_body(B, f"KB-C{n}"), headers=world.h("treasury"))
+            assert paid.status_code == 201, paid.text
+        assert tree_reads == []  # remembered from the allocation's posting
+        district, _ = await _district(client, world, "C")  # an ORM write of organisations forgets the tree
+        held = await allocate(client, world, project["id"], 2 * B, level="district", decision="09/QĐ-UBND",
+                              budget_holder_id=district)
+        assert held.status_code == 201, held.text
+        assert held.json()["budget_holder_id"] == district
+        assert len(tree_reads) == 1
+    finally:
+        event.remove(get_engine().sync_engine, "before_cursor_execute", count)
