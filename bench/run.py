@@ -52,6 +52,7 @@ def _raw_row(n: int, tag: str) -> tuple:
         day,
         datetime.now(UTC),
         None,
+        1,  # budget_holder_id (R1): any holder; the reference table has no foreign keys
     )
 
 
