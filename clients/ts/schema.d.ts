@@ -797,6 +797,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/monthly/forms/{form}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * TT 37/2025 monthly form 01a, 01b, 01c or 01d (our reading of Article 4: docs/report-forms.md)
+         * @description 01a per capital source and 01b per project: this year's plan and the plans extended into it; 01c per source and 01d per project: this year's plan with capital advanced from next year's plan (R1a) apart. Actual to the end of last month and estimate to the end of this month, both R1b rates, as known on as_of.
+         */
+        get: operations["getMonthlyForm"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/watch-lists": {
         parameters: {
             query?: never;
@@ -1326,8 +1346,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Quarterly advance report (form 08.a)
-         * @description Quarterly advance report (form 08.a). Needs the `treasury.read` action (roles: admin, approver, planner, treasury, viewer).
+         * Quarterly advance report: form 08.a (per project) or 08.b (per investor)
+         * @description Quarterly advance report: form 08.a (per project) or 08.b (per investor). Needs the `treasury.read` action (roles: admin, approver, planner, treasury, viewer).
          */
         get: operations["getAdvanceReport"];
         put?: never;
@@ -1673,6 +1693,12 @@ export interface components {
             decided_on: string;
         };
         /**
+         * AdvanceForm
+         * @description Quarterly advance report forms: 08.a per project, 08.b per investor.
+         * @enum {string}
+         */
+        AdvanceForm: "08a" | "08b";
+        /**
          * AdvanceKind
          * @enum {string}
          */
@@ -1839,6 +1865,88 @@ export interface components {
              * Remedies
              * @description Giải pháp, from the recovery cases' states
              */
+            remedies: string[];
+        };
+        /**
+         * AdvanceSummaryReport
+         * @description Form 08.b: the quarterly advance report (08.a) per investor.
+         */
+        AdvanceSummaryReport: {
+            form: components["schemas"]["AdvanceForm"];
+            /**
+             * Year
+             * Format: int64
+             */
+            year: number;
+            /**
+             * Quarter
+             * Format: int64
+             */
+            quarter: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Rule Set */
+            rule_set: string;
+            /** Items */
+            items: components["schemas"]["AdvanceSummaryRow"][];
+            /** Totals */
+            totals: {
+                [key: string]: number;
+            };
+            /** Overdue Share Pct */
+            overdue_share_pct: number;
+        };
+        /** AdvanceSummaryRow */
+        AdvanceSummaryRow: {
+            /**
+             * Investor Id
+             * Format: int64
+             */
+            investor_id: number;
+            /** Investor Name */
+            investor_name: string;
+            /**
+             * Projects
+             * Format: int64
+             * @description Projects with an outstanding advance
+             */
+            projects: number;
+            /**
+             * Outstanding Vnd
+             * Format: int64
+             * @description Dư tạm ứng
+             */
+            outstanding_vnd: number;
+            /**
+             * Overdue Vnd
+             * Format: int64
+             * @description Tạm ứng quá hạn
+             */
+            overdue_vnd: number;
+            /**
+             * Overdue By Rule Vnd
+             * @description Overdue per rule: R9 contract, R10 GPMB, R11 other
+             */
+            overdue_by_rule_vnd: {
+                [key: string]: number;
+            };
+            /**
+             * Due Soon Vnd
+             * Format: int64
+             * @description R12: due within 30 days
+             */
+            due_soon_vnd: number;
+            /**
+             * Overdue Share Pct
+             * @description overdue_vnd ÷ outstanding_vnd, %
+             */
+            overdue_share_pct: number;
+            /** Reasons */
+            reasons: string[];
+            /** Remedies */
             remedies: string[];
         };
         /**
@@ -3020,6 +3128,11 @@ export interface components {
             advance_recovered_vnd: number;
             /** @description Advance dossier: contract (default with a contract), site_clearance or other (default without) */
             advance_kind?: components["schemas"]["AdvanceKind"] | null;
+            /**
+             * Contract Member Id
+             * @description A joint-venture contract's dossier (liên danh): the member paid (R8: each member at 80% of its share); required then
+             */
+            contract_member_id?: number | null;
         };
         /**
          * DossierStatus
@@ -3330,6 +3443,223 @@ export interface components {
             unconstrained_capacity_vnd: number;
             /** Components */
             components: components["schemas"]["ForecastComponentOut"][];
+        };
+        /**
+         * FormFigures
+         * @description A row of the TT 37/2025 forms 01a–01d (`app.reporting.forms`); amounts in đồng (the layouts show triệu đồng).
+         */
+        FormFigures: {
+            /**
+             * Plan Vnd
+             * Format: int64
+             * @description Kế hoạch vốn năm: the province's plan of the year (incl. ứng trước, R1a)
+             */
+            plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, assigned by the Prime Minister
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, added by the province itself (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Actual To Last Month Vnd
+             * Format: int64
+             * @description Lũy kế giải ngân đến hết tháng trước
+             */
+            actual_to_last_month_vnd: number;
+            /**
+             * Estimate To Month End Vnd
+             * Format: int64
+             * @description Ước giải ngân đến hết tháng báo cáo
+             */
+            estimate_to_month_end_vnd: number;
+            /**
+             * Extended Plan Vnd
+             * Format: int64
+             * @description Plans of earlier years extended into this year (R14)
+             */
+            extended_plan_vnd: number;
+            /**
+             * Extended To Last Month Vnd
+             * Format: int64
+             * @description Disbursed from the extended capital by the end of last month
+             */
+            extended_to_last_month_vnd: number;
+            /**
+             * Extended Estimate Vnd
+             * Format: int64
+             * @description Estimate of the extended capital by the end of this month: what is disbursed by the report date (no forecast exists for it)
+             */
+            extended_estimate_vnd: number;
+            /**
+             * Next Year Advance Vnd
+             * Format: int64
+             * @description R1a: of plan_vnd, advanced from next year's plan (ứng trước)
+             */
+            next_year_advance_vnd: number;
+            /**
+             * Next Year Advance Repaid Vnd
+             * Format: int64
+             * @description R1a: of it, repaid from next year's plan by the report date
+             */
+            next_year_advance_repaid_vnd: number;
+            /**
+             * Next Year Advance Unrepaid Vnd
+             * Format: int64
+             * @description R1a: of it, still to be repaid
+             */
+            next_year_advance_unrepaid_vnd: number;
+            /**
+             * Advance Repayment Vnd
+             * Format: int64
+             * @description R1a: taken from this year's plan to repay last year's advance
+             */
+            advance_repayment_vnd: number;
+            /**
+             * Rate To Last Month Pct
+             * @description R1b: actual_to_last_month_vnd ÷ plan_vnd, %
+             */
+            rate_to_last_month_pct: number;
+            /**
+             * Rate To Last Month Of Assigned Plan Pct
+             * @description R1b: actual_to_last_month_vnd ÷ assigned_plan_vnd, %; null without such a plan
+             */
+            rate_to_last_month_of_assigned_plan_pct: number | null;
+            /**
+             * Estimate Rate Pct
+             * @description R1b: estimate_to_month_end_vnd ÷ plan_vnd, %
+             */
+            estimate_rate_pct: number;
+            /**
+             * Estimate Rate Of Assigned Plan Pct
+             * @description R1b: estimate_to_month_end_vnd ÷ assigned_plan_vnd, %; null without such a plan
+             */
+            estimate_rate_of_assigned_plan_pct: number | null;
+            /**
+             * Extended Estimate Rate Pct
+             * @description extended_estimate_vnd ÷ extended_plan_vnd, %
+             */
+            extended_estimate_rate_pct: number;
+        };
+        /** FormRow */
+        FormRow: {
+            /**
+             * Plan Vnd
+             * Format: int64
+             * @description Kế hoạch vốn năm: the province's plan of the year (incl. ứng trước, R1a)
+             */
+            plan_vnd: number;
+            /**
+             * Assigned Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, assigned by the Prime Minister
+             */
+            assigned_plan_vnd: number;
+            /**
+             * Added Plan Vnd
+             * Format: int64
+             * @description R1b: of plan_vnd, added by the province itself (giao tăng)
+             */
+            added_plan_vnd: number;
+            /**
+             * Actual To Last Month Vnd
+             * Format: int64
+             * @description Lũy kế giải ngân đến hết tháng trước
+             */
+            actual_to_last_month_vnd: number;
+            /**
+             * Estimate To Month End Vnd
+             * Format: int64
+             * @description Ước giải ngân đến hết tháng báo cáo
+             */
+            estimate_to_month_end_vnd: number;
+            /**
+             * Extended Plan Vnd
+             * Format: int64
+             * @description Plans of earlier years extended into this year (R14)
+             */
+            extended_plan_vnd: number;
+            /**
+             * Extended To Last Month Vnd
+             * Format: int64
+             * @description Disbursed from the extended capital by the end of last month
+             */
+            extended_to_last_month_vnd: number;
+            /**
+             * Extended Estimate Vnd
+             * Format: int64
+             * @description Estimate of the extended capital by the end of this month: what is disbursed by the report date (no forecast exists for it)
+             */
+            extended_estimate_vnd: number;
+            /**
+             * Next Year Advance Vnd
+             * Format: int64
+             * @description R1a: of plan_vnd, advanced from next year's plan (ứng trước)
+             */
+            next_year_advance_vnd: number;
+            /**
+             * Next Year Advance Repaid Vnd
+             * Format: int64
+             * @description R1a: of it, repaid from next year's plan by the report date
+             */
+            next_year_advance_repaid_vnd: number;
+            /**
+             * Next Year Advance Unrepaid Vnd
+             * Format: int64
+             * @description R1a: of it, still to be repaid
+             */
+            next_year_advance_unrepaid_vnd: number;
+            /**
+             * Advance Repayment Vnd
+             * Format: int64
+             * @description R1a: taken from this year's plan to repay last year's advance
+             */
+            advance_repayment_vnd: number;
+            /**
+             * Rate To Last Month Pct
+             * @description R1b: actual_to_last_month_vnd ÷ plan_vnd, %
+             */
+            rate_to_last_month_pct: number;
+            /**
+             * Rate To Last Month Of Assigned Plan Pct
+             * @description R1b: actual_to_last_month_vnd ÷ assigned_plan_vnd, %; null without such a plan
+             */
+            rate_to_last_month_of_assigned_plan_pct: number | null;
+            /**
+             * Estimate Rate Pct
+             * @description R1b: estimate_to_month_end_vnd ÷ plan_vnd, %
+             */
+            estimate_rate_pct: number;
+            /**
+             * Estimate Rate Of Assigned Plan Pct
+             * @description R1b: estimate_to_month_end_vnd ÷ assigned_plan_vnd, %; null without such a plan
+             */
+            estimate_rate_of_assigned_plan_pct: number | null;
+            /**
+             * Extended Estimate Rate Pct
+             * @description extended_estimate_vnd ÷ extended_plan_vnd, %
+             */
+            extended_estimate_rate_pct: number;
+            /**
+             * Capital Source
+             * @description Capital source (nguồn vốn)
+             */
+            capital_source: string;
+            /**
+             * Project Id
+             * @description Forms 01b/01d: the project; null on 01a/01c
+             */
+            project_id: number | null;
+            /** Project Code */
+            project_code: string | null;
+            /** Project Name */
+            project_name: string | null;
         };
         /**
          * GroupBy
@@ -3656,12 +3986,13 @@ export interface components {
             /**
              * Registered Extra Need Vnd
              * Format: int64
+             * @description Extra needs registered and still open: not withdrawn, less the supplements decided for the project since its first need (a tranche answers the need it was given for)
              */
             registered_extra_need_vnd: number;
             /**
              * Absorbable Extra Vnd
              * Format: int64
-             * @description min(registered need, capacity beyond plan), per pool
+             * @description min(open registered need, capacity beyond plan), per pool
              */
             absorbable_extra_vnd: number;
             /** Flags */
@@ -4212,6 +4543,24 @@ export interface components {
              */
             advance_outstanding_last_month_vnd: number;
             /**
+             * Next Year Advance Vnd
+             * Format: int64
+             * @description R1a: of plan_vnd, capital advanced from next year's plan (ứng trước kế hoạch vốn năm sau)
+             */
+            next_year_advance_vnd: number;
+            /**
+             * Next Year Advance Repaid Vnd
+             * Format: int64
+             * @description R1a: of next_year_advance_vnd, already repaid from next year's plan by the report date
+             */
+            next_year_advance_repaid_vnd: number;
+            /**
+             * Advance Repayment Vnd
+             * Format: int64
+             * @description R1a: taken from this year's new capital to repay what was advanced in the previous year (thu hồi vốn ứng trước)
+             */
+            advance_repayment_vnd: number;
+            /**
              * Rate To Last Month Pct
              * @description actual_to_last_month_vnd / plan_vnd, %, 2 decimals
              */
@@ -4231,6 +4580,37 @@ export interface components {
              * @description R1b: estimate_to_month_end_vnd / assigned_plan_vnd, %, 2 decimals; null without such a plan
              */
             estimate_rate_of_assigned_plan_pct: number | null;
+        };
+        /**
+         * MonthlyForm
+         * @description TT 37/2025 monthly forms (our reading of their split, docs/report-forms.md).
+         * @enum {string}
+         */
+        MonthlyForm: "01a" | "01b" | "01c" | "01d";
+        /** MonthlyFormReport */
+        MonthlyFormReport: {
+            form: components["schemas"]["MonthlyForm"];
+            /**
+             * Plan Year
+             * Format: int64
+             */
+            plan_year: number;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /**
+             * Last Month End
+             * Format: date
+             */
+            last_month_end: string;
+            /**
+             * Rows
+             * @description 01a/01c: one row per capital source; 01b/01d: per project and source
+             */
+            rows: components["schemas"]["FormRow"][];
+            total: components["schemas"]["FormFigures"];
         };
         /** MonthlyReport */
         MonthlyReport: {
@@ -4312,6 +4692,24 @@ export interface components {
              * @description Advances outstanding at the end of last month
              */
             advance_outstanding_last_month_vnd: number;
+            /**
+             * Next Year Advance Vnd
+             * Format: int64
+             * @description R1a: of plan_vnd, capital advanced from next year's plan (ứng trước kế hoạch vốn năm sau)
+             */
+            next_year_advance_vnd: number;
+            /**
+             * Next Year Advance Repaid Vnd
+             * Format: int64
+             * @description R1a: of next_year_advance_vnd, already repaid from next year's plan by the report date
+             */
+            next_year_advance_repaid_vnd: number;
+            /**
+             * Advance Repayment Vnd
+             * Format: int64
+             * @description R1a: taken from this year's new capital to repay what was advanced in the previous year (thu hồi vốn ứng trước)
+             */
+            advance_repayment_vnd: number;
             /**
              * Rate To Last Month Pct
              * @description actual_to_last_month_vnd / plan_vnd, %, 2 decimals
@@ -12987,6 +13385,110 @@ export interface operations {
             };
         };
     };
+    getMonthlyForm: {
+        parameters: {
+            query?: {
+                /** @description Plan year (default: as_of's year) */
+                plan_year?: number | null;
+                /** @description Report date, reproducible for any past date (default: today) */
+                as_of?: string | null;
+                /** @description json, xlsx or csv (Vietnamese labels, triệu đồng, dd/mm/yyyy) */
+                format?: "json" | "xlsx" | "csv";
+            };
+            header?: {
+                /** @description The `X-Read-After` of your last write: the answer includes that write (read from the replica once it has replayed it, else from the primary). Only with DATABASE_READ_URL. */
+                "X-Read-After"?: string | null;
+            };
+            path: {
+                form: components["schemas"]["MonthlyForm"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as JSON, .xlsx or CSV (the same table) */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthlyFormReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Malformed request (bad cursor, bad parameter) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or organisation scope does not allow this */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or business rule violated */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed authentications from this address; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (logged with its request id) */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getWatchListReport: {
         parameters: {
             query?: {
@@ -16362,6 +16864,8 @@ export interface operations {
                 quarter: number;
                 /** @description Or send Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet */
                 format?: ("json" | "xlsx" | "csv") | null;
+                /** @description 08a: per project; 08b: per investor */
+                form?: components["schemas"]["AdvanceForm"];
             };
             header?: never;
             path?: never;
@@ -16377,7 +16881,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdvanceReport"];
+                    "application/json": components["schemas"]["AdvanceReport"] | components["schemas"]["AdvanceSummaryReport"];
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/csv": unknown;
                 };
