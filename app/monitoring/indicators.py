@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, extract, func, select
+from sqlalchemy import and_, extract, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import AllocationKind, BudgetLevel, CapitalSource
@@ -56,6 +56,7 @@ from app.monitoring.forecast import (
     scheduled_to_date,
     seasonal_curve_from_history,
 )
+from app.monitoring.needs import Grant, Need, open_needs
 
 
 @dataclass(slots=True)
@@ -67,8 +68,8 @@ class PoolProgress:
     recovered_vnd: int = 0
     added_plan_vnd: int = 0  # R1b: of plan_vnd, the capital the province added (giao tăng)
     series: list[tuple[date, int]] = field(default_factory=list)
-    registered_need_vnd: int = 0  # needs registered and not withdrawn, as known on the day
-    extra_need_vnd: int = 0  # of them, the part no supplement decided since has answered (R18 open need)
+    backing_need_vnd: int = 0  # registered need still open when the fresh-capital window opened: backs fresh capital
+    extra_need_vnd: int = 0  # registered need no capital given since has answered (R18 open need)
     fresh_vnd: int = 0  # supplements decided in the fresh-capital window (R18)
     backed_fresh_vnd: int = 0  # the part of it backed by a registered need or a revised schedule
     forecast: Forecast | None = None
@@ -131,9 +132,9 @@ def thresholds() -> FlagThresholds:
     )
 
 
-async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+async def milestone_curve(session: AsyncSession, plan_year: int, known_on: date | None = None) -> CumulativeCurve:
     """R17/R18: the plan year's milestone curve from data; by default the province's own shape of the
-    previous year brought to 95% at 31/01 of Y+1 (the national shape when there is no history)."""
+    previous year (as known on `known_on`) brought to 95% at 31/01 of Y+1 (the national shape without history)."""
     rows = (
         await session.execute(
             select(MilestonePoint.on_date, MilestonePoint.target_fraction)
@@ -142,7 +143,7 @@ async def milestone_curve(session: AsyncSession, plan_year: int) -> CumulativeCu
         )
     ).all()
     if not rows:
-        shape = await seasonal_curve(session, plan_year)
+        shape = await seasonal_curve(session, plan_year, known_on)
         # A previous year planned but never disbursed has no shape to scale: the national curve, as with no history.
         usable = shape is not DEFAULT_SEASONAL_CURVE and shape.final > 0
         return milestone_curve_from_shape(shape) if usable else DEFAULT_MILESTONE_CURVE
@@ -234,45 +235,53 @@ async def _schedules(
 async def _needs(
     session: AsyncSession, plan_year: int, as_of: date, ids: Sequence[int] | None, pools: dict[PoolKey, PoolProgress]
 ) -> None:
-    """R18 extra needs (nhu cầu bổ sung vốn) as known on `as_of`, and the part still open: a supplement decided
-    for the project on or after its first registered need answers it (each đồng once, in pool order), so capital
-    already given — a tranche — is not counted again as room to absorb."""
+    """R18 extra needs (nhu cầu bổ sung vốn) as known on `as_of`, and the part still open after the capital given
+    since (`needs.open_needs`: supplements and reallocations in decision order, net of ứng trước they repaid), so
+    capital already given — a tranche — is not counted again as room to absorb. Also the part still open when the
+    fresh-capital window opened: what backs fresh capital (`_fresh_capital`)."""
     n, a = ExtraNeed, AllocationEntry
-    open_need = (
+    registered = (
         n.plan_year == plan_year,
         n.known_on <= as_of,
         n.spend_by <= deadline_for(plan_year),
         (n.status == "registered") | (n.withdrawn_on > as_of),
     )
-    query = select(*_pool_of(n), func.sum(n.amount_vnd)).where(*open_need).group_by(*_pool_of(n))
-    first_need = (
-        select(func.min(n.known_on)).where(n.project_id == a.project_id, *open_need).correlate(a).scalar_subquery()
-    )
-    answered_query = (
-        select(a.project_id, func.sum(a.amount_vnd))
-        .where(
-            a.plan_year == plan_year,
-            a.kind == AllocationKind.supplement,
-            a.decision_date <= as_of,
-            a.known_on <= as_of,
-            a.decision_date >= first_need,
-        )
-        .group_by(a.project_id)
-    )
+    query = select(*_pool_of(n), n.amount_vnd, n.known_on).where(*registered)
+    with_needs = select(n.project_id).where(*registered)
     if ids is not None:
         query = query.where(n.project_id.in_(ids))
-        answered_query = answered_query.where(a.project_id.in_(ids))
+        with_needs = with_needs.where(n.project_id.in_(ids))
     rows = (await session.execute(query)).all()
     if not rows:
         return
-    answered: dict[int, int] = {pid: int(v or 0) for pid, v in (await session.execute(answered_query)).all()}
-    for pid, source, level, holder, amount in sorted(rows, key=lambda r: (r[0], r[1], r[2], r[3])):
-        key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
-        state = pools.setdefault(key, PoolProgress(key))
-        state.registered_need_vnd = int(amount or 0)
-        met = min(state.registered_need_vnd, answered.get(pid, 0))
-        answered[pid] = answered.get(pid, 0) - met
-        state.extra_need_vnd = state.registered_need_vnd - met
+    grants_query = (  # a decision's new capital per pool: its supplement or adjustment in, less what it repaid (R1a)
+        select(*_pool_of(a), a.decision_number, func.min(a.decision_date), func.sum(a.amount_vnd))
+        .where(
+            a.plan_year == plan_year,
+            a.kind.in_((AllocationKind.supplement, AllocationKind.adjustment_in, AllocationKind.advance_repayment)),
+            a.decision_date <= as_of,
+            a.known_on <= as_of,
+            a.project_id.in_(with_needs),
+        )
+        .group_by(*_pool_of(a), a.decision_number)
+    )
+    by_project: dict[int, tuple[list[Need[PoolKey]], list[Grant[PoolKey]]]] = defaultdict(lambda: ([], []))
+
+    def key_of(pid: int, source: str, level: str, holder: int) -> PoolKey:
+        return PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
+
+    for pid, source, level, holder, amount, known in rows:
+        by_project[pid][0].append(Need(key_of(pid, source, level, holder), int(amount), known))
+    for pid, source, level, holder, _, decided, amount in (await session.execute(grants_query)).all():
+        if int(amount or 0) > 0:
+            by_project[pid][1].append(Grant(key_of(pid, source, level, holder), int(amount), decided))
+    window_opens = as_of - timedelta(days=ForecastParams().fresh_capital_days)
+    for project_needs, grants in by_project.values():
+        before_window = [g for g in grants if g.decided_on <= window_opens]
+        for key, amount in open_needs(project_needs, grants).items():
+            pools.setdefault(key, PoolProgress(key)).extra_need_vnd = amount
+        for key, amount in open_needs(project_needs, before_window).items():
+            pools[key].backing_need_vnd = amount
 
 
 async def _fresh_capital(
@@ -314,7 +323,7 @@ async def _fresh_capital(
     )
     need_left: dict[int, int] = defaultdict(int)
     for key, state in pools.items():
-        need_left[key.project_id] += state.registered_need_vnd  # the need the fresh capital answered backs it
+        need_left[key.project_id] += state.backing_need_vnd  # the need the fresh capital answered backs it
     firsts: dict[PoolKey, date] = {}
     for pid, source, level, holder, amount, first in fresh:
         key = PoolKey(pid, plan_year, CapitalSource(source), BudgetLevel(level), holder)
@@ -327,7 +336,7 @@ async def _fresh_capital(
                 state.backed_fresh_vnd = state.fresh_vnd
                 continue
             share = min(state.fresh_vnd - state.backed_fresh_vnd, need_left[key.project_id],
-                        state.registered_need_vnd if own_pool_first else need_left[key.project_id])
+                        state.backing_need_vnd if own_pool_first else need_left[key.project_id])
             state.backed_fresh_vnd += share
             need_left[key.project_id] -= share
 
@@ -427,28 +436,30 @@ def evaluate(
     return projects
 
 
-async def seasonal_curve(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+async def seasonal_curve(session: AsyncSession, plan_year: int, known_on: date | None = None) -> CumulativeCurve:
     """The province's own shape of the year (R17): month-end cumulative disbursement of the previous plan
-    year as a share of its plan, when that year is in the ledger; else the national default (DOMAIN.md §6)."""
-    cached = caches.seasonal_curves.get(plan_year)
+    year as a share of its plan, when that year is in the ledger (as known on `known_on`: a past report keeps the
+    shape it was computed with); else the national default (DOMAIN.md §6)."""
+    cached = caches.seasonal_curves.get((plan_year, known_on))
     if cached is not caches.MISSING:
         return cached
-    curve = await _seasonal_from_ledger(session, plan_year)
-    caches.seasonal_curves.put(plan_year, curve)
+    curve = await _seasonal_from_ledger(session, plan_year, known_on)
+    caches.seasonal_curves.put((plan_year, known_on), curve)
     return curve
 
 
-async def _seasonal_from_ledger(session: AsyncSession, plan_year: int) -> CumulativeCurve:
+async def _seasonal_from_ledger(session: AsyncSession, plan_year: int, known_on: date | None) -> CumulativeCurve:
     year = plan_year - 1
+    a, d = AllocationEntry, Disbursement
+    known = (a.known_on <= known_on, d.known_on <= known_on) if known_on is not None else (true(), true())
     # the plan as it stood at its deadline: a lapse or extension decided afterwards does not rewrite its shape
-    plan = await session.scalar(select(func.sum(AllocationEntry.amount_vnd)).where(
-        AllocationEntry.plan_year == year, AllocationEntry.kind != AllocationKind.extension,
-        AllocationEntry.decision_date <= deadline_for(year)))
+    plan = await session.scalar(select(func.sum(a.amount_vnd)).where(
+        a.plan_year == year, a.kind != AllocationKind.extension, a.decision_date <= deadline_for(year), known[0]))
     if not plan or plan <= 0:
         return DEFAULT_SEASONAL_CURVE
     y, m = extract("year", Disbursement.value_date), extract("month", Disbursement.value_date)
     monthly = {(int(a), int(b)): int(v or 0) for a, b, v in (await session.execute(
-        select(y, m, func.sum(Disbursement.net_vnd)).where(Disbursement.plan_year == year).group_by(y, m))).all()}
+        select(y, m, func.sum(d.net_vnd)).where(d.plan_year == year, known[1]).group_by(y, m))).all()}
     if not any(key[0] == plan_year for key in monthly):  # no January of the next year: history incomplete
         return DEFAULT_SEASONAL_CURVE
     running, cumulative = 0, []
@@ -476,7 +487,7 @@ async def build_snapshot(
                 PoolKey(pid, plan_year, CapitalSource.local_balanced, BudgetLevel.province, 0)
             )
     overdue = await _overdue(session, plan_year, as_of, ids)
-    milestones = await milestone_curve(session, plan_year)
-    seasonal = await seasonal_curve(session, plan_year)
+    milestones = await milestone_curve(session, plan_year, as_of)
+    seasonal = await seasonal_curve(session, plan_year, as_of)
     projects = evaluate(plan_year, as_of, pools, schedules, overdue, milestones, seasonal)
     return Snapshot(plan_year, as_of, projects, milestones, "unavailable" if overdue is None else "treasury_sweep")

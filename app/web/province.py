@@ -84,7 +84,7 @@ async def overview(session: AsyncSession, year: int, day: date) -> dict[str, Any
         last_day = max(when for when, _ in by_month[month].values())
         latest.update({key: running for key, (_, running) in by_month[month].items()})
         actual.append((last_day, round(sum(latest.values()) * 100 / plan, 2) if plan else 0.0))
-    last_year = await seasonal_curve(session, year)
+    last_year = await seasonal_curve(session, year, day)
     low = sum(st.low_vnd for st in snap.projects.values())
     high = sum(st.high_vnd for st in snap.projects.values())
     band = tuple(round(v * 100 / plan, 2) if plan else 0.0 for v in (low, figures["forecast_vnd"], high))

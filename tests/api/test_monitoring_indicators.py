@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.conftest import allocate, make_project, pay
 
 B = 1_000_000_000  # 1 tỷ
@@ -107,6 +109,11 @@ async def test_r18_a_supplement_decided_after_the_need_answers_it(client, world)
     assert given.status_code == 201, given.text
     now = (await client.get(url, headers=world.h("viewer"))).json()
     assert now["registered_extra_need_vnd"] == 10 * B and 0 <= now["absorbable_extra_vnd"] <= 10 * B
+    # capital moved in by a reallocation answers it too (a draft made after it must not give it again)
+    moved = await allocate(client, world, b["id"], 4 * B, kind="adjustment_in", decided="2024-10-11",
+                           decision="2400/QĐ-UBND")
+    assert moved.status_code == 201, moved.text
+    assert (await client.get(url, headers=world.h("viewer"))).json()["registered_extra_need_vnd"] == 6 * B
     # as known the day before, nothing had answered it (and the need was not yet registered)
     before = (await client.get(url, params={"as_of": "2024-10-10"}, headers=world.h("viewer"))).json()
     assert before["registered_extra_need_vnd"] == 0
@@ -240,3 +247,29 @@ async def test_r17_last_years_shape_is_measured_on_its_plan_at_the_deadline(clie
     async with session_scope() as session:
         shape = await seasonal_curve(session, 2024)
     assert shape.final == 0.9
+
+
+async def test_r17_last_years_shape_is_as_known_on_the_day(client, world, set_today):
+    """R17/R20: a past report keeps the shape it was computed with — a 2023 payment recorded on 20/10/2024 does not
+    change last year's shape as known on 11/10/2024 (it is in the shape known from 20/10)."""
+    from app.kernel.db import session_scope
+    from app.monitoring.indicators import seasonal_curve
+
+    project = await make_project(client, world)
+    assert (await allocate(client, world, project["id"], 10 * B, year=2023, decided="2023-01-05")).status_code == 201
+
+    async def pay_2023(doc: str, amount: int, day: str) -> None:
+        r = await client.post(f"/api/v1/projects/{project['id']}/disbursements", headers=world.h("treasury"),
+                              json={"plan_year": 2023, "capital_source": "local_balanced", "budget_level": "province",
+                                    "kind": "payment", "amount_vnd": amount * B, "value_date": day,
+                                    "document_number": doc})
+        assert r.status_code == 201, r.text
+
+    set_today(date(2024, 1, 31))
+    await pay_2023("KB-1", 8, "2024-01-20")
+    set_today(date(2024, 10, 20))
+    await pay_2023("KB-LATE", 1, "2023-12-15")  # back-dated, recorded on 20/10/2024
+    async with session_scope() as session:
+        then = await seasonal_curve(session, 2024, date(2024, 10, 11))
+        now = await seasonal_curve(session, 2024, date(2024, 10, 20))
+    assert (then.final, now.final) == (0.8, 0.9)
